@@ -1,0 +1,165 @@
+// Package guestconfig is the contract between the host agent and the guest
+// init: the host renders a Config, ships it inside the initramfs at
+// [Path], and the guest's PID 1 reads it before anything else.
+//
+// The config travels inside the initramfs (a small cpio archive appended to
+// the image's initramfs at every boot) rather than on the kernel command line
+// (which is capped at 2 KiB on x86) or in fw_cfg (QEMU-only), so the same
+// mechanism serves every hypervisor that boots a kernel directly.
+package guestconfig
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Path is where the config sits in the guest's initramfs.
+const Path = "/berth/config.json"
+
+// Well-known addresses of the private virtual network. The host agent runs
+// the network (gvisor-tap-vsock) in-process; nothing outside the agent can
+// reach these addresses.
+const (
+	Subnet    = "192.168.127.0/24"
+	GatewayIP = "192.168.127.1"   // the host agent's side; source of every host→guest connection
+	GuestIP   = "192.168.127.2"   // the VM
+	HostIP    = "192.168.127.254" // NATed to the host's loopback (host.docker.internal)
+	GuestMAC  = "5a:94:ef:e4:0c:ee"
+	PrefixLen = 24
+)
+
+// Ports the guest listens on, only on its private address and only for the
+// gateway (see [Config.AllowFrom]).
+const (
+	DockerPort = 2375 // dockerd's TCP API
+	AgentPort  = 2380 // the guest agent's HTTP API (health, shutdown)
+)
+
+// Console markers the guest init prints on the serial console, one per line.
+// The host agent and the boot benchmark watch for them.
+const (
+	MarkerInitStarted = "BERTH-INIT-STARTED"
+	MarkerEngineReady = "BERTH-ENGINE-READY"
+	MarkerPowerOff    = "BERTH-POWER-OFF"
+)
+
+// Config is everything the guest init needs to bring the machine up.
+type Config struct {
+	// Hostname of the VM.
+	Hostname string `json:"hostname"`
+	// Network of the VM's single NIC (eth0).
+	Network Network `json:"network"`
+	// DataDisk is the persistent disk mounted at /var/lib/docker.
+	DataDisk DataDisk `json:"dataDisk"`
+	// Engine settings.
+	Engine Engine `json:"engine"`
+	// Modules are kernel modules to load before the engine starts, in order.
+	Modules []string `json:"modules,omitempty"`
+	// HostTime is the host's clock when the config was rendered; the guest
+	// sets its clock from it if the hardware clock is behind.
+	HostTime time.Time `json:"hostTime"`
+	// Debug makes the init log more to the console.
+	Debug bool `json:"debug,omitempty"`
+}
+
+// Network configures eth0 statically; no DHCP round trip at boot.
+type Network struct {
+	Address   string   `json:"address"`   // CIDR, e.g. 192.168.127.2/24
+	Gateway   string   `json:"gateway"`   // default route and DNS server
+	DNS       []string `json:"dns"`       // resolv.conf nameservers
+	MTU       int      `json:"mtu"`       // 0 means the driver default
+	AllowFrom string   `json:"allowFrom"` // the only source allowed to reach DockerPort and AgentPort
+}
+
+// DataDisk names the block device that holds the engine's state.
+type DataDisk struct {
+	// Device, e.g. /dev/vdb.
+	Device string `json:"device"`
+	// Label given to the file system when the disk is formatted on first boot.
+	Label string `json:"label"`
+}
+
+// Engine holds the docker daemon's settings.
+type Engine struct {
+	// DaemonJSON is written to the daemon's --config-file verbatim. The
+	// guest adds "hosts" itself; a "hosts" key here is an error.
+	DaemonJSON json.RawMessage `json:"daemonJSON,omitempty"`
+	// StopTimeout is how long the guest waits for dockerd to stop its
+	// containers on shutdown before killing it.
+	StopTimeout Duration `json:"stopTimeout"`
+}
+
+// Duration is a time.Duration that marshals as a string ("10s").
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"10s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Default returns the config for the default network layout.
+func Default() Config {
+	return Config{
+		Hostname: "berth",
+		Network: Network{
+			Address:   fmt.Sprintf("%s/%d", GuestIP, PrefixLen),
+			Gateway:   GatewayIP,
+			DNS:       []string{GatewayIP},
+			AllowFrom: GatewayIP,
+		},
+		DataDisk: DataDisk{Device: "/dev/vdb", Label: "berth-data"},
+		Engine:   Engine{StopTimeout: Duration(10 * time.Second)},
+		Modules: []string{
+			"virtio_net", "virtio_rng", "overlay", "bridge", "br_netfilter", "veth",
+			"nf_tables", "nft_chain_nat", "nft_compat", "nf_nat", "nf_conntrack",
+			"xt_conntrack", "xt_MASQUERADE", "xt_addrtype", "iptable_nat", "iptable_filter",
+		},
+	}
+}
+
+// Validate checks the config; it returns every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Hostname == "" {
+		errs = append(errs, errors.New("hostname: must not be empty"))
+	}
+	if _, err := netip.ParsePrefix(c.Network.Address); err != nil {
+		errs = append(errs, fmt.Errorf("network.address: %w", err))
+	}
+	if _, err := netip.ParseAddr(c.Network.Gateway); err != nil {
+		errs = append(errs, fmt.Errorf("network.gateway: %w", err))
+	}
+	if _, err := netip.ParseAddr(c.Network.AllowFrom); err != nil {
+		errs = append(errs, fmt.Errorf("network.allowFrom: %w", err))
+	}
+	for i, d := range c.Network.DNS {
+		if _, err := netip.ParseAddr(d); err != nil {
+			errs = append(errs, fmt.Errorf("network.dns[%d]: %w", i, err))
+		}
+	}
+	if c.DataDisk.Device == "" {
+		errs = append(errs, errors.New("dataDisk.device: must not be empty"))
+	}
+	if len(c.Engine.DaemonJSON) > 0 {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(c.Engine.DaemonJSON, &m); err != nil {
+			errs = append(errs, fmt.Errorf("engine.daemonJSON: must be a JSON object: %w", err))
+		} else if _, ok := m["hosts"]; ok {
+			errs = append(errs, errors.New("engine.daemonJSON: \"hosts\" is set by the guest and must not be given"))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,53 @@
+// Package kernel describes the guest image: the artifacts `make image`
+// produces and the manifest that records what went into them. The builder
+// lives in kernel/build; the host agent only reads what is described here.
+package kernel
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Files of one image directory (<dir>/<arch>/...).
+const (
+	KernelFile    = "vmlinuz"       // the guest kernel, booted directly
+	InitramfsFile = "initramfs.img" // /init (the guest init) and the modules needed to find the root disk
+	RootfsFile    = "rootfs.img"    // ext4, attached read-only as the first virtio disk
+	ManifestFile  = "manifest.json"
+)
+
+// Manifest records what an image is made of.
+type Manifest struct {
+	// Version identifies the image: a digest of its inputs.
+	Version string `json:"version"`
+	// Arch is the Debian architecture (amd64, arm64).
+	Arch string `json:"arch"`
+	// Suite is the Debian suite the packages came from.
+	Suite string `json:"suite"`
+	// KernelRelease is the guest kernel's `uname -r`.
+	KernelRelease string `json:"kernelRelease"`
+	// Packages maps each package to its exact version.
+	Packages map[string]string `json:"packages"`
+	// Files maps each artifact file name to its sha256 (hex).
+	Files map[string]string `json:"files"`
+}
+
+// ReadManifest reads dir/manifest.json and checks that the artifacts exist.
+func ReadManifest(dir string) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading guest image manifest (run `make image`): %w", err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", filepath.Join(dir, ManifestFile), err)
+	}
+	for _, f := range []string{KernelFile, InitramfsFile, RootfsFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return nil, fmt.Errorf("guest image in %s is incomplete: %w", dir, err)
+		}
+	}
+	return &m, nil
+}

@@ -1,0 +1,56 @@
+# Berth — see README.md. `make run` and `make test` are the two entry points.
+GO      ?= go
+ARCH    ?= $(shell $(GO) env GOARCH)
+OUT     := _output
+BIN     := $(OUT)/bin
+IMAGE   := $(OUT)/share/berth/image/$(ARCH)
+CACHE   ?= .cache
+
+export CGO_ENABLED ?= 0
+
+.PHONY: all build berth init image run test test-unit test-e2e bench clean deps
+
+all: build
+
+build: berth init
+
+# The CLI (it is also the host agent: `berth hostagent`).
+berth:
+	$(GO) build -o $(BIN)/berth ./cmd/berth
+
+# The guest's PID 1: static, for the guest's architecture.
+init:
+	GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/berth-init-$(ARCH) ./cmd/berth-init
+
+# The guest image (kernel, initramfs, rootfs, manifest). A no-op when its
+# inputs (package lock, guest init) have not changed.
+image: init
+	$(GO) run ./cmd/berth-image -arch $(ARCH) -init $(BIN)/berth-init-$(ARCH) -out $(IMAGE) -cache $(CACHE)/image
+
+# Re-resolve the pinned package list against the mirror.
+image-lock:
+	$(GO) run ./cmd/berth-image -arch $(ARCH) -lock
+
+# Builds what is missing, starts the engine, prints how to use it.
+run: deps build image
+	$(BIN)/berth start
+
+# Host packages `make run` needs (Debian/Ubuntu); checks before installing.
+deps:
+	@./hack/deps.sh
+
+test: test-unit test-e2e
+
+test-unit:
+	$(GO) test -race -count=1 ./...
+
+test-e2e: build image
+	BERTH_E2E=1 BERTH_BIN=$(abspath $(BIN)/berth) $(GO) test -count=1 -timeout 40m -v ./e2e/...
+
+bench: build image
+	BERTH_E2E=1 BERTH_BIN=$(abspath $(BIN)/berth) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./e2e/...
+
+clean:
+	rm -rf $(OUT)
+
+-include mk/*.mk

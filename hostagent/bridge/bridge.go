@@ -1,0 +1,114 @@
+// Package bridge carries connections from the host's docker socket to the
+// engine in the guest. It works on bytes, not HTTP, so everything the docker
+// API does — hijacked streams for `run -it`, `exec`, `attach`, chunked
+// uploads for `build` and `load`, long polls for `events` and `logs -f` —
+// passes unchanged, with half-closes propagated in both directions.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+)
+
+// Dialer opens a connection to the engine.
+type Dialer func(ctx context.Context) (net.Conn, error)
+
+// Bridge serves one listener.
+type Bridge struct {
+	dial Dialer
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// New returns a bridge that dials the engine with dial.
+func New(dial Dialer, log *slog.Logger) *Bridge {
+	return &Bridge{dial: dial, log: log, conns: map[net.Conn]struct{}{}}
+}
+
+// Serve accepts on ln until ctx ends or ln is closed, then closes every
+// connection in flight and returns once they are done.
+func (b *Bridge) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { <-ctx.Done(); ln.Close() }()
+	defer b.closeAll()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			b.handle(ctx, c)
+		}()
+	}
+}
+
+func (b *Bridge) track(c net.Conn, add bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if add {
+		b.conns[c] = struct{}{}
+	} else {
+		delete(b.conns, c)
+	}
+}
+
+func (b *Bridge) closeAll() {
+	b.mu.Lock()
+	for c := range b.conns {
+		c.Close()
+	}
+	b.mu.Unlock()
+	b.wg.Wait()
+}
+
+func (b *Bridge) handle(ctx context.Context, client net.Conn) {
+	b.track(client, true)
+	defer b.track(client, false)
+	defer client.Close()
+	engine, err := b.dial(ctx)
+	if err != nil {
+		b.log.Warn("docker bridge: engine unreachable", "err", err)
+		return
+	}
+	b.track(engine, true)
+	defer b.track(engine, false)
+	defer engine.Close()
+	Pipe(client, engine)
+}
+
+// Pipe copies both ways until both directions are done. When one side stops
+// sending, the other side's write half is closed, so a client that closes
+// its stdin (docker run -i < file) is seen by the container.
+func Pipe(a, b net.Conn) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); copyHalf(b, a) }()
+	go func() { defer wg.Done(); copyHalf(a, b) }()
+	wg.Wait()
+}
+
+type closeWriter interface{ CloseWrite() error }
+
+func copyHalf(dst, src net.Conn) {
+	_, err := io.Copy(dst, src)
+	if cw, ok := dst.(closeWriter); ok && err == nil {
+		_ = cw.CloseWrite()
+		return
+	}
+	// No half-close possible, or the copy failed: end both directions.
+	dst.Close()
+	src.Close()
+}

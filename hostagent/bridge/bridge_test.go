@@ -1,0 +1,188 @@
+package bridge
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeEngine is an HTTP server on a unix socket standing in for dockerd:
+// /_ping, an upload that hashes its body, and a hijacked echo stream that
+// reports when the client half-closes.
+func fakeEngine(t *testing.T) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "engine.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/_ping", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "OK") })
+	mux.HandleFunc("/upload", func(w http.ResponseWriter, r *http.Request) {
+		h := sha256.New()
+		n, _ := io.Copy(h, r.Body)
+		fmt.Fprintf(w, "%d %s", n, hex.EncodeToString(h.Sum(nil)))
+	})
+	mux.HandleFunc("/attach", func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		io.WriteString(conn, "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+		// Echo upper-cased until the client closes its write half, then say so.
+		data, _ := io.ReadAll(buf)
+		io.WriteString(conn, strings.ToUpper(string(data))+"|EOF")
+	})
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return sock
+}
+
+func startBridge(t *testing.T, engine string) (string, context.CancelFunc, chan error) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", engine)
+	}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Serve(ctx, ln) }()
+	return sock, cancel, done
+}
+
+func unixClient(sock string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+}
+
+func TestBridgePingAndUpload(t *testing.T) {
+	sock, cancel, _ := startBridge(t, fakeEngine(t))
+	defer cancel()
+	c := unixClient(sock)
+	resp, err := c.Get("http://docker/_ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "OK" {
+		t.Fatalf("ping = %q", b)
+	}
+
+	// 64 MiB, chunked (unknown length), like a build context.
+	const size = 64 << 20
+	pr, pw := io.Pipe()
+	h := sha256.New()
+	go func() {
+		chunk := make([]byte, 1<<20)
+		for i := range chunk {
+			chunk[i] = byte(i)
+		}
+		for i := 0; i < size/len(chunk); i++ {
+			h.Write(chunk)
+			pw.Write(chunk)
+		}
+		pw.Close()
+	}()
+	resp, err = c.Post("http://docker/upload", "application/x-tar", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := fmt.Sprintf("%d %s", size, hex.EncodeToString(h.Sum(nil)))
+	if string(b) != want {
+		t.Fatalf("upload: engine saw %q, want %q", b, want)
+	}
+}
+
+func TestBridgeHijackHalfClose(t *testing.T) {
+	sock, cancel, _ := startBridge(t, fakeEngine(t))
+	defer cancel()
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "POST /attach HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+	r := bufio.NewReader(conn)
+	status, _ := r.ReadString('\n')
+	if !strings.Contains(status, "101") {
+		t.Fatalf("status %q", status)
+	}
+	for {
+		l, _ := r.ReadString('\n')
+		if l == "\r\n" || l == "" {
+			break
+		}
+	}
+	io.WriteString(conn, "hello stdin")
+	// Closing stdin must reach the engine, which then answers and ends.
+	conn.(*net.UnixConn).CloseWrite()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	rest, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(rest) != "HELLO STDIN|EOF" {
+		t.Fatalf("hijacked stream got %q", rest)
+	}
+}
+
+func TestBridgeEngineDownAndShutdown(t *testing.T) {
+	sock, cancel, done := startBridge(t, filepath.Join(t.TempDir(), "nothing.sock"))
+	c := unixClient(sock)
+	if _, err := c.Get("http://docker/_ping"); err == nil {
+		t.Fatal("request through a bridge to a dead engine succeeded")
+	}
+	// A connection in flight is closed when the bridge stops.
+	engine := fakeEngine(t)
+	sock2, cancel2, done2 := startBridge(t, engine)
+	conn, err := net.Dial("unix", sock2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "POST /attach HTTP/1.1\r\nHost: docker\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n\r\n")
+	time.Sleep(100 * time.Millisecond)
+	cancel2()
+	select {
+	case err := <-done2:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return with a connection in flight")
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Fatalf("connection not closed cleanly: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.Dial("unix", sock2); err == nil {
+		t.Fatal("listener still accepting after shutdown")
+	}
+}

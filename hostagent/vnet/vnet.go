@@ -1,0 +1,141 @@
+// Package vnet runs the machine's private network inside the host agent,
+// with gvisor-tap-vsock's user-space stack: the VM joins it over a unix
+// socket, and the agent reaches guest ports by dialing through the stack.
+// Nothing else on the host can reach the guest: there is no host interface,
+// no listening TCP port.
+package vnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/containers/gvisor-tap-vsock/pkg/types"
+	"github.com/containers/gvisor-tap-vsock/pkg/virtualnetwork"
+
+	"github.com/berth-dev/berth/guest/guestconfig"
+)
+
+// gatewayMAC is the virtual gateway's MAC address.
+const gatewayMAC = "5a:94:ef:e4:0c:dd"
+
+// MTU of the virtual link.
+const MTU = 1500
+
+// Network is a running virtual network.
+type Network struct {
+	vn   *virtualnetwork.VirtualNetwork
+	ln   net.Listener
+	sock string
+	log  *slog.Logger
+	wg   sync.WaitGroup
+	stop context.CancelFunc
+}
+
+// Config is gvisor-tap-vsock's configuration for Berth's network layout.
+func Config() *types.Configuration {
+	return &types.Configuration{
+		MTU:               MTU,
+		Subnet:            guestconfig.Subnet,
+		GatewayIP:         guestconfig.GatewayIP,
+		GatewayMacAddress: gatewayMAC,
+		DHCPStaticLeases:  map[string]string{guestconfig.GuestIP: guestconfig.GuestMAC},
+		// The host's loopback, as seen from the guest.
+		NAT:               map[string]string{guestconfig.HostIP: "127.0.0.1"},
+		GatewayVirtualIPs: []string{guestconfig.HostIP},
+		DNS: []types.Zone{{
+			Name: "docker.internal.",
+			Records: []types.Record{
+				{Name: "host", IP: net.ParseIP(guestconfig.HostIP)},
+				{Name: "gateway", IP: net.ParseIP(guestconfig.GatewayIP)},
+			},
+		}},
+		Protocol: types.QemuProtocol,
+	}
+}
+
+// Start creates the network and listens on sock for the VM to join.
+func Start(ctx context.Context, sock string, log *slog.Logger) (*Network, error) {
+	vn, err := virtualnetwork.New(Config())
+	if err != nil {
+		return nil, fmt.Errorf("creating the virtual network: %w", err)
+	}
+	_ = os.Remove(sock) // only ever ours: the machine directory is private
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return nil, fmt.Errorf("listening for the VM's network: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	n := &Network{vn: vn, ln: ln, sock: sock, log: log, stop: cancel}
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		<-ctx.Done()
+		ln.Close()
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.accept(ctx)
+	}()
+	return n, nil
+}
+
+// accept joins each VM connection to the switch. A hypervisor that
+// reconnects (after a restart of the VM) simply joins again.
+func (n *Network) accept(ctx context.Context) {
+	for {
+		conn, err := n.ln.Accept()
+		if err != nil {
+			if ctx.Err() == nil {
+				n.log.Error("virtual network: accept", "err", err)
+			}
+			return
+		}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			defer conn.Close()
+			go func() { <-ctx.Done(); conn.Close() }()
+			if err := n.vn.AcceptQemu(ctx, conn); err != nil && ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+				n.log.Warn("virtual network: VM link ended", "err", err)
+			}
+		}()
+	}
+}
+
+// DialGuest connects to a TCP port of the guest through the virtual network.
+func (n *Network) DialGuest(ctx context.Context, port int) (net.Conn, error) {
+	addr := net.JoinHostPort(guestconfig.GuestIP, strconv.Itoa(port))
+	c, err := n.vn.DialContextTCP(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("dialing guest %s: %w", addr, err)
+	}
+	return c, nil
+}
+
+// Dial is DialGuest in the shape of net.Dialer.DialContext, ignoring the
+// address's host: there is only one guest.
+func (n *Network) Dial(ctx context.Context, _, addr string) (net.Conn, error) {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return nil, fmt.Errorf("port %q: %w", p, err)
+	}
+	return n.DialGuest(ctx, port)
+}
+
+// Close stops the network and removes its socket.
+func (n *Network) Close() error {
+	n.stop()
+	n.wg.Wait()
+	_ = os.Remove(n.sock)
+	return nil
+}

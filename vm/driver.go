@@ -1,0 +1,126 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Driver runs one Machine on one hypervisor. The core is deliberately small;
+// optional abilities are separate interfaces found by type assertion.
+type Driver interface {
+	// Start boots the machine and returns once the guest's init runs
+	// (its BootMarker appeared), or with an error.
+	Start(ctx context.Context) error
+	// Stop asks the guest to power off (the ACPI power button or the
+	// hypervisor's equivalent) and waits for it until ctx ends; it does not
+	// force. It also works on a VM this process did not start, found
+	// through the driver's own files in StateDir.
+	Stop(ctx context.Context) error
+	// Kill ends the VM at once.
+	Kill() error
+	// Wait returns when the VM has exited.
+	Wait(ctx context.Context) error
+	// Info describes the running VM.
+	Info() Info
+}
+
+// Info is what a driver tells about its VM.
+type Info struct {
+	Driver string `json:"driver"`
+	// Accelerator in use: kvm, hvf, whpx or tcg (software emulation).
+	Accelerator string `json:"accelerator"`
+	// AccelNote explains a fallback, e.g. why KVM is not used.
+	AccelNote string `json:"accelNote,omitempty"`
+	// PID of the hypervisor process, 0 when none.
+	PID int `json:"pid,omitempty"`
+}
+
+// Capabilities declares what a driver can do, so callers need no type switches.
+type Capabilities struct {
+	// Accelerators the driver may use, best first.
+	Accelerators []string
+	// ShareTypes the driver can expose folders with ("virtiofs", "9p").
+	ShareTypes []string
+}
+
+// ErrUnsupported is returned for an ability a driver does not have.
+var ErrUnsupported = errors.New("not supported by this driver")
+
+// Factory creates a driver for a machine.
+type Factory struct {
+	Name         string
+	Capabilities func() Capabilities
+	New          func(m *Machine) (Driver, error)
+}
+
+var (
+	mu        sync.Mutex
+	factories = map[string]Factory{}
+)
+
+// Register makes a driver available; drivers call it from their register.go.
+func Register(f Factory) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := factories[f.Name]; dup {
+		panic("vm: driver registered twice: " + f.Name)
+	}
+	factories[f.Name] = f
+}
+
+// Drivers lists the registered drivers.
+func Drivers() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	names := make([]string, 0, len(factories))
+	for n := range factories {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New creates the named driver ("" picks the default for this OS).
+func New(name string, m *Machine) (Driver, error) {
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid machine: %w", err)
+	}
+	if name == "" {
+		name = DefaultDriver(Drivers())
+	}
+	mu.Lock()
+	f, ok := factories[name]
+	mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("vm driver %q is not available on this system (available: %v)", name, Drivers())
+	}
+	return f.New(m)
+}
+
+// preference is each OS's driver order, best first: the native hypervisor,
+// then QEMU as the portable fallback.
+var preference = map[string][]string{
+	"darwin":  {"vz", "qemu"},
+	"windows": {"wsl2", "hyperv", "qemu"},
+	"linux":   {"qemu"},
+}
+
+// defaultDriver picks the first preferred driver that is registered.
+func defaultDriver(goos string, available []string) string {
+	has := map[string]bool{}
+	for _, a := range available {
+		has[a] = true
+	}
+	for _, p := range preference[goos] {
+		if has[p] {
+			return p
+		}
+	}
+	if has["qemu"] {
+		return "qemu"
+	}
+	return ""
+}

@@ -1,0 +1,48 @@
+package vm
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDefaultDriver(t *testing.T) {
+	cases := []struct {
+		goos      string
+		available []string
+		want      string
+	}{
+		{"linux", []string{"qemu"}, "qemu"},
+		{"darwin", []string{"qemu", "vz"}, "vz"},
+		{"darwin", []string{"qemu"}, "qemu"},
+		{"windows", []string{"hyperv", "qemu", "wsl2"}, "wsl2"},
+		{"windows", []string{"qemu"}, "qemu"},
+		{"freebsd", []string{"qemu"}, "qemu"},
+		{"linux", nil, ""},
+	}
+	for _, c := range cases {
+		if got := defaultDriver(c.goos, c.available); got != c.want {
+			t.Errorf("defaultDriver(%s, %v) = %q, want %q", c.goos, c.available, got, c.want)
+		}
+	}
+}
+
+func TestValidateNamesEveryField(t *testing.T) {
+	m := &Machine{Arch: "mips", CPUs: 0, MemoryMiB: 10, Disks: []Disk{{}}, Network: Network{MAC: "zz"}}
+	err := m.Validate()
+	if err == nil {
+		t.Fatal("invalid machine accepted")
+	}
+	for _, field := range []string{"name", "arch", "cpus", "memory", "kernel", "disks[0].path", "network.socket", "network.mac", "stateDir"} {
+		if !strings.Contains(err.Error(), field) {
+			t.Errorf("error does not name %s: %v", field, err)
+		}
+	}
+}
+
+func TestNewUnknownDriver(t *testing.T) {
+	m := &Machine{Name: "x", Arch: "amd64", CPUs: 1, MemoryMiB: 512, Kernel: "k",
+		Network: Network{Socket: "s", MAC: "5a:94:ef:e4:0c:ee"}, StateDir: "d"}
+	if _, err := New("nope", m); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("New(nope) = %v", err)
+	}
+}

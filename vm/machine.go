@@ -1,0 +1,101 @@
+// Package vm describes a virtual machine independently of any hypervisor and
+// defines the small interface every hypervisor driver implements. The
+// translation of a Machine into a hypervisor's terms lives in the driver
+// packages (vm/qemu today; vm/vz, vm/wsl2 and vm/hyperv have room here).
+package vm
+
+import (
+	"errors"
+	"fmt"
+	"net"
+)
+
+// Machine is a platform-neutral description of one VM.
+type Machine struct {
+	// Name of the machine, for logs and process titles.
+	Name string `json:"name"`
+	// Arch is the guest architecture in Go terms (amd64, arm64).
+	Arch string `json:"arch"`
+	// CPUs and MemoryMiB size the VM.
+	CPUs      int `json:"cpus"`
+	MemoryMiB int `json:"memoryMiB"`
+	// Kernel, Initrd and Cmdline boot the guest directly, without firmware.
+	Kernel  string `json:"kernel"`
+	Initrd  string `json:"initrd"`
+	Cmdline string `json:"cmdline"`
+	// Disks in order: the guest sees them as vda, vdb, ...
+	Disks []Disk `json:"disks"`
+	// Network is the VM's one NIC.
+	Network Network `json:"network"`
+	// Shares are host folders exposed to the guest.
+	Shares []Share `json:"shares,omitempty"`
+	// ConsoleLog receives the guest's serial console.
+	ConsoleLog string `json:"consoleLog"`
+	// BootMarker is a line the guest prints on its console once its own
+	// init runs; a driver uses it to tell a guest that boots from one that
+	// the accelerator cannot run.
+	BootMarker string `json:"bootMarker"`
+	// Accel asks for an accelerator ("kvm", "hvf", "whpx", "tcg"); empty
+	// picks the best one that really runs the guest.
+	Accel string `json:"accel,omitempty"`
+	// StateDir holds the driver's own files (pid, monitor socket).
+	StateDir string `json:"stateDir"`
+}
+
+// Disk is a raw disk image.
+type Disk struct {
+	Path     string `json:"path"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
+}
+
+// Network joins the VM to a virtual network served on a unix stream socket
+// (the host agent's in-process network), speaking QEMU's length-prefixed
+// frames.
+type Network struct {
+	Socket string `json:"socket"`
+	MAC    string `json:"mac"`
+}
+
+// Share is a host folder the guest mounts by tag.
+type Share struct {
+	Tag      string `json:"tag"`
+	HostPath string `json:"hostPath"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
+}
+
+// Validate reports every problem with the description at once.
+func (m *Machine) Validate() error {
+	var errs []error
+	if m.Name == "" {
+		errs = append(errs, errors.New("name: must not be empty"))
+	}
+	switch m.Arch {
+	case "amd64", "arm64":
+	default:
+		errs = append(errs, fmt.Errorf("arch: %q is not supported (amd64, arm64)", m.Arch))
+	}
+	if m.CPUs < 1 {
+		errs = append(errs, fmt.Errorf("cpus: %d, must be at least 1", m.CPUs))
+	}
+	if m.MemoryMiB < 256 {
+		errs = append(errs, fmt.Errorf("memory: %d MiB, must be at least 256 MiB", m.MemoryMiB))
+	}
+	if m.Kernel == "" {
+		errs = append(errs, errors.New("kernel: must be set"))
+	}
+	for i, d := range m.Disks {
+		if d.Path == "" {
+			errs = append(errs, fmt.Errorf("disks[%d].path: must be set", i))
+		}
+	}
+	if m.Network.Socket == "" {
+		errs = append(errs, errors.New("network.socket: must be set"))
+	}
+	if _, err := net.ParseMAC(m.Network.MAC); err != nil {
+		errs = append(errs, fmt.Errorf("network.mac: %w", err))
+	}
+	if m.StateDir == "" {
+		errs = append(errs, errors.New("stateDir: must be set"))
+	}
+	return errors.Join(errs...)
+}

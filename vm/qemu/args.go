@@ -1,0 +1,97 @@
+package qemu
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/berth-dev/berth/vm"
+)
+
+// binaryName is QEMU's system emulator for a guest architecture.
+func binaryName(arch string) string {
+	if arch == "arm64" {
+		return "qemu-system-aarch64"
+	}
+	return "qemu-system-x86_64"
+}
+
+// missingBinaryHint tells the user which package holds the emulator.
+func missingBinaryHint(goos, arch string) string {
+	switch goos {
+	case "darwin":
+		return "install it with `brew install qemu`"
+	case "windows":
+		return "install QEMU for Windows and add it to PATH"
+	}
+	pkg := "qemu-system-x86"
+	if arch == "arm64" {
+		pkg = "qemu-system-arm"
+	}
+	return fmt.Sprintf("install the package %s (Debian/Ubuntu: sudo apt-get install %s)", pkg, pkg)
+}
+
+// consoleDevice is the guest's name for the serial port QEMU gives it.
+func consoleDevice(arch string) string {
+	if arch == "arm64" {
+		return "ttyAMA0"
+	}
+	return "ttyS0"
+}
+
+// files are the driver's own paths in the machine's state directory.
+type files struct {
+	QMP, PID, Log string
+}
+
+// buildArgs translates a machine into QEMU's command line for one accelerator.
+func buildArgs(m *vm.Machine, accel string, f files) []string {
+	machine := "q35"
+	if m.Arch == "arm64" {
+		machine = "virt,gic-version=max"
+	}
+	cpu := "max"
+	if accel != "tcg" {
+		cpu = "host"
+	}
+	args := []string{
+		"-name", "berth-" + m.Name,
+		"-nodefaults", "-no-user-config",
+		"-M", machine,
+		"-accel", accel,
+		"-cpu", cpu,
+		"-smp", fmt.Sprint(m.CPUs),
+		"-m", fmt.Sprintf("%dM", m.MemoryMiB),
+		"-display", "none",
+		"-kernel", m.Kernel,
+		"-append", strings.TrimSpace(m.Cmdline + " console=" + consoleDevice(m.Arch)),
+	}
+	if m.Initrd != "" {
+		args = append(args, "-initrd", m.Initrd)
+	}
+	for i, d := range m.Disks {
+		id := fmt.Sprintf("disk%d", i)
+		opts := fmt.Sprintf("if=none,id=%s,file=%s,format=raw", id, escapeOpt(d.Path))
+		if d.ReadOnly {
+			opts += ",readonly=on"
+		} else {
+			// Deleted data in the guest frees space in the sparse image.
+			opts += ",discard=unmap,detect-zeroes=unmap"
+		}
+		args = append(args, "-drive", opts, "-device", "virtio-blk-pci,drive="+id)
+	}
+	args = append(args,
+		"-netdev", "stream,id=net0,server=off,addr.type=unix,addr.path="+escapeOpt(m.Network.Socket),
+		"-device", "virtio-net-pci,netdev=net0,mac="+m.Network.MAC,
+		"-device", "virtio-rng-pci",
+		"-chardev", "file,id=console0,path="+escapeOpt(m.ConsoleLog),
+		"-serial", "chardev:console0",
+		"-qmp", "unix:"+escapeOpt(f.QMP)+",server=on,wait=off",
+		"-pidfile", f.PID,
+		// A guest that reboots or panics ends the VM; the agent decides what next.
+		"-no-reboot",
+	)
+	return args
+}
+
+// escapeOpt doubles commas, QEMU's escape inside option values.
+func escapeOpt(s string) string { return strings.ReplaceAll(s, ",", ",,") }

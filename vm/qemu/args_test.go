@@ -1,0 +1,132 @@
+package qemu
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/vm"
+)
+
+func testMachine() *vm.Machine {
+	return &vm.Machine{
+		Name: "default", Arch: "amd64", CPUs: 2, MemoryMiB: 2048,
+		Kernel: "/img/vmlinuz", Initrd: "/m/initrd.img", Cmdline: "quiet panic=-1",
+		Disks: []vm.Disk{
+			{Path: "/img/rootfs.img", ReadOnly: true},
+			{Path: "/m/data,1.img"},
+		},
+		Network:    vm.Network{Socket: "/m/net.sock", MAC: "5a:94:ef:e4:0c:ee"},
+		ConsoleLog: "/m/serial.log",
+		StateDir:   "/m",
+	}
+}
+
+func argAfter(args []string, flag string) []string {
+	var vals []string
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag {
+			vals = append(vals, args[i+1])
+		}
+	}
+	return vals
+}
+
+func TestBuildArgsTCG(t *testing.T) {
+	args := buildArgs(testMachine(), "tcg", files{QMP: "/m/qmp.sock", PID: "/m/qemu.pid"})
+	check := func(flag, want string) {
+		t.Helper()
+		if got := argAfter(args, flag); !slices.Contains(got, want) {
+			t.Errorf("%s: got %q, want %q", flag, got, want)
+		}
+	}
+	check("-M", "q35")
+	check("-accel", "tcg")
+	check("-cpu", "max")
+	check("-smp", "2")
+	check("-m", "2048M")
+	check("-append", "quiet panic=-1 console=ttyS0")
+	check("-initrd", "/m/initrd.img")
+	check("-drive", "if=none,id=disk0,file=/img/rootfs.img,format=raw,readonly=on")
+	// A comma in a path must not split QEMU's option list.
+	check("-drive", "if=none,id=disk1,file=/m/data,,1.img,format=raw,discard=unmap,detect-zeroes=unmap")
+	check("-netdev", "stream,id=net0,server=off,addr.type=unix,addr.path=/m/net.sock")
+	check("-device", "virtio-net-pci,netdev=net0,mac=5a:94:ef:e4:0c:ee")
+	check("-qmp", "unix:/m/qmp.sock,server=on,wait=off")
+	check("-pidfile", "/m/qemu.pid")
+	if !slices.Contains(args, "-no-reboot") || !slices.Contains(args, "-nodefaults") {
+		t.Errorf("missing -no-reboot or -nodefaults: %v", args)
+	}
+	// The disks keep their order: the rootfs is vda, the data disk vdb.
+	drives := argAfter(args, "-drive")
+	if !strings.Contains(drives[0], "rootfs") || !strings.Contains(drives[1], "data") {
+		t.Errorf("disk order: %v", drives)
+	}
+}
+
+func TestBuildArgsAcceleratedAndArm(t *testing.T) {
+	m := testMachine()
+	args := buildArgs(m, "kvm", files{})
+	if got := argAfter(args, "-cpu"); got[0] != "host" {
+		t.Errorf("kvm cpu = %v", got)
+	}
+	m.Arch = "arm64"
+	args = buildArgs(m, "hvf", files{})
+	if got := argAfter(args, "-M"); got[0] != "virt,gic-version=max" {
+		t.Errorf("arm64 machine = %v", got)
+	}
+	if got := argAfter(args, "-append"); !strings.HasSuffix(got[0], "console=ttyAMA0") {
+		t.Errorf("arm64 console = %v", got)
+	}
+	if binaryName("arm64") != "qemu-system-aarch64" || binaryName("amd64") != "qemu-system-x86_64" {
+		t.Error("binary names")
+	}
+}
+
+func TestAccelFor(t *testing.T) {
+	cases := []struct {
+		goos, host, guest string
+		kvm               bool
+		want              []string
+	}{
+		{"linux", "amd64", "amd64", true, []string{"kvm", "tcg"}},
+		{"linux", "amd64", "amd64", false, []string{"tcg"}},
+		{"linux", "amd64", "arm64", true, []string{"tcg"}},
+		{"darwin", "arm64", "arm64", false, []string{"hvf", "tcg"}},
+		{"windows", "amd64", "amd64", false, []string{"whpx", "tcg"}},
+		{"freebsd", "amd64", "amd64", false, []string{"tcg"}},
+	}
+	for _, c := range cases {
+		if got := accelFor(c.goos, c.host, c.guest, c.kvm); !slices.Equal(got, c.want) {
+			t.Errorf("accelFor(%s,%s,%s,%v) = %v, want %v", c.goos, c.host, c.guest, c.kvm, got, c.want)
+		}
+	}
+}
+
+func TestMissingBinaryHint(t *testing.T) {
+	if h := missingBinaryHint("linux", "amd64"); !strings.Contains(h, "qemu-system-x86") {
+		t.Errorf("linux hint: %s", h)
+	}
+	if h := missingBinaryHint("linux", "arm64"); !strings.Contains(h, "qemu-system-arm") {
+		t.Errorf("linux arm hint: %s", h)
+	}
+	if h := missingBinaryHint("darwin", "arm64"); !strings.Contains(h, "brew") {
+		t.Errorf("darwin hint: %s", h)
+	}
+}
+
+func TestVerdictRoundTrip(t *testing.T) {
+	p := t.TempDir() + "/accel.json"
+	if _, ok := readVerdict(p, "k"); ok {
+		t.Fatal("verdict from nothing")
+	}
+	if err := writeVerdict(p, verdict{Key: "k", Accelerator: "tcg", Note: "kvm failed"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := readVerdict(p, "k"); !ok || v.Accelerator != "tcg" {
+		t.Fatalf("read back %+v %v", v, ok)
+	}
+	if _, ok := readVerdict(p, "other"); ok {
+		t.Fatal("verdict for another key must not apply")
+	}
+}

@@ -1,0 +1,356 @@
+// Package qemu runs a vm.Machine under QEMU: KVM on Linux, HVF on macOS,
+// WHPX on Windows, and TCG (software emulation) anywhere, falling back on its
+// own when an accelerator is present but cannot run the guest.
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/vm"
+)
+
+// Driver is the QEMU driver for one machine.
+type Driver struct {
+	m      *vm.Machine
+	files  files
+	log    *slog.Logger
+	binary string
+
+	mu     sync.Mutex
+	info   vm.Info
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has been waited for
+	exit   error
+}
+
+var _ vm.Driver = (*Driver)(nil)
+
+// Timeouts for seeing the guest's boot marker. An accelerated boot reaches
+// the init in about a second; software emulation on a busy host can take
+// well over a minute.
+const (
+	acceleratedBootTimeout = 30 * time.Second
+	tcgBootTimeout         = 5 * time.Minute
+)
+
+// New returns a driver for m.
+func New(m *vm.Machine) (*Driver, error) {
+	return &Driver{
+		m:   m,
+		log: slog.Default().With("driver", "qemu"),
+		files: files{
+			QMP: filepath.Join(m.StateDir, "qmp.sock"),
+			PID: filepath.Join(m.StateDir, "qemu.pid"),
+			Log: filepath.Join(m.StateDir, "qemu.log"),
+		},
+		info: vm.Info{Driver: "qemu"},
+	}, nil
+}
+
+// Info implements vm.Driver.
+func (d *Driver) Info() vm.Info {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.info
+}
+
+// Start implements vm.Driver: it tries the accelerators best first and keeps
+// the first that brings the guest's init up.
+func (d *Driver) Start(ctx context.Context) error {
+	bin, err := exec.LookPath(binaryName(d.m.Arch))
+	if err != nil {
+		return fmt.Errorf("%s not found: %s", binaryName(d.m.Arch), missingBinaryHint(runtime.GOOS, d.m.Arch))
+	}
+	d.binary = bin
+	if pid, alive := d.runningPID(); alive {
+		return fmt.Errorf("QEMU (pid %d) from an earlier run still runs this machine", pid)
+	}
+	cands, note := d.accelerators()
+	for i, accel := range cands {
+		err := d.boot(ctx, accel)
+		if err == nil {
+			d.mu.Lock()
+			d.info.Accelerator, d.info.AccelNote = accel, note
+			d.mu.Unlock()
+			if i > 0 {
+				d.saveVerdict(accel, note)
+			}
+			return nil
+		}
+		if ctx.Err() != nil || !isAccelFailure(err) || i == len(cands)-1 {
+			return err
+		}
+		note = fmt.Sprintf("%v; using %s", err, cands[i+1])
+		d.log.Warn("accelerator failed, falling back", "accel", accel, "next", cands[i+1], "reason", err.Error())
+	}
+	return errors.New("no accelerator to try")
+}
+
+// accelerators lists what to try, honouring an explicit choice and an earlier
+// verdict for this host.
+func (d *Driver) accelerators() ([]string, string) {
+	if d.m.Accel != "" {
+		return []string{d.m.Accel}, ""
+	}
+	cands := accelFor(runtime.GOOS, runtime.GOARCH, d.m.Arch, kvmUsable())
+	if len(cands) > 1 {
+		if v, ok := readVerdict(filepath.Join(d.m.StateDir, "accel.json"), d.verdictKey()); ok {
+			return []string{v.Accelerator}, v.Note
+		}
+	}
+	return cands, ""
+}
+
+func (d *Driver) verdictKey() string {
+	return verdictKey(d.binary, d.m.Kernel, hostRelease())
+}
+
+func (d *Driver) saveVerdict(accel, note string) {
+	v := verdict{Key: d.verdictKey(), Accelerator: accel, Note: note}
+	if err := writeVerdict(filepath.Join(d.m.StateDir, "accel.json"), v); err != nil {
+		d.log.Warn("could not remember the accelerator verdict", "err", err)
+	}
+}
+
+// boot launches QEMU with one accelerator and waits for the boot marker.
+func (d *Driver) boot(ctx context.Context, accel string) error {
+	for _, f := range []string{d.files.QMP, d.files.PID, d.m.ConsoleLog} {
+		_ = os.Remove(f)
+	}
+	logf, err := os.OpenFile(d.files.Log, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("creating QEMU log: %w", err)
+	}
+	defer logf.Close()
+	args := buildArgs(d.m, accel, d.files)
+	cmd := exec.Command(d.binary, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own session: a signal to the agent's terminal or group must not
+	// take the VM down with it.
+	proc.Detach(cmd)
+	d.log.Info("starting QEMU", "accel", accel, "args", strings.Join(args, " "))
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", d.binary, err)
+	}
+	exited := make(chan struct{})
+	d.mu.Lock()
+	d.cmd, d.exited, d.exit = cmd, exited, nil
+	d.info.PID = cmd.Process.Pid
+	d.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		d.mu.Lock()
+		d.exit = err
+		d.info.PID = 0
+		d.mu.Unlock()
+		close(exited)
+	}()
+
+	timeout := tcgBootTimeout
+	if accel != "tcg" {
+		timeout = acceleratedBootTimeout
+	}
+	err = d.waitBoot(ctx, accel, timeout, exited)
+	if err != nil {
+		d.killChild()
+	}
+	return err
+}
+
+// waitBoot watches the console for the marker, the process for an early
+// exit and the monitor for a VM that stopped on an internal error (what KVM
+// does when it cannot emulate an instruction).
+func (d *Driver) waitBoot(ctx context.Context, accel string, timeout time.Duration, exited <-chan struct{}) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	marker := []byte(d.m.BootMarker)
+	var lastStatus time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-exited:
+			return &errAccel{accel: accel, reason: "QEMU exited during boot: " + d.logTail()}
+		case <-deadline.C:
+			return &errAccel{accel: accel, reason: fmt.Sprintf("the guest did not reach its init within %s", timeout)}
+		case <-tick.C:
+		}
+		if b, err := os.ReadFile(d.m.ConsoleLog); err == nil && bytes.Contains(b, marker) {
+			return nil
+		}
+		if time.Since(lastStatus) > 500*time.Millisecond {
+			lastStatus = time.Now()
+			if st, err := queryStatus(d.files.QMP); err == nil && vmFailed(st) {
+				return &errAccel{accel: accel, reason: fmt.Sprintf("VM stopped (%s): %s", st, d.logTail())}
+			}
+		}
+	}
+}
+
+// vmFailed tells a run state that will not recover on its own.
+func vmFailed(status string) bool {
+	switch status {
+	case "internal-error", "guest-panicked", "shutdown", "io-error":
+		return true
+	}
+	return false
+}
+
+// logTail is the end of QEMU's own output, for error messages.
+func (d *Driver) logTail() string {
+	b, _ := os.ReadFile(d.files.Log)
+	s := strings.TrimSpace(string(b))
+	if len(s) > 600 {
+		s = "..." + s[len(s)-600:]
+	}
+	if s == "" {
+		return "(no output)"
+	}
+	return strings.ReplaceAll(s, "\n", " | ")
+}
+
+// Stop implements vm.Driver: ACPI power button, then wait.
+func (d *Driver) Stop(ctx context.Context) error {
+	pid, alive := d.runningPID()
+	if !alive {
+		return nil
+	}
+	if err := qmpCommand(d.files.QMP, "system_powerdown"); err != nil {
+		return fmt.Errorf("asking the VM to power off: %w", err)
+	}
+	return d.waitPID(ctx, pid)
+}
+
+// Kill implements vm.Driver.
+func (d *Driver) Kill() error {
+	if d.killChild() {
+		return nil
+	}
+	pid, alive := d.runningPID()
+	if !alive {
+		d.cleanFiles()
+		return nil
+	}
+	if err := proc.Kill(pid); err != nil {
+		return fmt.Errorf("killing QEMU (pid %d): %w", pid, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := d.waitPID(ctx, pid)
+	d.cleanFiles()
+	return err
+}
+
+// killChild kills and reaps QEMU if this process started it.
+func (d *Driver) killChild() bool {
+	d.mu.Lock()
+	cmd, exited := d.cmd, d.exited
+	d.mu.Unlock()
+	if cmd == nil {
+		return false
+	}
+	select {
+	case <-exited:
+	default:
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	d.cleanFiles()
+	return true
+}
+
+func (d *Driver) cleanFiles() {
+	_ = os.Remove(d.files.QMP)
+	_ = os.Remove(d.files.PID)
+}
+
+// Wait implements vm.Driver.
+func (d *Driver) Wait(ctx context.Context) error {
+	d.mu.Lock()
+	exited := d.exited
+	d.mu.Unlock()
+	if exited != nil {
+		select {
+		case <-exited:
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			return d.exit
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	pid, alive := d.runningPID()
+	if !alive {
+		return nil
+	}
+	return d.waitPID(ctx, pid)
+}
+
+// Exited is closed when the QEMU this driver started has exited.
+func (d *Driver) Exited() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.exited
+}
+
+func (d *Driver) waitPID(ctx context.Context, pid int) error {
+	d.mu.Lock()
+	exited := d.exited
+	d.mu.Unlock()
+	if exited != nil {
+		select {
+		case <-exited:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := proc.WaitExit(ctx, pid, 100*time.Millisecond); err != nil {
+		return err
+	}
+	d.cleanFiles()
+	return nil
+}
+
+// runningPID reads QEMU's pidfile and checks the process.
+func (d *Driver) runningPID() (int, bool) {
+	d.mu.Lock()
+	if d.cmd != nil {
+		select {
+		case <-d.exited:
+		default:
+			pid := d.cmd.Process.Pid
+			d.mu.Unlock()
+			return pid, true
+		}
+	}
+	d.mu.Unlock()
+	b, err := os.ReadFile(d.files.PID)
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	return pid, proc.Alive(pid)
+}
+
+// RunningPID reports a QEMU of this machine that is alive, started by this
+// process or an earlier one.
+func (d *Driver) RunningPID() (int, bool) { return d.runningPID() }

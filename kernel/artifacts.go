@@ -32,6 +32,9 @@ type Manifest struct {
 	Packages map[string]string `json:"packages"`
 	// Files maps each artifact file name to its sha256 (hex).
 	Files map[string]string `json:"files"`
+	// Sizes maps each artifact file name to its size in bytes (the builder's
+	// quick up-to-date check).
+	Sizes map[string]int64 `json:"sizes,omitempty"`
 }
 
 // ReadManifest reads dir/manifest.json and checks that the artifacts exist.

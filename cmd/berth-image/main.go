@@ -1,0 +1,72 @@
+// Command berth-image builds the guest image (`make image`) or re-pins its
+// packages (`make image-lock`). See kernel/README.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/berth-dev/berth/kernel/build"
+)
+
+func main() {
+	var (
+		arch     = flag.String("arch", runtime.GOARCH, "Debian architecture of the guest (amd64, arm64)")
+		initPath = flag.String("init", "", "the guest init binary (becomes /init)")
+		out      = flag.String("out", "", "output directory for the image")
+		cache    = flag.String("cache", ".cache/image", "cache directory (.debs, apt state, scratch)")
+		lock     = flag.Bool("lock", false, "re-resolve kernel/packages.txt and write the lock file, then exit")
+		pkgs     = flag.String("packages", "kernel/packages.txt", "package list")
+		lockFile = flag.String("lockfile", "", "package lock file (default kernel/packages-ARCH.lock)")
+		mirror   = flag.String("mirror", os.Getenv(build.MirrorEnv), "Debian mirror URL (default: from the host's apt sources; env "+build.MirrorEnv+")")
+		verbose  = flag.Bool("v", false, "log apt commands")
+	)
+	flag.Parse()
+	if *lockFile == "" {
+		*lockFile = filepath.Join("kernel", "packages-"+*arch+".lock")
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, log, *lock, build.Options{
+		Arch: *arch, InitPath: *initPath, OutDir: *out, CacheDir: *cache,
+		LockFile: *lockFile, Mirror: *mirror, Log: log,
+	}, *pkgs); err != nil {
+		fmt.Fprintln(os.Stderr, "berth-image:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, lock bool, o build.Options, pkgs string) error {
+	start := time.Now()
+	if lock {
+		_, err := build.WriteLock(ctx, build.LockOptions{
+			Arch: o.Arch, PackagesFile: pkgs, LockFile: o.LockFile, CacheDir: o.CacheDir, Mirror: o.Mirror, Log: log,
+		})
+		return err
+	}
+	if o.InitPath == "" || o.OutDir == "" {
+		return fmt.Errorf("-init and -out are required (or -lock)")
+	}
+	res, err := build.Build(ctx, o)
+	if err != nil {
+		return err
+	}
+	if res.UpToDate {
+		fmt.Printf("guest image %s is up to date (%s)\n", o.OutDir, res.Manifest.Version[:12])
+		return nil
+	}
+	fmt.Printf("guest image %s built in %s (%s, kernel %s)\n", o.OutDir, time.Since(start).Round(time.Second), res.Manifest.Version[:12], res.Manifest.KernelRelease)
+	return nil
+}

@@ -1,0 +1,264 @@
+// Package build makes the guest image: it resolves and pins Debian packages
+// (WriteLock), and builds the kernel, initramfs and root filesystem from the
+// pinned packages (Build). See kernel/README.md.
+package build
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/berth-dev/berth/kernel"
+)
+
+// BuilderVersion is part of every image's version: bump it when a change to
+// the builder changes what it produces from the same packages.
+const BuilderVersion = "1"
+
+// Options configure Build.
+type Options struct {
+	Arch     string // Debian architecture: amd64, arm64
+	InitPath string // the guest init binary, becomes /init
+	OutDir   string // receives kernel.KernelFile, ... and the manifest
+	CacheDir string // .deb cache, apt state and scratch space
+	LockFile string // packages-<arch>.lock
+	Mirror   string // overrides the mirror of the host's apt sources
+	AptEtc   string // the host's apt configuration directory (/etc/apt)
+	Log      *slog.Logger
+}
+
+// Result tells what Build did.
+type Result struct {
+	UpToDate bool // nothing to do: the image in OutDir matches the inputs
+	Manifest *kernel.Manifest
+}
+
+func (o *Options) logger() *slog.Logger {
+	if o.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Log
+}
+
+// Build makes the image in o.OutDir, unless the one there was made from the
+// same inputs.
+func Build(ctx context.Context, o Options) (*Result, error) {
+	log := o.logger()
+	lockText, err := os.ReadFile(o.LockFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading package lock (run `make image-lock`): %w", err)
+	}
+	lock, err := ParseLock(string(lockText))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.LockFile, err)
+	}
+	if lock.Arch != o.Arch {
+		return nil, fmt.Errorf("%s is for %s, not %s", o.LockFile, lock.Arch, o.Arch)
+	}
+	initBin, err := os.ReadFile(o.InitPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading the guest init: %w", err)
+	}
+	version := InputsDigest(o.Arch, lockText, initBin)
+	if UpToDate(o.OutDir, version) {
+		m, err := kernel.ReadManifest(o.OutDir)
+		return &Result{UpToDate: true, Manifest: m}, err
+	}
+	debs, err := fetchDebs(ctx, o, lock)
+	if err != nil {
+		return nil, err
+	}
+	m, err := assemble(ctx, o, lock, debs, initBin, version)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("image built", "dir", o.OutDir, "version", m.Version[:12])
+	return &Result{Manifest: m}, nil
+}
+
+// InputsDigest is an image's version: a digest of everything it is made of.
+func InputsDigest(arch string, lockText, initBin []byte) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "berth-image %s\narch %s\nlock %x\n", BuilderVersion, arch, sha256.Sum256(lockText))
+	fmt.Fprintf(h, "init %x\n", sha256.Sum256(initBin))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// UpToDate reports whether dir holds a complete image of version: its
+// manifest names that version, and every artifact exists with the size the
+// manifest recorded. (Hashing the artifacts again would cost a second.)
+func UpToDate(dir, version string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, kernel.ManifestFile))
+	if err != nil {
+		return false
+	}
+	var m kernel.Manifest
+	if json.Unmarshal(b, &m) != nil || m.Version != version {
+		return false
+	}
+	for _, f := range artifactFiles {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || m.Files[f] == "" || m.Sizes[f] != fi.Size() {
+			return false
+		}
+	}
+	return true
+}
+
+var artifactFiles = []string{kernel.KernelFile, kernel.InitramfsFile, kernel.RootfsFile}
+
+// assemble unpacks debs into a root tree and writes the artifacts.
+func assemble(ctx context.Context, o Options, lock Lock, debs []string, initBin []byte, version string) (*kernel.Manifest, error) {
+	log := o.logger()
+	work := filepath.Join(o.CacheDir, "work", o.Arch)
+	root := filepath.Join(work, "root")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return nil, err
+	}
+	r, err := newRunner(filepath.Join(work, "fakeroot.state"), []string{"LC_ALL=C"})
+	if err != nil {
+		return nil, err
+	}
+	if err := r.run(ctx, "rm", "-rf", root); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	stage := func(name string) string { return filepath.Join(o.OutDir, "."+name+".new") }
+
+	log.Info("unpacking packages", "count", len(debs))
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return nil, err
+	}
+	for _, d := range debs {
+		if err := r.run(ctx, "dpkg-deb", "-x", d, root); err != nil {
+			return nil, err
+		}
+	}
+	krel, vmlinuz, err := kernelRelease(root)
+	if err != nil {
+		return nil, err
+	}
+	if err := copyFile(vmlinuz, stage(kernel.KernelFile)); err != nil {
+		return nil, err
+	}
+	epoch, err := sourceDateEpoch(root)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"-rf"}
+	for _, p := range strippedPaths {
+		args = append(args, filepath.Join(root, p))
+	}
+	if err := r.run(ctx, "rm", args...); err != nil {
+		return nil, err
+	}
+	if err := fixupRoot(root, o.Arch); err != nil {
+		return nil, fmt.Errorf("preparing the root tree: %w", err)
+	}
+	if err := r.run(ctx, "depmod", "-b", root, krel); err != nil {
+		return nil, err
+	}
+
+	log.Info("writing initramfs", "modules", InitramfsModules)
+	if err := writeInitramfsFile(root, krel, initBin, stage(kernel.InitramfsFile), epoch); err != nil {
+		return nil, err
+	}
+
+	if err := clampTimes(root, epoch); err != nil {
+		return nil, err
+	}
+	log.Info("writing root filesystem")
+	if err := mkfsExt4(ctx, r, root, stage(kernel.RootfsFile), uuidFrom(version), epoch); err != nil {
+		return nil, err
+	}
+	if err := r.run(ctx, "rm", "-rf", root); err != nil {
+		return nil, err
+	}
+
+	m := &kernel.Manifest{
+		Version: version, Arch: o.Arch, Suite: lock.Suite, KernelRelease: krel,
+		Packages: map[string]string{}, Files: map[string]string{}, Sizes: map[string]int64{},
+	}
+	for _, p := range lock.Packages {
+		m.Packages[p.Name] = p.Version
+	}
+	for _, f := range artifactFiles {
+		sum, size, err := hashFile(stage(f))
+		if err != nil {
+			return nil, err
+		}
+		m.Files[f], m.Sizes[f] = sum, size
+		if err := os.Rename(stage(f), filepath.Join(o.OutDir, f)); err != nil {
+			return nil, err
+		}
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	// The manifest goes last: an image without one is incomplete.
+	if err := os.WriteFile(stage(kernel.ManifestFile), append(b, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	return m, os.Rename(stage(kernel.ManifestFile), filepath.Join(o.OutDir, kernel.ManifestFile))
+}
+
+// sourceDateEpoch is SOURCE_DATE_EPOCH when set, else the newest packaged
+// file's time: every later time in the image is clamped to it.
+func sourceDateEpoch(root string) (time.Time, error) {
+	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH: %w", err)
+		}
+		return time.Unix(n, 0), nil
+	}
+	t, err := newestPackagedFile(root)
+	return t.Truncate(time.Second), err
+}
+
+// uuidFrom makes a stable filesystem UUID (version 4 layout) from a digest.
+func uuidFrom(hexDigest string) string {
+	b, _ := hex.DecodeString(hexDigest[:32])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func hashFile(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	return hex.EncodeToString(h.Sum(nil)), n, err
+}

@@ -1,0 +1,73 @@
+package build
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ulikunitz/xz"
+)
+
+// writeInitramfsFile writes the initramfs for the kernel release krel
+// unpacked in root (after depmod) to dst.
+func writeInitramfsFile(root, krel string, initBin []byte, dst string, mtime time.Time) error {
+	modDir := filepath.Join(root, "usr/lib/modules", krel)
+	depText, err := os.ReadFile(filepath.Join(modDir, "modules.dep"))
+	if err != nil {
+		return fmt.Errorf("reading modules.dep (did depmod run?): %w", err)
+	}
+	deps, err := ParseModulesDep(string(depText))
+	if err != nil {
+		return err
+	}
+	builtinText, err := os.ReadFile(filepath.Join(modDir, "modules.builtin"))
+	if err != nil {
+		return err
+	}
+	order, err := deps.LoadOrder(InitramfsModules, strings.Fields(string(builtinText)))
+	if err != nil {
+		return err
+	}
+	var mods []InitramfsFile
+	for _, p := range order {
+		data, err := readModule(filepath.Join(modDir, p))
+		if err != nil {
+			return err
+		}
+		mods = append(mods, InitramfsFile{Name: DecompressedName(p), Data: data})
+	}
+	var buf bytes.Buffer
+	if err := WriteInitramfs(&buf, InitramfsContents(initBin, mods), mtime); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, buf.Bytes(), 0o644)
+}
+
+// readModule reads a module file, decompressing .ko.xz.
+func readModule(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	switch {
+	case strings.HasSuffix(p, ".ko"):
+		return io.ReadAll(f)
+	case strings.HasSuffix(p, ".ko.xz"):
+		r, err := xz.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return nil, fmt.Errorf("decompressing %s: %w", p, err)
+		}
+		return b, nil
+	default:
+		return nil, fmt.Errorf("%s: unsupported module compression", p)
+	}
+}

@@ -1,0 +1,41 @@
+// Command berth manages Berth machines: a Linux VM running the Docker
+// engine, reachable through a docker socket on the host.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+
+	_ "github.com/berth-dev/berth/vm/qemu" // the portable driver, on every OS
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := newRoot().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "berth:", err)
+		os.Exit(1)
+	}
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	machine string
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "berth",
+		Short:         "Run the Docker engine in a lightweight VM",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVarP(&g.machine, "machine", "m", "default", "machine name")
+	root.AddCommand(newStart(g), newStop(g), newStatus(g), newHostagent(g), newVersion())
+	return root
+}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/berth-dev/berth/store"
+)
+
+// envImageDir overrides where the guest image is looked for.
+const envImageDir = "BERTH_IMAGE_DIR"
+
+func openMachine(g *globals) (store.Machine, error) {
+	home, err := store.Home()
+	if err != nil {
+		return store.Machine{}, err
+	}
+	return store.Open(home, g.machine)
+}
+
+// imageDir finds the guest image: $BERTH_IMAGE_DIR, else where an install
+// (or `make`) puts it next to the binary: <bin>/../share/berth/image/<arch>.
+func imageDir() (string, error) {
+	if d := os.Getenv(envImageDir); d != "" {
+		return filepath.Abs(d)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("locating the berth binary (set %s): %w", envImageDir, err)
+	}
+	if r, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = r
+	}
+	return filepath.Join(filepath.Dir(exe), "..", "share", "berth", "image", runtime.GOARCH), nil
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/hostagent/lifecycle"
+	"github.com/berth-dev/berth/internal/dockercontext"
+)
+
+// contextName is the docker context Berth maintains.
+const contextName = "berth"
+
+type startFlags struct {
+	accel  string
+	driver string
+}
+
+func newStart(g *globals) *cobra.Command {
+	f := &startFlags{}
+	cmd := &cobra.Command{
+		Use:   "start",
+		Short: "Start the machine (creating it on first use) and wait for the engine",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := openMachine(g)
+			if err != nil {
+				return err
+			}
+			img, err := imageDir()
+			if err != nil {
+				return err
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			res, err := lifecycle.Start(cmd.Context(), lifecycle.StartOptions{
+				Machine: m, Exe: exe, ImageDir: img, Accel: f.accel, Driver: f.driver, Progress: out,
+			})
+			if err != nil {
+				return err
+			}
+			if res.AlreadyRunning {
+				fmt.Fprintf(out, "Machine %q is already running.\n", m.Name)
+			}
+			if err := updateContext(m.DockerHost()); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: docker context %q not updated: %v\n", contextName, err)
+			}
+			fmt.Fprintf(out, "\nThe docker CLI reaches the engine with either of:\n  docker context use %s\n  export DOCKER_HOST=%s\n", contextName, m.DockerHost())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&f.accel, "accel", os.Getenv("BERTH_ACCEL"), "accelerator: kvm, hvf, whpx or tcg (default: the best that works)")
+	cmd.Flags().StringVar(&f.driver, "driver", "", "VM driver (default: the best for this OS)")
+	return cmd
+}
+
+func updateContext(host string) error {
+	dir, err := dockercontext.Dir()
+	if err != nil {
+		return err
+	}
+	return dockercontext.Ensure(dir, contextName, host, "Berth")
+}

@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+const image = "berth-e2e/busybox:1"
+
+// TestEngine is the suite over one machine; the steps share its state and
+// run in order.
+func TestEngine(t *testing.T) {
+	e := newEnv(t)
+
+	t.Run("start", func(t *testing.T) {
+		out := e.mustBerth(t, "start")
+		t.Logf("berth start:\n%s", out)
+		for _, want := range []string{"Engine ready", "docker context use berth", "DOCKER_HOST=unix://"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("start output lacks %q", want)
+			}
+		}
+		st := e.status(t)
+		if st.State != "running" || !strings.HasPrefix(st.DockerHost, "unix://") || st.Accelerator == "" {
+			t.Fatalf("status after start: %+v", st)
+		}
+		// The socket is the owner's only.
+		fi, err := os.Stat(strings.TrimPrefix(st.DockerHost, "unix://"))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("docker socket mode: %v %v", fi.Mode(), err)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("start again is a no-op", func(t *testing.T) {
+		out := e.mustBerth(t, "start")
+		if !strings.Contains(out, "already running") {
+			t.Fatalf("second start: %s", out)
+		}
+	})
+
+	t.Run("second agent refused", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		out, err := e.berth(ctx, "hostagent", "--image-dir", "/nonexistent")
+		if err == nil || !strings.Contains(out, "already runs") {
+			t.Fatalf("second agent: err=%v out=%s", err, out)
+		}
+		if st := e.status(t); st.State != "running" {
+			t.Fatalf("first agent hurt by the second: %+v", st)
+		}
+	})
+
+	t.Run("docker version", func(t *testing.T) {
+		out := e.mustDocker(t, "version", "--format", "{{.Server.Version}} {{.Server.Os}}")
+		if !strings.Contains(out, "linux") {
+			t.Fatalf("docker version: %s", out)
+		}
+	})
+
+	t.Run("build from scratch", func(t *testing.T) { e.buildBusyboxImage(t, image) })
+
+	t.Run("run echo", func(t *testing.T) {
+		out := e.mustDocker(t, "run", "--rm", image, "echo", "hello from berth")
+		if strings.TrimSpace(out) != "hello from berth" {
+			t.Fatalf("run: %q", out)
+		}
+	})
+
+	t.Run("run with stdin", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		out, err := e.docker(ctx, []byte("piped line\n"), "run", "--rm", "-i", image, "tr", "a-z", "A-Z")
+		if err != nil || strings.TrimSpace(out) != "PIPED LINE" {
+			t.Fatalf("run -i: %v %q", err, out)
+		}
+	})
+
+	t.Run("run -it through a pty", func(t *testing.T) {
+		cmd := exec.Command("docker", "run", "--rm", "-it", image, "sh")
+		cmd.Env = e.environ()
+		f, err := pty.Start(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var buf bytes.Buffer
+		done := make(chan struct{})
+		go func() { io.Copy(&buf, f); close(done) }()
+		// The container's shell sees a terminal.
+		io.WriteString(f, "if [ -t 0 ]; then echo TTY-$((6*7)); fi; exit\r")
+		select {
+		case <-done:
+		case <-time.After(2 * time.Minute):
+			cmd.Process.Kill()
+			t.Fatalf("docker run -it did not finish; output: %q", buf.String())
+		}
+		cmd.Wait()
+		if !strings.Contains(buf.String(), "TTY-42") {
+			t.Fatalf("docker run -it output: %q", buf.String())
+		}
+	})
+
+	t.Run("logs -f", func(t *testing.T) {
+		id := strings.TrimSpace(e.mustDocker(t, "run", "-d", image, "sh", "-c", "for i in 1 2 3; do echo line$i; sleep 1; done"))
+		defer e.mustDocker(t, "rm", "-f", id)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		out, err := e.docker(ctx, nil, "logs", "-f", id)
+		if err != nil || out != "line1\nline2\nline3\n" {
+			t.Fatalf("logs -f: %v %q", err, out)
+		}
+	})
+
+	t.Run("stop leaves nothing, start keeps the image", func(t *testing.T) {
+		out := e.mustBerth(t, "stop")
+		if !strings.Contains(out, "stopped") {
+			t.Fatalf("stop: %s", out)
+		}
+		e.assertNothingLeft(t)
+		if st := e.status(t); st.State != "stopped" {
+			t.Fatalf("status after stop: %+v", st)
+		}
+		out = e.mustBerth(t, "stop")
+		if !strings.Contains(out, "not running") {
+			t.Fatalf("stop when stopped: %s", out)
+		}
+		e.mustBerth(t, "start")
+		e.mustDocker(t, "image", "inspect", image)
+	})
+
+	t.Run("kill -9 of QEMU, start keeps the image", func(t *testing.T) {
+		st := e.status(t)
+		if st.VMPID == 0 {
+			t.Fatalf("no VM pid in status: %+v", st)
+		}
+		syscall.Kill(st.VMPID, syscall.SIGKILL)
+		// The agent notices and exits; the machine is then stopped.
+		waitFor(t, "the agent to notice the VM's death", 30*time.Second, func() bool { return !pidAlive(st.AgentPID) })
+		e.mustBerth(t, "start")
+		e.mustDocker(t, "image", "inspect", image)
+		out := e.mustDocker(t, "run", "--rm", image, "echo", "after crash")
+		if strings.TrimSpace(out) != "after crash" {
+			t.Fatalf("run after crash: %q", out)
+		}
+	})
+
+	t.Run("kill -9 of the agent, stop cleans up", func(t *testing.T) {
+		st := e.status(t)
+		syscall.Kill(st.AgentPID, syscall.SIGKILL)
+		waitFor(t, "the agent to die", 10*time.Second, func() bool { return !pidAlive(st.AgentPID) })
+		out := e.mustBerth(t, "stop")
+		for _, want := range []string{"stale pidfile", "without its host agent"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("stop after agent crash does not report %q:\n%s", want, out)
+			}
+		}
+		e.assertNothingLeft(t)
+		if pidAlive(st.VMPID) {
+			t.Fatalf("VM pid %d still alive", st.VMPID)
+		}
+	})
+}

@@ -1,0 +1,205 @@
+// Package e2e boots the real VM, runs the real engine in it, and drives it
+// with the real docker CLI through Berth's socket, as a user would. It runs
+// when BERTH_E2E=1 (`make test-e2e`); BERTH_BIN names the berth binary and
+// the guest image is found next to it as an install would have it.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// env is one machine shared by the suite: BERTH_HOME and DOCKER_CONFIG of
+// its own, so nothing of the user's is touched.
+type env struct {
+	bin       string
+	home      string
+	dockerCfg string
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	if os.Getenv("BERTH_E2E") != "1" {
+		t.Skip("end-to-end tests boot a VM: run them with `make test-e2e` (BERTH_E2E=1)")
+	}
+	bin := os.Getenv("BERTH_BIN")
+	if bin == "" {
+		t.Fatal("BERTH_BIN must name the berth binary")
+	}
+	for _, tool := range []string{"docker", "busybox"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed on the host for the end-to-end suite: %v", tool, err)
+		}
+	}
+	// A short directory: unix socket paths are limited to ~104 bytes.
+	home, err := os.MkdirTemp("", "berth-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{bin: bin, home: home, dockerCfg: filepath.Join(home, "docker-config")}
+	t.Cleanup(func() {
+		if t.Failed() {
+			e.dumpLogs(t)
+		}
+		_, _ = e.berth(context.Background(), "stop", "--timeout", "60s")
+		e.assertNothingLeft(t)
+		os.RemoveAll(home)
+	})
+	return e
+}
+
+func (e *env) environ() []string {
+	return append(os.Environ(), "BERTH_HOME="+e.home, "DOCKER_CONFIG="+e.dockerCfg, "DOCKER_HOST=", "DOCKER_CONTEXT=berth")
+}
+
+// berth runs the CLI and returns its combined output.
+func (e *env) berth(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, e.bin, args...)
+	cmd.Env = e.environ()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (e *env) mustBerth(t testing.TB, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	out, err := e.berth(ctx, args...)
+	if err != nil {
+		t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// docker runs the real docker CLI against the machine's context.
+func (e *env) docker(ctx context.Context, stdin []byte, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Env = e.environ()
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (e *env) mustDocker(t testing.TB, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := e.docker(ctx, nil, args...)
+	if err != nil {
+		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+type status struct {
+	State       string `json:"state"`
+	DockerHost  string `json:"dockerHost"`
+	Accelerator string `json:"accelerator"`
+	AccelNote   string `json:"accelNote"`
+	AgentPID    int    `json:"agentPID"`
+	VMPID       int    `json:"vmPID"`
+	Error       string `json:"error"`
+}
+
+func (e *env) status(t testing.TB) status {
+	t.Helper()
+	out := e.mustBerth(t, "status", "--json")
+	var st status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("berth status --json: %v\n%s", err, out)
+	}
+	return st
+}
+
+func (e *env) machineDir() string { return filepath.Join(e.home, "default") }
+
+// assertNothingLeft checks that a stopped machine leaves no process, socket
+// or pidfile behind.
+func (e *env) assertNothingLeft(t testing.TB) {
+	t.Helper()
+	for _, f := range []string{"hostagent.pid", "qemu.pid", "agent.sock", "docker.sock", "net.sock", "qmp.sock"} {
+		if _, err := os.Lstat(filepath.Join(e.machineDir(), f)); err == nil {
+			t.Errorf("%s left behind after stop", f)
+		}
+	}
+	out, _ := exec.Command("pgrep", "-f", e.home).CombinedOutput()
+	if s := strings.TrimSpace(string(out)); s != "" {
+		t.Errorf("processes of this machine still running after stop: %s", s)
+	}
+}
+
+func (e *env) dumpLogs(t testing.TB) {
+	for _, f := range []string{"hostagent.log", "qemu.log", "serial.log"} {
+		b, err := os.ReadFile(filepath.Join(e.machineDir(), f))
+		if err != nil {
+			continue
+		}
+		if len(b) > 8000 {
+			b = b[len(b)-8000:]
+		}
+		t.Logf("=== %s (tail)\n%s", f, b)
+	}
+}
+
+// buildBusyboxImage builds a FROM-scratch image holding Debian's static
+// busybox: no registry is needed.
+func (e *env) buildBusyboxImage(t testing.TB, tag string) {
+	t.Helper()
+	dir := t.TempDir()
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(bb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "busybox"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dockerfile := `FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+ENV PATH=/bin
+CMD ["sh"]
+`
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.mustDocker(t, "build", "-t", tag, dir)
+}
+
+func waitFor(t testing.TB, what string, d time.Duration, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if f() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", d, what)
+}
+
+func pidAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// A zombie is dead for our purposes.
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}

@@ -1,0 +1,398 @@
+// Package hostagent is the per-machine daemon: it runs the virtual network,
+// boots the VM through a vm.Driver, waits for the engine, serves the docker
+// socket bridge and the control API, and stops everything in order.
+package hostagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/guest/agentapi"
+	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/hostagent/bridge"
+	"github.com/berth-dev/berth/hostagent/events"
+	"github.com/berth-dev/berth/hostagent/vnet"
+	"github.com/berth-dev/berth/internal/pidfile"
+	"github.com/berth-dev/berth/internal/sockets"
+	"github.com/berth-dev/berth/kernel"
+	"github.com/berth-dev/berth/store"
+	"github.com/berth-dev/berth/vm"
+)
+
+// Options configure one agent run.
+type Options struct {
+	Machine store.Machine
+	// ImageDir holds the guest image for the machine's architecture.
+	ImageDir string
+	// Driver names the VM driver; empty picks the OS default.
+	Driver string
+	// Accel forces an accelerator; empty picks the best that works.
+	Accel string
+	Log   *slog.Logger
+}
+
+// Timeouts of the lifecycle. Software emulation on a busy host is slow, so
+// these are generous; a healthy start under KVM takes a few seconds.
+const (
+	engineTimeout   = 5 * time.Minute
+	guestStopWait   = 90 * time.Second // after the guest agent's shutdown
+	acpiStopWait    = 30 * time.Second // after the power button
+	healthPeriod    = 5 * time.Second
+	kernelCmdline   = "quiet panic=-1"
+	guestRequestTTL = 5 * time.Second
+)
+
+// Agent is one running host agent.
+type Agent struct {
+	o     Options
+	log   *slog.Logger
+	hub   *events.Hub[api.Event]
+	guest *agentapi.Client
+
+	mu     sync.Mutex
+	status api.Status
+
+	stopOnce sync.Once
+	stopReq  chan struct{}
+}
+
+// Run runs the agent until the machine stops: by a stop request, by ctx
+// (a signal), or because the VM exited. It returns an error when the
+// machine could not start or ended unexpectedly.
+func Run(ctx context.Context, o Options) (err error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	a := &Agent{
+		o: o, log: o.Log, hub: events.NewHub[api.Event](), stopReq: make(chan struct{}),
+		status: api.Status{
+			Machine: o.Machine.Name, State: api.StateStarting, Phase: "preparing",
+			DockerHost: o.Machine.DockerHost(), DockerSocket: o.Machine.DockerSocket(),
+			AgentPID: os.Getpid(), StartedAt: time.Now(),
+		},
+	}
+	defer a.hub.Close()
+
+	pf, err := pidfile.Acquire(o.Machine.Path(store.AgentPIDFile))
+	if err != nil {
+		var running *pidfile.RunningError
+		if errors.As(err, &running) {
+			return fmt.Errorf("a host agent already runs machine %q (pid %d)", o.Machine.Name, running.PID)
+		}
+		return err
+	}
+	defer pf.Release()
+	if pf.Stale != nil {
+		a.log.Warn("removed a stale pidfile", "pid", pf.Stale.PID, "reason", pf.Stale.Reason)
+	}
+
+	var cleanups []func()
+	defer func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}()
+
+	// The control API comes first, so the CLI can follow the start.
+	ctl, err := sockets.Listen(o.Machine.AgentSocket())
+	if err != nil {
+		return fmt.Errorf("control API: %w", err)
+	}
+	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ctl)
+	cleanups = append(cleanups, func() {
+		// Let followers see the final status before the socket goes.
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		a.hub.Close()
+		_ = srv.Shutdown(sctx)
+		_ = srv.Close()
+	})
+
+	err = a.run(ctx, &cleanups)
+	if err != nil {
+		a.set(func(s *api.Status) { s.State, s.Phase, s.Error = api.StateError, "", err.Error() })
+		a.log.Error("machine stopped with an error", "err", err)
+	} else {
+		a.set(func(s *api.Status) { s.State, s.Phase, s.VMPID = api.StateStopped, "", 0 })
+	}
+	return err
+}
+
+func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
+	m := a.o.Machine
+	spec, created, err := LoadOrCreate(m, DefaultSpec())
+	if err != nil {
+		return err
+	}
+	if created {
+		a.log.Info("created machine", "dir", m.Dir, "cpus", spec.CPUs, "memoryMiB", spec.MemoryMiB, "diskGiB", spec.DiskGiB)
+	}
+	man, err := kernel.ReadManifest(a.o.ImageDir)
+	if err != nil {
+		return err
+	}
+	a.set(func(s *api.Status) {
+		s.ImageVersion, s.CPUs, s.MemoryMiB = man.Version, spec.CPUs, spec.MemoryMiB
+	})
+
+	cfg := guestconfig.Default()
+	cfg.HostTime = time.Now()
+	if err := writeInitrd(m.Path(store.InitrdFile), filepath.Join(a.o.ImageDir, kernel.InitramfsFile), cfg); err != nil {
+		return err
+	}
+
+	netCtx, stopNet := context.WithCancel(context.Background())
+	network, err := vnet.Start(netCtx, m.Path(store.NetSock), a.log)
+	if err != nil {
+		stopNet()
+		return err
+	}
+	*cleanups = append(*cleanups, func() { stopNet(); network.Close() })
+	a.guest = agentapi.NewClient(network.Dial)
+
+	driver, err := vm.New(a.o.Driver, describe(a.o, spec))
+	if err != nil {
+		return err
+	}
+	if err := a.reapOrphan(driver); err != nil {
+		return err
+	}
+
+	a.set(func(s *api.Status) { s.Phase = "booting" })
+	if err := driver.Start(ctx); err != nil {
+		return fmt.Errorf("booting the VM: %w", err)
+	}
+	info := driver.Info()
+	a.log.Info("guest init running", "accel", info.Accelerator, "note", info.AccelNote, "pid", info.PID)
+	a.set(func(s *api.Status) {
+		s.Phase, s.Driver, s.Accelerator, s.AccelNote, s.VMPID = "engine", info.Driver, info.Accelerator, info.AccelNote, info.PID
+	})
+	vmDone := make(chan error, 1)
+	go func() { vmDone <- driver.Wait(context.Background()) }()
+	// Whatever happens from here, the VM does not outlive the agent's run.
+	*cleanups = append(*cleanups, func() { a.stopVM(driver, vmDone) })
+
+	if err := a.waitEngine(ctx, network, vmDone); err != nil {
+		return err
+	}
+
+	dockerLn, err := sockets.Listen(m.DockerSocket())
+	if err != nil {
+		return fmt.Errorf("docker socket: %w", err)
+	}
+	bctx, stopBridge := context.WithCancel(context.Background())
+	br := bridge.New(func(ctx context.Context) (net.Conn, error) {
+		return network.DialGuest(ctx, guestconfig.DockerPort)
+	}, a.log)
+	bridgeDone := make(chan struct{})
+	go func() { defer close(bridgeDone); _ = br.Serve(bctx, dockerLn) }()
+	*cleanups = append(*cleanups, func() { stopBridge(); <-bridgeDone })
+
+	now := time.Now()
+	a.set(func(s *api.Status) { s.State, s.Phase, s.ReadyAt = api.StateRunning, "", now })
+	a.log.Info("engine ready", "dockerHost", m.DockerHost(), "seconds", now.Sub(a.snapshot().StartedAt).Seconds())
+
+	return a.supervise(ctx, vmDone)
+}
+
+// reapOrphan deals with a VM left running by an agent that died: it is
+// asked to power off (its disks stay consistent), then killed.
+func (a *Agent) reapOrphan(d vm.Driver) error {
+	type pidder interface{ RunningPID() (int, bool) }
+	p, ok := d.(pidder)
+	if !ok {
+		return nil
+	}
+	pid, alive := p.RunningPID()
+	if !alive {
+		return nil
+	}
+	a.log.Warn("a VM from an earlier agent is still running; powering it off", "pid", pid)
+	ctx, cancel := context.WithTimeout(context.Background(), acpiStopWait)
+	defer cancel()
+	if err := d.Stop(ctx); err != nil {
+		a.log.Warn("orphaned VM did not power off; killing it", "pid", pid, "err", err)
+		if err := d.Kill(); err != nil {
+			return fmt.Errorf("an orphaned VM (pid %d) could not be stopped: %w", pid, err)
+		}
+	}
+	return nil
+}
+
+// waitEngine waits until the guest reports a running engine and dockerd
+// answers through the virtual network.
+func (a *Agent) waitEngine(ctx context.Context, network *vnet.Network, vmDone <-chan error) error {
+	ctx, cancel := context.WithTimeout(ctx, engineTimeout)
+	defer cancel()
+	var last string
+	for {
+		h, err := a.guestHealth(ctx)
+		switch {
+		case err != nil:
+			last = err.Error()
+		case h.Engine.State == agentapi.EngineFailed:
+			return fmt.Errorf("the engine failed to start in the guest: %s", h.Engine.Reason)
+		case h.DataDisk.State == agentapi.DiskFailed:
+			return fmt.Errorf("the data disk could not be mounted: %s", h.DataDisk.Error)
+		case h.Engine.State == agentapi.EngineRunning:
+			if err := pingDocker(ctx, network); err != nil {
+				last = err.Error()
+				break
+			}
+			return nil
+		default:
+			last = "engine " + string(h.Engine.State)
+		}
+		select {
+		case err := <-vmDone:
+			return fmt.Errorf("the VM exited while the engine was starting (%v); see %s", err, a.o.Machine.Path(store.SerialLogFile))
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("the engine did not answer within %s (last: %s)", engineTimeout, last)
+			}
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (a *Agent) guestHealth(ctx context.Context) (agentapi.Health, error) {
+	ctx, cancel := context.WithTimeout(ctx, guestRequestTTL)
+	defer cancel()
+	return a.guest.Health(ctx)
+}
+
+// pingDocker checks dockerd end to end, over the same path the bridge uses.
+func pingDocker(ctx context.Context, network *vnet.Network) error {
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return network.DialGuest(ctx, guestconfig.DockerPort)
+	}}, Timeout: guestRequestTTL}
+	defer hc.CloseIdleConnections()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/_ping", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("docker ping: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("docker ping: %s", resp.Status)
+	}
+	return nil
+}
+
+// supervise runs while the machine is up: it watches the VM and the
+// engine's health until a stop is asked for or the VM exits.
+func (a *Agent) supervise(ctx context.Context, vmDone <-chan error) error {
+	t := time.NewTicker(healthPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			a.log.Info("stopping on signal")
+			return nil
+		case <-a.stopReq:
+			a.log.Info("stopping on request")
+			return nil
+		case err := <-vmDone:
+			return fmt.Errorf("the VM exited unexpectedly (%v); see %s", err, a.o.Machine.Path(store.SerialLogFile))
+		case <-t.C:
+			a.checkHealth(ctx)
+		}
+	}
+}
+
+// checkHealth turns the guest's health into running or degraded.
+func (a *Agent) checkHealth(ctx context.Context) {
+	h, err := a.guestHealth(ctx)
+	state, reason := api.StateRunning, ""
+	switch {
+	case err != nil:
+		state, reason = api.StateDegraded, "guest agent unreachable: "+err.Error()
+	case h.Engine.State != agentapi.EngineRunning:
+		state, reason = api.StateDegraded, "engine "+string(h.Engine.State)
+		if h.Engine.Reason != "" {
+			reason += ": " + h.Engine.Reason
+		}
+	case h.DataDisk.State == agentapi.DiskMountedWithErrors:
+		state, reason = api.StateDegraded, "data disk: "+h.DataDisk.Error
+	}
+	cur := a.snapshot()
+	if cur.State == state && cur.Error == reason {
+		return
+	}
+	a.log.Info("health changed", "state", state, "reason", reason)
+	a.set(func(s *api.Status) { s.State, s.Error = state, reason })
+}
+
+// stopVM stops the guest in stages: the guest agent's clean shutdown (the
+// engine stops its containers), the power button, then force.
+func (a *Agent) stopVM(d vm.Driver, vmDone <-chan error) {
+	a.set(func(s *api.Status) { s.State, s.Phase = api.StateStopping, "engine" })
+	select {
+	case <-vmDone:
+		return
+	default:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), guestRequestTTL)
+	err := a.guest.Shutdown(ctx)
+	cancel()
+	if err == nil {
+		if waitDone(vmDone, guestStopWait) {
+			a.log.Info("VM powered off")
+			return
+		}
+		a.log.Warn("the guest did not power off in time", "waited", guestStopWait.String())
+	} else {
+		a.log.Warn("guest agent shutdown failed; using the power button", "err", err)
+	}
+	a.set(func(s *api.Status) { s.Phase = "power-off" })
+	ctx, cancel = context.WithTimeout(context.Background(), acpiStopWait)
+	err = d.Stop(ctx)
+	cancel()
+	if err == nil {
+		return
+	}
+	a.log.Warn("forcing the VM off", "err", err)
+	if err := d.Kill(); err != nil {
+		a.log.Error("killing the VM", "err", err)
+	}
+}
+
+func waitDone(ch <-chan error, d time.Duration) bool {
+	select {
+	case <-ch:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// requestStop starts a graceful stop.
+func (a *Agent) requestStop() {
+	a.stopOnce.Do(func() { close(a.stopReq) })
+}
+
+func (a *Agent) snapshot() api.Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.status
+}
+
+// set changes the status and publishes it.
+func (a *Agent) set(f func(*api.Status)) {
+	a.mu.Lock()
+	f(&a.status)
+	st := a.status
+	a.mu.Unlock()
+	a.hub.Publish(api.Event{Time: time.Now(), Type: "status", Status: &st})
+}

@@ -1,0 +1,64 @@
+// Package api is the host agent's control API: the types it speaks and a
+// client. The CLI and the tray use it; so can anything else that runs as
+// the same user. The transport is HTTP over the machine's agent socket (a
+// named pipe on Windows), reachable by the owning user only.
+//
+//	GET  /v1/status   the machine's Status
+//	GET  /v1/events   a stream of Event, one JSON object per line; the
+//	                  first is always the current status
+//	POST /v1/stop     begin a graceful stop (202); follow /v1/events or wait
+//	                  for the agent to exit
+package api
+
+import (
+	"time"
+)
+
+// State of a machine, as shown to users.
+type State string
+
+const (
+	StateStopped  State = "stopped"
+	StateStarting State = "starting"
+	StateRunning  State = "running"
+	StateDegraded State = "degraded"
+	StateStopping State = "stopping"
+	StateError    State = "error"
+)
+
+// Status is a snapshot of a machine.
+type Status struct {
+	Machine string `json:"machine"`
+	State   State  `json:"state"`
+	// Phase details a starting or stopping machine ("booting", "engine").
+	Phase string `json:"phase,omitempty"`
+	// Error says what went wrong in StateError or StateDegraded.
+	Error string `json:"error,omitempty"`
+
+	Driver      string `json:"driver,omitempty"`
+	Accelerator string `json:"accelerator,omitempty"`
+	// AccelNote explains a fallback to a slower accelerator.
+	AccelNote string `json:"accelNote,omitempty"`
+
+	DockerHost   string `json:"dockerHost"`
+	DockerSocket string `json:"dockerSocket,omitempty"`
+	ImageVersion string `json:"imageVersion,omitempty"`
+	CPUs         int    `json:"cpus,omitempty"`
+	MemoryMiB    int    `json:"memoryMiB,omitempty"`
+
+	AgentPID int `json:"agentPID,omitempty"`
+	VMPID    int `json:"vmPID,omitempty"`
+
+	StartedAt time.Time `json:"startedAt,omitzero"`
+	// ReadyAt is when the engine first answered.
+	ReadyAt time.Time `json:"readyAt,omitzero"`
+}
+
+// Event is one line of /v1/events.
+type Event struct {
+	Time time.Time `json:"time"`
+	// Type is "status" for state changes; more types come with the features
+	// that emit them.
+	Type   string  `json:"type"`
+	Status *Status `json:"status,omitempty"`
+}

@@ -1,0 +1,71 @@
+package hostagent
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/cavaliergopher/cpio"
+
+	"github.com/berth-dev/berth/guest/guestconfig"
+)
+
+// writeInitrd writes the image's initramfs followed by a second, plain cpio
+// archive holding this boot's guest config. The kernel unpacks concatenated
+// archives in order, so the guest finds guestconfig.Path next to its init.
+func writeInitrd(dst, base string, cfg guestconfig.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("guest config: %w", err)
+	}
+	js, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(base)
+	if err != nil {
+		return fmt.Errorf("opening the image's initramfs: %w", err)
+	}
+	defer in.Close()
+	tmp := dst + ".tmp"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	n, err := io.Copy(out, in)
+	if err != nil {
+		out.Close()
+		return fmt.Errorf("copying initramfs: %w", err)
+	}
+	// newc archives start on a 4-byte boundary.
+	if pad := (4 - n%4) % 4; pad != 0 {
+		if _, err := out.Write(make([]byte, pad)); err != nil {
+			out.Close()
+			return err
+		}
+	}
+	if err := appendConfig(out, js); err != nil {
+		out.Close()
+		return fmt.Errorf("appending guest config: %w", err)
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
+func appendConfig(w io.Writer, js []byte) error {
+	cw := cpio.NewWriter(w)
+	dir := guestconfig.Path[1 : len(guestconfig.Path)-len("/config.json")]
+	if err := cw.WriteHeader(&cpio.Header{Name: dir, Mode: cpio.TypeDir | 0o755}); err != nil {
+		return err
+	}
+	if err := cw.WriteHeader(&cpio.Header{Name: guestconfig.Path[1:], Mode: cpio.TypeReg | 0o600, Size: int64(len(js))}); err != nil {
+		return err
+	}
+	if _, err := cw.Write(js); err != nil {
+		return err
+	}
+	return cw.Close()
+}

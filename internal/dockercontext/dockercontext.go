@@ -1,0 +1,84 @@
+// Package dockercontext writes the docker CLI's context for a Berth machine,
+// so `docker --context berth` (or `docker context use berth`) reaches the
+// machine's socket. It writes the CLI's documented on-disk format directly
+// instead of shelling out, so it works without the docker CLI installed.
+package dockercontext
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Dir is the docker CLI's configuration directory: $DOCKER_CONFIG or ~/.docker.
+func Dir() (string, error) {
+	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
+		return d, nil
+	}
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(h, ".docker"), nil
+}
+
+type meta struct {
+	Name      string              `json:"Name"`
+	Metadata  map[string]string   `json:"Metadata"`
+	Endpoints map[string]endpoint `json:"Endpoints"`
+}
+
+type endpoint struct {
+	Host          string `json:"Host"`
+	SkipTLSVerify bool   `json:"SkipTLSVerify"`
+}
+
+func metaPath(dir, name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return filepath.Join(dir, "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json")
+}
+
+// Ensure creates or updates context name to point at host.
+func Ensure(dir, name, host, description string) error {
+	p := metaPath(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("creating docker context %q: %w", name, err)
+	}
+	b, err := json.Marshal(meta{
+		Name:      name,
+		Metadata:  map[string]string{"Description": description},
+		Endpoints: map[string]endpoint{"docker": {Host: host}},
+	})
+	if err != nil {
+		return err
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("writing docker context %q: %w", name, err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return fmt.Errorf("writing docker context %q: %w", name, err)
+	}
+	return nil
+}
+
+// Host returns the docker endpoint of context name.
+func Host(dir, name string) (string, error) {
+	b, err := os.ReadFile(metaPath(dir, name))
+	if err != nil {
+		return "", err
+	}
+	var m meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return "", fmt.Errorf("docker context %q: %w", name, err)
+	}
+	ep, ok := m.Endpoints["docker"]
+	if !ok {
+		return "", errors.New("docker context has no docker endpoint")
+	}
+	return ep.Host, nil
+}

@@ -1,0 +1,54 @@
+package dockercontext
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestEnsureAndUpdate(t *testing.T) {
+	dir := t.TempDir()
+	if err := Ensure(dir, "berth", "unix:///a/docker.sock", "Berth"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Ensure(dir, "berth", "unix:///b/docker.sock", "Berth"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Host(dir, "berth")
+	if err != nil || h != "unix:///b/docker.sock" {
+		t.Fatalf("Host = %q, %v", h, err)
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "contexts", "meta", "*", "meta.json"))
+	if len(matches) != 1 {
+		t.Fatalf("meta files: %v", matches)
+	}
+	var m map[string]any
+	b, _ := os.ReadFile(matches[0])
+	if err := json.Unmarshal(b, &m); err != nil || m["Name"] != "berth" {
+		t.Fatalf("meta.json = %s", b)
+	}
+}
+
+// The real docker CLI must read what we write.
+func TestDockerCLIReadsContext(t *testing.T) {
+	docker, err := exec.LookPath("docker")
+	if err != nil {
+		t.Skip("docker CLI not installed: cannot check the format against it")
+	}
+	dir := t.TempDir()
+	if err := Ensure(dir, "berth", "unix:///tmp/berth-test/docker.sock", "Berth test"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(docker, "context", "inspect", "berth", "--format", "{{.Endpoints.docker.Host}}")
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker context inspect: %v: %s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "unix:///tmp/berth-test/docker.sock" {
+		t.Fatalf("docker sees host %q", got)
+	}
+}

@@ -44,6 +44,10 @@ const (
 	MarkerInitStarted = "BERTH-INIT-STARTED"
 	MarkerEngineReady = "BERTH-ENGINE-READY"
 	MarkerPowerOff    = "BERTH-POWER-OFF"
+	// MarkerInitFailed starts a line "BERTH-INIT-FAILED <reason>" printed
+	// when the guest cannot come up far enough to answer its API (no root
+	// disk, an invalid config); the guest powers off right after it.
+	MarkerInitFailed = "BERTH-INIT-FAILED"
 )
 
 // Config is everything the guest init needs to bring the machine up.

@@ -1,0 +1,48 @@
+package initd
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// reservedDaemonKeys are daemon.json keys the init sets through dockerd's
+// flags (dockerd refuses to start when a setting comes both ways) or that
+// would move the engine's state off the data disk.
+var reservedDaemonKeys = []string{"hosts", "containerd", "pidfile", "tls", "data-root", "exec-root"}
+
+// RenderDaemonJSON turns the machine's daemon.json into the file dockerd
+// reads. It adds "shutdown-timeout" from stopTimeout when the user did not
+// set it, so dockerd gives containers the time the host expects.
+func RenderDaemonJSON(raw json.RawMessage, stopTimeout time.Duration) ([]byte, error) {
+	m := map[string]json.RawMessage{}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("engine.daemonJSON must be a JSON object: %w", err)
+		}
+		if m == nil { // the literal null
+			m = map[string]json.RawMessage{}
+		}
+	}
+	var bad []string
+	for k := range m {
+		if slices.Contains(reservedDaemonKeys, k) {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		return nil, fmt.Errorf("engine.daemonJSON sets %q, which the guest sets itself", bad)
+	}
+	if _, ok := m["shutdown-timeout"]; !ok && stopTimeout > 0 {
+		secs := int(math.Ceil(stopTimeout.Seconds()))
+		m["shutdown-timeout"] = json.RawMessage(fmt.Sprint(secs))
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}

@@ -1,0 +1,63 @@
+package initd
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRenderDaemonJSON(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		stop    time.Duration
+		want    map[string]any
+		wantErr string
+	}{
+		{name: "empty", in: "", stop: 10 * time.Second, want: map[string]any{"shutdown-timeout": 10.0}},
+		{name: "null", in: "null", stop: 0, want: map[string]any{}},
+		{name: "user keys kept", in: `{"debug":true,"log-opts":{"max-size":"10m"}}`, stop: 1500 * time.Millisecond,
+			want: map[string]any{"debug": true, "log-opts": map[string]any{"max-size": "10m"}, "shutdown-timeout": 2.0}},
+		{name: "user shutdown-timeout wins", in: `{"shutdown-timeout":30}`, stop: 10 * time.Second, want: map[string]any{"shutdown-timeout": 30.0}},
+		{name: "hosts", in: `{"hosts":["tcp://0.0.0.0:2375"]}`, wantErr: "hosts"},
+		{name: "several reserved", in: `{"pidfile":"/x","data-root":"/y"}`, wantErr: `["data-root" "pidfile"]`},
+		{name: "not an object", in: `[1]`, wantErr: "JSON object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := RenderDaemonJSON(json.RawMessage(tt.in), tt.stop)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got map[string]any
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatalf("rendered %s: %v", b, err)
+			}
+			gb, _ := json.Marshal(got)
+			wb, _ := json.Marshal(tt.want)
+			if string(gb) != string(wb) {
+				t.Fatalf("got %s, want %s", gb, wb)
+			}
+		})
+	}
+}
+
+func TestFirewallRules(t *testing.T) {
+	r := FirewallRules("192.168.127.1")
+	for _, want := range []string{
+		"-A BERTH-INPUT -i eth0 -s 192.168.127.1/32 -p tcp --dport 2375 -j RETURN\n-A BERTH-INPUT -p tcp --dport 2375 -j DROP\n",
+		"-A BERTH-INPUT -i eth0 -s 192.168.127.1/32 -p tcp --dport 2380 -j RETURN\n-A BERTH-INPUT -p tcp --dport 2380 -j DROP\n",
+		"-I INPUT 1 -j BERTH-INPUT\nCOMMIT\n",
+	} {
+		if !strings.Contains(r, want) {
+			t.Errorf("rules lack %q:\n%s", want, r)
+		}
+	}
+}

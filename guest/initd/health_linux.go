@@ -1,0 +1,44 @@
+package initd
+
+import (
+	"context"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/guest/agentapi"
+)
+
+// Health reports the machine's state (agentapi.Backend).
+func (in *Init) Health(context.Context) agentapi.Health {
+	in.mu.Lock()
+	h := agentapi.Health{
+		Engine:        in.engineState(),
+		DataDisk:      in.disk,
+		UptimeSeconds: time.Since(in.start).Seconds(),
+		Warnings:      append([]string(nil), in.warnings...),
+	}
+	containerd, dockerd := in.containerd, in.dockerd
+	in.mu.Unlock()
+	h.Containerd = agentapi.ProcessStatus{State: "not-started"}
+	h.Dockerd = h.Containerd
+	if containerd != nil {
+		h.Containerd = containerd.Status()
+	}
+	if dockerd != nil {
+		h.Dockerd = dockerd.Status()
+	}
+	if h.DataDisk.State == agentapi.DiskMounted || h.DataDisk.State == agentapi.DiskMountedWithErrors {
+		var st unix.Statfs_t
+		if unix.Statfs(dataMount, &st) == nil {
+			h.DataDisk.SizeBytes = st.Blocks * uint64(st.Bsize)
+			h.DataDisk.FreeBytes = st.Bavail * uint64(st.Bsize)
+			h.DataDisk.FreeInodes = st.Ffree
+		}
+	}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		h.KernelRelease = unix.ByteSliceToString(u.Release[:])
+	}
+	return h
+}

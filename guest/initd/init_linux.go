@@ -1,0 +1,195 @@
+package initd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/guest/agentapi"
+	"github.com/berth-dev/berth/guest/guestconfig"
+)
+
+// MarkerInitFailed starts the console line the init prints when the
+// machine cannot come up at all (before the API can answer).
+const MarkerInitFailed = guestconfig.MarkerInitFailed
+
+// Init is the state of PID 1.
+type Init struct {
+	start   time.Time
+	console *console
+	reaper  *Reaper
+	cfg     guestconfig.Config
+
+	containerd, dockerd *Supervisor
+
+	mu           sync.Mutex
+	warnings     []string
+	disk         agentapi.DataDisk
+	engineFailed string // a reason the engine cannot start at all
+	ready        bool
+	readyAt      *time.Time
+	stopping     bool
+
+	shutdownOnce   sync.Once
+	shutdownCh     chan string
+	dockerdStop    context.CancelFunc
+	containerdStop context.CancelFunc
+	dockerdDone    chan struct{}
+	containerdDone chan struct{}
+}
+
+// Main is PID 1's entry point; it never returns.
+func Main() {
+	in := &Init{
+		start:      time.Now(),
+		console:    openConsole(),
+		shutdownCh: make(chan string, 1),
+		disk:       agentapi.DataDisk{State: agentapi.DiskPending},
+	}
+	in.reaper = NewReaper(waitAny)
+	defer func() {
+		if r := recover(); r != nil {
+			in.fatal(fmt.Errorf("panic: %v\n%s", r, debug.Stack()))
+		}
+	}()
+	if os.Getpid() != 1 {
+		fmt.Fprintln(os.Stderr, "berth-init must run as PID 1 of the Berth VM")
+		os.Exit(2)
+	}
+	os.Setenv("PATH", systemPath)
+	// Take every signal before anything forks: SIGCHLD drives the reaper.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGPWR)
+	go in.handleSignals(sigs)
+	// Ctrl-Alt-Del becomes SIGINT instead of an immediate reboot.
+	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
+
+	var cfgBytes []byte
+	var err error
+	if inInitramfs() {
+		cfgBytes, err = in.stage1()
+	} else {
+		cfgBytes, err = os.ReadFile(guestconfig.Path)
+	}
+	if err != nil {
+		in.fatal(err)
+	}
+	cfg, warning, err := ParseConfig(cfgBytes)
+	if err != nil {
+		in.fatal(err)
+	}
+	if warning != "" {
+		in.warnf("%s", warning)
+	}
+	in.cfg = cfg
+	in.console.debug = cfg.Debug
+	in.disk.Device = cfg.DataDisk.Device
+	in.stage2()
+	reason := <-in.shutdownCh
+	in.powerOff(reason)
+}
+
+func (in *Init) handleSignals(sigs <-chan os.Signal) {
+	tick := time.NewTicker(5 * time.Second) // in case a SIGCHLD was coalesced away
+	defer tick.Stop()
+	for {
+		select {
+		case s := <-sigs:
+			if s == unix.SIGCHLD {
+				in.reaper.Reap()
+				continue
+			}
+			in.Shutdown("signal " + s.String())
+		case <-tick.C:
+			in.reaper.Reap()
+		}
+	}
+}
+
+// Shutdown starts a clean power-off (agentapi.Backend).
+func (in *Init) Shutdown(reason string) {
+	in.shutdownOnce.Do(func() { in.shutdownCh <- reason })
+}
+
+func (in *Init) logf(format string, args ...any) {
+	in.console.printf("berth-init: "+format, args...)
+}
+
+// warnf records a problem that does not stop the machine.
+func (in *Init) warnf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	in.mu.Lock()
+	if len(in.warnings) < 100 {
+		in.warnings = append(in.warnings, msg)
+	}
+	in.mu.Unlock()
+	in.logf("warning: %s", msg)
+}
+
+// fatal reports an error that leaves nothing to run (no root disk, no
+// config) and powers off: without a network the API cannot tell the host,
+// so the console line is the report, and the host sees the VM exit.
+func (in *Init) fatal(err error) {
+	msg := strings.ReplaceAll(err.Error(), "\n", " | ")
+	in.console.printf("%s %s", MarkerInitFailed, msg)
+	time.Sleep(time.Second) // let the console drain
+	unix.Sync()
+	in.console.printf("%s", guestconfig.MarkerPowerOff)
+	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	select {}
+}
+
+func (in *Init) debugSinks() []io.Writer {
+	if in.console.debug {
+		return []io.Writer{in.console}
+	}
+	return nil
+}
+
+// console writes whole lines to /dev/console.
+type console struct {
+	mu    sync.Mutex
+	f     *os.File
+	debug bool
+}
+
+func openConsole() *console {
+	c := &console{f: os.Stdout}
+	// The kernel opened /dev/console as our stdio if the initramfs had the
+	// node; say we started before anything else either way.
+	if _, err := io.WriteString(os.Stdout, guestconfig.MarkerInitStarted+"\n"); err == nil {
+		return c
+	}
+	_ = os.MkdirAll("/dev", 0o755)
+	_ = unix.Mount("devtmpfs", "/dev", "devtmpfs", unix.MS_NOSUID, "mode=0755")
+	if f, err := os.OpenFile("/dev/console", os.O_RDWR|unix.O_NOCTTY, 0); err == nil {
+		for fd := 0; fd <= 2; fd++ {
+			_ = unix.Dup3(int(f.Fd()), fd, 0)
+		}
+		c.f = f
+	}
+	io.WriteString(c.f, guestconfig.MarkerInitStarted+"\n")
+	return c
+}
+
+func (c *console) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.f.Write(p)
+}
+
+func (c *console) printf(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	if !strings.HasSuffix(s, "\n") {
+		s += "\n"
+	}
+	_, _ = c.Write([]byte(s))
+}

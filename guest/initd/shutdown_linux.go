@@ -1,0 +1,60 @@
+package initd
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/guest/guestconfig"
+)
+
+// powerOff stops the engine in order (dockerd first, which stops the
+// containers, then containerd), ends every other process, flushes and
+// unmounts the data disk and powers the machine off.
+func (in *Init) powerOff(reason string) {
+	in.logf("shutting down: %s", reason)
+	in.mu.Lock()
+	in.stopping = true
+	dockerdStop, dockerdDone := in.dockerdStop, in.dockerdDone
+	containerdStop, containerdDone := in.containerdStop, in.containerdDone
+	in.mu.Unlock()
+	if dockerdStop != nil {
+		dockerdStop()
+		<-dockerdDone
+	}
+	if containerdStop != nil {
+		containerdStop()
+		<-containerdDone
+	}
+	in.killAll()
+	unix.Sync()
+	in.unmountData()
+	unix.Sync()
+	in.logf("powering off after %.1fs", time.Since(in.start).Seconds())
+	in.console.printf("%s", guestconfig.MarkerPowerOff)
+	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	select {} // PID 1 must not exit
+}
+
+// killAll sends SIGTERM to every remaining process (container shims and
+// whatever they left), then SIGKILL to those still there after 3 s.
+func (in *Init) killAll() {
+	_ = unix.Kill(-1, unix.SIGTERM)
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if !otherProcesses() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = unix.Kill(-1, unix.SIGKILL)
+	time.Sleep(200 * time.Millisecond)
+}
+
+// otherProcesses reports whether any user-space process besides PID 1 is
+// left (kernel threads are children of kthreadd, PID 2, and have no
+// command line).
+func otherProcesses() bool {
+	err := unix.Kill(-1, 0)
+	return err == nil
+}

@@ -1,0 +1,216 @@
+package initd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/guest/agentapi"
+	"github.com/berth-dev/berth/guest/guestconfig"
+)
+
+const runDir = "/run/berth"
+
+// stage2 brings the machine up on the real root. Every error here is
+// recorded and reported through the API; none stops PID 1.
+func (in *Init) stage2() {
+	if err := mountSystem(); err != nil {
+		in.warnf("%v", err)
+	}
+	_ = os.MkdirAll(runDir, 0o755)
+	in.setClock()
+	in.setHostname()
+
+	diskDone := make(chan struct{})
+	go func() {
+		defer close(diskDone)
+		in.prepareDataDisk(context.Background())
+	}()
+
+	in.loadModules()
+	go in.watchPowerButton()
+	netErr := in.setupNetwork()
+	if netErr != nil {
+		in.warnf("network: %v", netErr)
+	}
+	fwErr := in.setupFirewall()
+	if fwErr != nil {
+		in.warnf("firewall: %v", fwErr)
+	}
+	if fwErr == nil {
+		go in.serveAPI()
+	} else {
+		in.logf("not serving the guest agent API: without the firewall anything on the network could reach it")
+	}
+	go func() {
+		<-diskDone
+		in.startEngine(netErr, fwErr)
+	}()
+}
+
+func mountSystem() error {
+	const nosuid, nodev, noexec = unix.MS_NOSUID, unix.MS_NODEV, unix.MS_NOEXEC
+	err := mountAll([]mountSpec{
+		{source: "proc", target: "/proc", fstype: "proc", flags: nosuid | nodev | noexec},
+		{source: "sysfs", target: "/sys", fstype: "sysfs", flags: nosuid | nodev | noexec},
+		{source: "devtmpfs", target: "/dev", fstype: "devtmpfs", flags: nosuid, data: "mode=0755"},
+		{source: "devpts", target: "/dev/pts", fstype: "devpts", flags: nosuid | noexec, data: "newinstance,ptmxmode=0666,mode=0620,gid=5"},
+		{source: "shm", target: "/dev/shm", fstype: "tmpfs", flags: nosuid | nodev, data: "mode=1777"},
+		{source: "mqueue", target: "/dev/mqueue", fstype: "mqueue", flags: nosuid | nodev | noexec, optional: true},
+		{source: "tmpfs", target: "/run", fstype: "tmpfs", flags: nosuid | nodev, data: "mode=0755"},
+		{source: "tmpfs", target: "/tmp", fstype: "tmpfs", flags: nosuid | nodev, data: "mode=1777"},
+		{source: "cgroup2", target: "/sys/fs/cgroup", fstype: "cgroup2", flags: nosuid | nodev | noexec, data: "nsdelegate"},
+		{source: "bpf", target: "/sys/fs/bpf", fstype: "bpf", flags: nosuid | nodev | noexec, optional: true},
+	})
+	for name, target := range map[string]string{
+		"/dev/fd": "/proc/self/fd", "/dev/stdin": "/proc/self/fd/0",
+		"/dev/stdout": "/proc/self/fd/1", "/dev/stderr": "/proc/self/fd/2",
+	} {
+		_ = os.Symlink(target, name)
+	}
+	// dockerd's pid file and sockets must be on tmpfs: a stale pid file on
+	// disk after a power cut stops dockerd from starting.
+	if fi, e := os.Lstat("/var/run"); e != nil || fi.Mode()&os.ModeSymlink == 0 {
+		_ = os.RemoveAll("/var/run")
+		_ = os.MkdirAll("/var", 0o755)
+		if e := os.Symlink("/run", "/var/run"); e != nil {
+			err = errors.Join(err, fmt.Errorf("linking /var/run to /run: %w", e))
+		}
+	}
+	return err
+}
+
+// setClock moves the clock forward to the host's time when it is behind
+// (a hypervisor without an RTC, a VM restored from a snapshot).
+func (in *Init) setClock() {
+	if in.cfg.HostTime.IsZero() || !time.Now().Before(in.cfg.HostTime.Add(-2*time.Second)) {
+		return
+	}
+	tv := unix.NsecToTimeval(in.cfg.HostTime.UnixNano())
+	if err := unix.Settimeofday(&tv); err != nil {
+		in.warnf("setting the clock to the host's: %v", err)
+	}
+}
+
+func (in *Init) setHostname() {
+	h := in.cfg.Hostname
+	if err := unix.Sethostname([]byte(h)); err != nil {
+		in.warnf("setting hostname: %v", err)
+	}
+	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", h)
+	for path, data := range map[string]string{"/etc/hostname": h + "\n", "/etc/hosts": hosts} {
+		if err := replaceFile(path, data); err != nil {
+			in.warnf("%v", err)
+		}
+	}
+}
+
+// replaceFile writes a file anew, replacing a symlink rather than
+// following it.
+func replaceFile(path, data string) error {
+	_ = os.Remove(path)
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// extraModules are loaded after the configured ones for the init's own
+// needs: the ACPI power button and its input events. Either may be built in.
+var extraModules = []string{"button", "evdev"}
+
+// loadModules loads config.Modules with one modprobe (each process costs
+// time under emulation); on failure it retries one by one to name the
+// culprits.
+func (in *Init) loadModules() {
+	mods := append(append([]string{}, in.cfg.Modules...), extraModules...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, _, err := in.run(ctx, append([]string{"modprobe", "-a"}, mods...)...); err == nil {
+		return
+	}
+	for _, m := range mods {
+		if _, _, err := in.run(ctx, "modprobe", m); err != nil {
+			in.warnf("loading module %s: %v", m, err)
+		}
+	}
+}
+
+func (in *Init) guestAddr() (netip.Addr, error) {
+	p, err := netip.ParsePrefix(in.cfg.Network.Address)
+	return p.Addr(), err
+}
+
+func (in *Init) setupNetwork() error {
+	n := in.cfg.Network
+	if err := waitForFile("/sys/class/net/eth0", 10*time.Second); err != nil {
+		return fmt.Errorf("no eth0 (is virtio_net loaded?): %w", err)
+	}
+	var b strings.Builder
+	b.WriteString("link set dev lo up\n")
+	if n.MTU > 0 {
+		fmt.Fprintf(&b, "link set dev eth0 mtu %d\n", n.MTU)
+	}
+	fmt.Fprintf(&b, "addr add %s dev eth0\n", n.Address)
+	b.WriteString("link set dev eth0 up\n")
+	fmt.Fprintf(&b, "route add default via %s dev eth0\n", n.Gateway)
+	batch := runDir + "/network.ip"
+	if err := os.WriteFile(batch, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, _, err := in.run(ctx, "ip", "-batch", batch); err != nil {
+		return err
+	}
+	var rc strings.Builder
+	for _, d := range n.DNS {
+		fmt.Fprintf(&rc, "nameserver %s\n", d)
+	}
+	return replaceFile("/etc/resolv.conf", rc.String())
+}
+
+func (in *Init) setupFirewall() error {
+	path := runDir + "/firewall.rules"
+	if err := os.WriteFile(path, []byte(FirewallRules(in.cfg.Network.AllowFrom)), 0o644); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _, err := in.run(ctx, "iptables-restore", "--noflush", path)
+	return err
+}
+
+func (in *Init) serveAPI() {
+	ip, err := in.guestAddr()
+	if err != nil {
+		in.warnf("guest agent API: %v", err)
+		return
+	}
+	addr := net.JoinHostPort(ip.String(), strconv.Itoa(guestconfig.AgentPort))
+	srv := &http.Server{
+		Handler:           agentapi.NewHandler(in),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	for {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			in.logf("guest agent API: %v; retrying", err)
+			time.Sleep(time.Second)
+			continue
+		}
+		in.logf("guest agent API on %s", addr)
+		err = srv.Serve(l)
+		in.logf("guest agent API stopped: %v; restarting", err)
+		time.Sleep(time.Second)
+	}
+}

@@ -1,10 +1,12 @@
 package build
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -294,8 +296,66 @@ func mkfsExt4(ctx context.Context, r *runner, root, img, uuid string, epoch time
 	}
 	tr := *r
 	tr.env = append(tr.env, fmt.Sprintf("E2FSPROGS_FAKE_TIME=%d", epoch.Unix()), fmt.Sprintf("SOURCE_DATE_EPOCH=%d", epoch.Unix()))
-	return tr.run(ctx, "mkfs.ext4", "-q", "-F", "-t", "ext4", "-b", "4096", "-I", "256",
+	if err := tr.run(ctx, "mkfs.ext4", "-q", "-F", "-t", "ext4", "-b", "4096", "-I", "256",
 		"-N", fmt.Sprint(n), "-m", "0", "-L", "berth-root", "-U", uuid,
 		"-O", "^has_journal", "-E", "hash_seed="+uuid+",root_owner=0:0,lazy_itable_init=0,nodiscard",
-		"-d", root, img, fmt.Sprintf("%dk", size/1024))
+		"-d", root, img, fmt.Sprintf("%dk", size/1024)); err != nil {
+		return err
+	}
+	if err := fixInodeTimes(ctx, root, img, epoch); err != nil {
+		return err
+	}
+	return tr.run(ctx, "e2fsck", "-fn", img)
+}
+
+// fixInodeTimes sets every inode's ctime and atime to epoch. mkfs.ext4 -d
+// copies them from the tree, where ctime cannot be set and is the build's
+// time; debugfs can set them in the image.
+func fixInodeTimes(ctx context.Context, root, img string, epoch time.Time) error {
+	script, err := inodeTimesScript(root, epoch)
+	if err != nil {
+		return err
+	}
+	sf := img + ".debugfs"
+	if err := os.WriteFile(sf, script, 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(sf)
+	cmd := exec.CommandContext(ctx, "debugfs", "-w", "-f", sf, img)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("E2FSPROGS_FAKE_TIME=%d", epoch.Unix()))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("debugfs: %w: %s", err, stderr.String())
+	}
+	// debugfs reports a failed request on stderr but still exits 0.
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if line != "" && !strings.HasPrefix(line, "debugfs ") {
+			return fmt.Errorf("debugfs: %s", line)
+		}
+	}
+	return nil
+}
+
+// inodeTimesScript is a debugfs script that sets ctime and atime of every
+// path under root (as seen inside the image) to epoch.
+func inodeTimesScript(root string, epoch time.Time) ([]byte, error) {
+	var b bytes.Buffer
+	at := fmt.Sprintf("@%d", epoch.Unix())
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		in := "/" + filepath.ToSlash(rel)
+		if rel == "." {
+			in = "/"
+		}
+		if strings.ContainsAny(in, "\"\n\\") {
+			return fmt.Errorf("cannot name %q in a debugfs script", in)
+		}
+		fmt.Fprintf(&b, "sif \"%s\" ctime %s\nsif \"%s\" atime %s\n", in, at, in, at)
+		return nil
+	})
+	return b.Bytes(), err
 }

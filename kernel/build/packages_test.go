@@ -1,0 +1,102 @@
+package build
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParsePackageList(t *testing.T) {
+	got, err := ParsePackageList("# c\ndocker.io\n\n  runc # trailing\nlinux-image-cloud-{arch} only=linux-image-*\n", "arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Wanted{{Name: "docker.io"}, {Name: "runc"}, {Name: "linux-image-cloud-arm64", Only: "linux-image-*"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v", got)
+	}
+	for _, bad := range []string{"x nodeps\n", "x only=[\n", "# only comments\n"} {
+		if _, err := ParsePackageList(bad, "amd64"); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
+	}
+}
+
+func TestLockRoundTrip(t *testing.T) {
+	l := Lock{Arch: "amd64", Suite: "trixie", Packages: []Pin{{"runc", "1.1.15+ds1-2+b4"}, {"busybox-static", "1:1.37.0-6+b9"}}}
+	text := string(FormatLock(l))
+	if !strings.Contains(text, "busybox-static=1:1.37.0-6+b9\nrunc=") {
+		t.Errorf("not sorted:\n%s", text)
+	}
+	got, err := ParseLock(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Arch != "amd64" || got.Suite != "trixie" || len(got.Packages) != 2 || got.Packages[0].Name != "busybox-static" {
+		t.Errorf("round trip: %+v", got)
+	}
+	for _, bad := range []string{
+		"# arch: amd64\n# suite: trixie\nrunc\n",
+		"# arch: amd64\n# suite: trixie\nrunc=1 x\n",
+		"# arch: amd64\n# suite: trixie\nrunc=1\nrunc=2\n",
+		"runc=1\n",
+		"# arch: amd64\n# suite: trixie\n",
+	} {
+		if _, err := ParseLock(bad); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
+	}
+}
+
+func TestDebFileName(t *testing.T) {
+	p := Pin{"busybox-static", "1:1.37.0-6+b9"}
+	if got := p.DebFileName("amd64"); got != "busybox-static_1%3a1.37.0-6+b9_amd64.deb" {
+		t.Errorf("got %s", got)
+	}
+}
+
+const simulated = `Reading package lists...
+Building dependency tree...
+The following NEW packages will be installed:
+  libc6 runc
+Inst gcc-14-base (14.2.0-19 Debian:13.8/stable [amd64])
+Inst libc6 (2.41-12+deb13u5 Debian:13.8/stable [amd64]) []
+Inst busybox-static (1:1.37.0-6+b9 Debian:13.8/stable [amd64])
+Inst base-files [13.8] (13.8+deb13u8 Debian:13.8/stable [amd64])
+Conf libc6 (2.41-12+deb13u5 Debian:13.8/stable [amd64])
+`
+
+func TestParseSimulatedInstall(t *testing.T) {
+	got, err := ParseSimulatedInstall(simulated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Pin{{"gcc-14-base", "14.2.0-19"}, {"libc6", "2.41-12+deb13u5"}, {"busybox-static", "1:1.37.0-6+b9"}, {"base-files", "13.8+deb13u8"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v", got)
+	}
+}
+
+func TestResolveAll(t *testing.T) {
+	fake := func(_ context.Context, names []string) ([]Pin, error) {
+		if names[0] == "linux-image-cloud-amd64" {
+			return []Pin{{"linux-image-cloud-amd64", "6.12"}, {"linux-image-6.12-cloud-amd64", "6.12"}, {"initramfs-tools", "0.148"}, {"kmod", "34"}}, nil
+		}
+		return []Pin{{"kmod", "34"}, {"docker.io", "26"}}, nil
+	}
+	got, err := resolveAll(context.Background(), fake, []Wanted{{Name: "docker.io"}, {Name: "linux-image-cloud-amd64", Only: "linux-image-*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Pin{{"docker.io", "26"}, {"kmod", "34"}, {"linux-image-6.12-cloud-amd64", "6.12"}, {"linux-image-cloud-amd64", "6.12"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v", got)
+	}
+	conflict := func(_ context.Context, names []string) ([]Pin, error) {
+		return []Pin{{"kmod", names[0]}}, nil
+	}
+	if _, err := resolveAll(context.Background(), conflict, []Wanted{{Name: "a"}, {Name: "b", Only: "*"}}); err == nil {
+		t.Error("conflicting versions: want an error")
+	}
+}

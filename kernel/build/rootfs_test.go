@@ -1,0 +1,132 @@
+package build
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeTree lays out the few packaged files fixupRoot relies on.
+func fakeTree(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	files := map[string]string{
+		"usr/sbin/xtables-nft-multi":               "elf",
+		"usr/bin/busybox":                          "elf",
+		"usr/share/ca-certificates/mozilla/B.crt":  "B",
+		"usr/share/ca-certificates/mozilla/A.crt":  "A\n",
+		"usr/lib/modules/6.12.0-cloud-amd64/.keep": "",
+		"var/run/.keep-not":                        "",
+	}
+	for p, c := range files {
+		abs := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(abs, []byte(c), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Remove(filepath.Join(root, "var/run/.keep-not"))
+	for _, n := range []string{"iptables-nft", "iptables-nft-save", "iptables-nft-restore", "ip6tables-nft", "ip6tables-nft-save", "ip6tables-nft-restore"} {
+		if err := os.Symlink("xtables-nft-multi", filepath.Join(root, "usr/sbin", n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestFixupRoot(t *testing.T) {
+	root := fakeTree(t)
+	if err := fixupRoot(root, "amd64"); err != nil {
+		t.Fatal(err)
+	}
+	links := map[string]string{
+		"bin": "usr/bin", "sbin": "usr/sbin", "lib": "usr/lib", "lib64": "usr/lib64",
+		"var/run": "/run", "usr/sbin/iptables": "iptables-nft", "usr/sbin/ip6tables-restore": "ip6tables-nft-restore",
+		"usr/bin/sh": "busybox",
+	}
+	for p, want := range links {
+		if got, err := os.Readlink(filepath.Join(root, p)); err != nil || got != want {
+			t.Errorf("/%s -> %q (%v), want %q", p, got, err, want)
+		}
+	}
+	// The iptables links resolve to the real binary.
+	if _, err := os.Stat(filepath.Join(root, "usr/sbin/iptables")); err != nil {
+		t.Error(err)
+	}
+	for p, mode := range map[string]os.FileMode{"tmp": 0o777 | os.ModeSticky | os.ModeDir, "var/lib/docker": 0o710 | os.ModeDir, "mnt/data": 0o755 | os.ModeDir, "proc": 0o555 | os.ModeDir} {
+		fi, err := os.Stat(filepath.Join(root, p))
+		if err != nil || fi.Mode() != mode {
+			t.Errorf("/%s: %v %v, want %v", p, fi.Mode(), err, mode)
+		}
+	}
+	group, _ := os.ReadFile(filepath.Join(root, "etc/group"))
+	if !strings.Contains(string(group), "docker:x:") || !strings.Contains(string(group), "nogroup:x:65534:") {
+		t.Errorf("/etc/group:\n%s", group)
+	}
+	if fi, err := os.Stat(filepath.Join(root, "etc/resolv.conf")); err != nil || fi.Size() != 0 {
+		t.Errorf("resolv.conf: %v", err)
+	}
+	bundle, _ := os.ReadFile(filepath.Join(root, "etc/ssl/certs/ca-certificates.crt"))
+	if string(bundle) != "A\nB\n" {
+		t.Errorf("bundle %q", bundle)
+	}
+	// Running it again (a retried build) is fine.
+	if err := fixupRoot(root, "amd64"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFixupRootRefusesUnmergedUsr(t *testing.T) {
+	root := fakeTree(t)
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := fixupRoot(root, "amd64"); err == nil {
+		t.Fatal("a real /bin directory: want an error")
+	}
+}
+
+func TestClampTimesAndScript(t *testing.T) {
+	root := fakeTree(t)
+	epoch := time.Unix(1700000000, 0)
+	old := time.Unix(1600000000, 0)
+	if err := os.Chtimes(filepath.Join(root, "usr/bin/busybox"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := clampTimes(root, epoch); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]time.Time{"usr/bin/busybox": old, "usr/sbin/xtables-nft-multi": epoch, "usr": epoch} {
+		fi, err := os.Lstat(filepath.Join(root, p))
+		if err != nil || !fi.ModTime().Equal(want) {
+			t.Errorf("%s: %v %v, want %v", p, fi.ModTime(), err, want)
+		}
+	}
+	fi, _ := os.Lstat(filepath.Join(root, "usr/sbin/iptables-nft"))
+	if !fi.ModTime().Equal(epoch) {
+		t.Errorf("symlink time %v", fi.ModTime())
+	}
+	s, err := inodeTimesScript(root, epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"sif \"/\" ctime @1700000000\n", "sif \"/usr/bin/busybox\" atime @1700000000\n"} {
+		if !strings.Contains(string(s), want) {
+			t.Errorf("script lacks %q", want)
+		}
+	}
+}
+
+func TestExt4Size(t *testing.T) {
+	size, inodes := ext4Size(300<<20, 10000)
+	if size < 330<<20 || size > 400<<20 || size%(1<<20) != 0 || inodes < 10000 {
+		t.Errorf("ext4Size = %d MiB, %d inodes", size>>20, inodes)
+	}
+	if size, _ := ext4Size(0, 1); size != 64<<20 {
+		t.Errorf("minimum %d", size)
+	}
+}

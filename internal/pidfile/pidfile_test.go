@@ -190,4 +190,3 @@ func TestRead(t *testing.T) {
 		t.Error("Read(garbage) succeeded")
 	}
 }
-

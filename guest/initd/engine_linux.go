@@ -110,7 +110,7 @@ func (in *Init) daemonStarter(name string, argv []string, before func()) func() 
 		if before != nil {
 			before()
 		}
-		return in.spawn(argv, NewLineLog("["+name+"] ", 30, sinks...), nil)
+		return in.spawn(argv, NewLineLog("["+name+"] ", 10, sinks...), nil)
 	}
 }
 

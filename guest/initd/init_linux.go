@@ -120,7 +120,7 @@ func (in *Init) Shutdown(reason string) {
 }
 
 func (in *Init) logf(format string, args ...any) {
-	in.console.printf("berth-init: "+format, args...)
+	in.console.printf("berth-init: [%6.2fs] %s", time.Since(in.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
 // warnf records a problem that does not stop the machine.

@@ -61,6 +61,8 @@ type Agent struct {
 	mu     sync.Mutex
 	status api.Status
 
+	engineDial bridge.Dialer // set once the engine answers
+
 	stopOnce sync.Once
 	stopReq  chan struct{}
 }
@@ -91,8 +93,8 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer pf.Release()
-	if pf.Stale != nil {
-		a.log.Warn("removed a stale pidfile", "pid", pf.Stale.PID, "reason", pf.Stale.Reason)
+	if st := pf.Stale(); st != nil {
+		a.log.Warn("removed a stale pidfile", "pid", st.PID, "reason", st.Reason)
 	}
 
 	var cleanups []func()
@@ -198,6 +200,9 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	go func() { defer close(bridgeDone); _ = br.Serve(bctx, dockerLn) }()
 	*cleanups = append(*cleanups, func() { stopBridge(); <-bridgeDone })
 
+	a.mu.Lock()
+	a.engineDial = func(ctx context.Context) (net.Conn, error) { return network.DialGuest(ctx, guestconfig.DockerPort) }
+	a.mu.Unlock()
 	now := time.Now()
 	a.set(func(s *api.Status) { s.State, s.Phase, s.ReadyAt = api.StateRunning, "", now })
 	a.log.Info("engine ready", "dockerHost", m.DockerHost(), "seconds", now.Sub(a.snapshot().StartedAt).Seconds())
@@ -395,4 +400,10 @@ func (a *Agent) set(f func(*api.Status)) {
 	st := a.status
 	a.mu.Unlock()
 	a.hub.Publish(api.Event{Time: time.Now(), Type: "status", Status: &st})
+}
+
+func (a *Agent) engineDialer() bridge.Dialer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.engineDial
 }

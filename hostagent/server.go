@@ -1,8 +1,12 @@
 package hostagent
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/berth-dev/berth/hostagent/api"
@@ -18,6 +22,7 @@ func (a *Agent) handler() http.Handler {
 		writeJSON(w, http.StatusAccepted, a.snapshot())
 	})
 	mux.HandleFunc("GET /v1/events", a.serveEvents)
+	mux.HandleFunc("GET /v1/debug/engine-rtt", a.serveEngineRTT)
 	return mux
 }
 
@@ -59,4 +64,38 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// serveEngineRTT times n docker API calls (GET /version, each on a new
+// connection, as the docker CLI makes them) from the agent straight to the
+// guest, without the socket bridge: the baseline the bridge is measured
+// against.
+func (a *Agent) serveEngineRTT(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.URL.Query().Get("n"))
+	if err != nil || n < 1 || n > 10000 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "n: a count from 1 to 10000"})
+		return
+	}
+	dial := a.engineDialer()
+	if dial == nil {
+		writeJSON(w, http.StatusConflict, map[string]string{"message": "the engine is not running"})
+		return
+	}
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return dial(ctx)
+	}, DisableKeepAlives: true}}
+	out := api.RTT{}
+	for range n {
+		t0 := time.Now()
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, "http://docker/version", nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]string{"message": err.Error()})
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		out.Nanos = append(out.Nanos, time.Since(t0).Nanoseconds())
+	}
+	writeJSON(w, http.StatusOK, out)
 }

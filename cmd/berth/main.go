@@ -36,6 +36,6 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVarP(&g.machine, "machine", "m", "default", "machine name")
-	root.AddCommand(newStart(g), newStop(g), newStatus(g), newHostagent(g), newVersion())
+	root.AddCommand(newStart(g), newStop(g), newStatus(g), newHostagent(g), newDebug(g), newVersion())
 	return root
 }

@@ -6,6 +6,9 @@
 //	GET  /v1/status   the machine's Status
 //	GET  /v1/events   a stream of Event, one JSON object per line; the
 //	                  first is always the current status
+//	GET  /v1/debug/engine-rtt?n=N
+//	                  times N docker API calls from the agent straight to
+//	                  the guest (the baseline for the socket bridge)
 //	POST /v1/stop     begin a graceful stop (202); follow /v1/events or wait
 //	                  for the agent to exit
 package api
@@ -61,4 +64,9 @@ type Event struct {
 	// that emit them.
 	Type   string  `json:"type"`
 	Status *Status `json:"status,omitempty"`
+}
+
+// RTT holds round-trip times, in nanoseconds.
+type RTT struct {
+	Nanos []int64 `json:"nanos"`
 }

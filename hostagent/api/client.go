@@ -93,3 +93,12 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }
+
+// EngineRTT asks the agent to time n docker API calls that bypass the bridge.
+func (c *Client) EngineRTT(ctx context.Context, n int) (*RTT, error) {
+	var r RTT
+	if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/debug/engine-rtt?n=%d", n), &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}

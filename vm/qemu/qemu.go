@@ -90,8 +90,13 @@ func (d *Driver) Start(ctx context.Context) error {
 			}
 			return nil
 		}
-		if ctx.Err() != nil || !isAccelFailure(err) || i == len(cands)-1 {
+		if ctx.Err() != nil || !isAccelFailure(err) {
 			return err
+		}
+		if i == len(cands)-1 {
+			var ea *errAccel
+			errors.As(err, &ea)
+			return fmt.Errorf("the VM did not boot (%s): %s; guest console: %s", accel, ea.reason, d.m.ConsoleLog)
 		}
 		note = fmt.Sprintf("%v; using %s", err, cands[i+1])
 		d.log.Warn("accelerator failed, falling back", "accel", accel, "next", cands[i+1], "reason", err.Error())

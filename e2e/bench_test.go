@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/guest/guestconfig"
+)
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// BenchmarkStart: `berth start` until the engine answers, median of 5, next
+// to a bare boot of the same kernel to the guest init's first line in the
+// same run. The ratio is the figure (goal ≤ 2.0×).
+func BenchmarkStart(b *testing.B) {
+	e := newEnv(b)
+	e.mustBerth(b, "start") // creates the machine and formats the disk
+	accel := e.status(b).Accelerator
+	e.mustBerth(b, "stop")
+	const runs = 5
+	var starts, bares []time.Duration
+	for range b.N {
+		for range runs {
+			t0 := time.Now()
+			e.mustBerth(b, "start")
+			starts = append(starts, time.Since(t0))
+			e.mustBerth(b, "stop")
+			bares = append(bares, bareBoot(b, e, accel))
+		}
+	}
+	ms, mb := median(starts), median(bares)
+	b.ReportMetric(ms.Seconds(), "start-s")
+	b.ReportMetric(mb.Seconds(), "bare-boot-s")
+	b.ReportMetric(ms.Seconds()/mb.Seconds(), "ratio")
+	b.Logf("accelerator %s: berth start median %.2fs %v; bare boot median %.2fs %v; ratio %.2f",
+		accel, ms.Seconds(), starts, mb.Seconds(), bares, ms.Seconds()/mb.Seconds())
+}
+
+// bareBoot launches QEMU with the image's kernel and initramfs and no disk,
+// network or config, and times it to the init's first console line.
+func bareBoot(b *testing.B, e *env, accel string) time.Duration {
+	b.Helper()
+	img := filepath.Join(filepath.Dir(filepath.Dir(e.bin)), "share", "berth", "image", runtime.GOARCH)
+	cpu := "max"
+	if accel != "tcg" {
+		cpu = "host"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", "-nodefaults", "-no-user-config", "-M", "q35",
+		"-accel", accel, "-cpu", cpu, "-smp", "2", "-m", "2048M", "-display", "none",
+		"-kernel", filepath.Join(img, "vmlinuz"), "-initrd", filepath.Join(img, "initramfs.img"),
+		"-append", "quiet panic=-1 console=ttyS0", "-serial", "stdio", "-no-reboot")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), guestconfig.MarkerInitStarted) {
+			return time.Since(t0)
+		}
+	}
+	b.Fatalf("bare boot never reached the init")
+	return 0
+}
+
+// BenchmarkAPIRoundTrip: the docker API's GET /version through Berth's
+// socket (bridge + virtual network) next to the same call made by the agent
+// straight into the virtual network, and `docker version` as a user runs it.
+func BenchmarkAPIRoundTrip(b *testing.B) {
+	e := newEnv(b)
+	e.mustBerth(b, "start")
+	const n = 200
+	sock := filepath.Join(e.machineDir(), "docker.sock")
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		}}}
+	var bridged []time.Duration
+	for range b.N {
+		for range n {
+			t0 := time.Now()
+			resp, err := hc.Get("http://docker/version")
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			bridged = append(bridged, time.Since(t0))
+		}
+	}
+	out := e.mustBerth(b, "debug", "engine-rtt", "-n", fmt.Sprint(n))
+	var rtt struct{ Nanos []int64 }
+	if err := json.Unmarshal([]byte(out), &rtt); err != nil {
+		b.Fatalf("engine-rtt: %v: %s", err, out)
+	}
+	var direct []time.Duration
+	for _, ns := range rtt.Nanos {
+		direct = append(direct, time.Duration(ns))
+	}
+	var cli []time.Duration
+	for range 20 {
+		t0 := time.Now()
+		cmd := exec.Command("docker", "version")
+		cmd.Env = e.environ()
+		var buf bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("docker version: %v %s", err, buf.String())
+		}
+		cli = append(cli, time.Since(t0))
+	}
+	mb, md, mc := median(bridged), median(direct), median(cli)
+	b.ReportMetric(float64(mb.Microseconds()), "bridged-p50-µs")
+	b.ReportMetric(float64(md.Microseconds()), "direct-p50-µs")
+	b.ReportMetric(float64(mc.Milliseconds()), "docker-version-p50-ms")
+	b.Logf("GET /version p50: through the bridge %v, agent direct %v (ratio %.2f); `docker version` p50 %v",
+		mb, md, float64(mb)/float64(md), mc)
+}

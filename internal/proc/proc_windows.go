@@ -49,13 +49,18 @@ func alive(pid int) bool {
 	return err == nil && ev == uint32(windows.WAIT_TIMEOUT)
 }
 
-// signal ends the process either way: see Terminate.
+// signal ends the process either way: see Terminate. A process that has
+// exited but whose object is still held open by someone is ErrNoProcess
+// too, as it is for Alive.
 func signal(pid int, _ bool) error {
-	h, err := open(pid, windows.PROCESS_TERMINATE)
+	h, err := open(pid, windows.PROCESS_TERMINATE|windows.SYNCHRONIZE)
 	if err != nil {
 		return err
 	}
 	defer windows.CloseHandle(h) //nolint:errcheck
+	if ev, err := windows.WaitForSingleObject(h, 0); err == nil && ev == windows.WAIT_OBJECT_0 {
+		return ErrNoProcess
+	}
 	return windows.TerminateProcess(h, 1)
 }
 

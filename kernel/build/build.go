@@ -68,6 +68,11 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("reading the guest init: %w", err)
 	}
 	version := InputsDigest(o.Arch, lockText, initBin)
+	unlock, err := lockBuild(o.CacheDir, o.Arch, log)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if UpToDate(o.OutDir, version) {
 		m, err := kernel.ReadManifest(o.OutDir)
 		return &Result{UpToDate: true, Manifest: m}, err
@@ -127,7 +132,7 @@ func assemble(ctx context.Context, o Options, lock Lock, debs []string, initBin 
 	if err != nil {
 		return nil, err
 	}
-	if err := r.run(ctx, "rm", "-rf", root); err != nil {
+	if err := os.RemoveAll(root); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
@@ -139,10 +144,12 @@ func assemble(ctx context.Context, o Options, lock Lock, debs []string, initBin 
 	if err := os.Mkdir(root, 0o755); err != nil {
 		return nil, err
 	}
+	var unpack [][]string
 	for _, d := range debs {
-		if err := r.run(ctx, "dpkg-deb", "-x", d, root); err != nil {
-			return nil, err
-		}
+		unpack = append(unpack, []string{"dpkg-deb", "-x", d, root})
+	}
+	if err := r.runAll(ctx, unpack); err != nil {
+		return nil, err
 	}
 	krel, vmlinuz, err := kernelRelease(root)
 	if err != nil {
@@ -155,18 +162,19 @@ func assemble(ctx context.Context, o Options, lock Lock, debs []string, initBin 
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-rf"}
-	for _, p := range strippedPaths {
-		args = append(args, filepath.Join(root, p))
+	// depmod -b finds the modules through /lib.
+	if err := mergedUsr(root, o.Arch); err != nil {
+		return nil, err
 	}
-	if err := r.run(ctx, "rm", args...); err != nil {
+	strip := []string{"rm", "-rf"}
+	for _, p := range append(strippedPaths, replacedPaths()...) {
+		strip = append(strip, filepath.Join(root, p))
+	}
+	if err := r.runAll(ctx, [][]string{strip, {"depmod", "-b", root, krel}}); err != nil {
 		return nil, err
 	}
 	if err := fixupRoot(root, o.Arch); err != nil {
 		return nil, fmt.Errorf("preparing the root tree: %w", err)
-	}
-	if err := r.run(ctx, "depmod", "-b", root, krel); err != nil {
-		return nil, err
 	}
 
 	log.Info("writing initramfs", "modules", InitramfsModules)
@@ -181,7 +189,7 @@ func assemble(ctx context.Context, o Options, lock Lock, debs []string, initBin 
 	if err := mkfsExt4(ctx, r, root, stage(kernel.RootfsFile), uuidFrom(version), epoch); err != nil {
 		return nil, err
 	}
-	if err := r.run(ctx, "rm", "-rf", root); err != nil {
+	if err := os.RemoveAll(root); err != nil {
 		return nil, err
 	}
 

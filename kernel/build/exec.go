@@ -35,16 +35,49 @@ func newRunner(stateFile string, env []string) (*runner, error) {
 }
 
 func (r *runner) run(ctx context.Context, name string, args ...string) error {
-	if r.fakerootState != "" {
-		args = append([]string{"-i", r.fakerootState, "-s", r.fakerootState, "--", name}, args...)
-		name = "fakeroot"
+	return r.runAll(ctx, [][]string{append([]string{name}, args...)})
+}
+
+// runAll runs the commands in order, stopping at the first failure. Under
+// fakeroot they share one session: starting one costs over a second.
+func (r *runner) runAll(ctx context.Context, cmds [][]string) error {
+	if r.fakerootState == "" {
+		for _, c := range cmds {
+			if err := r.exec(ctx, c[0], c[1:]...); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
+	var script strings.Builder
+	script.WriteString("set -e\n")
+	for _, c := range cmds {
+		for i, a := range c {
+			if i > 0 {
+				script.WriteByte(' ')
+			}
+			script.WriteString(shellQuote(a))
+		}
+		script.WriteByte('\n')
+	}
+	return r.exec(ctx, "fakeroot", "-i", r.fakerootState, "-s", r.fakerootState, "--", "sh", "-c", script.String())
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func (r *runner) exec(ctx context.Context, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), r.env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+		what := name + " " + strings.Join(args, " ")
+		if len(what) > 200 {
+			what = what[:200] + "..."
+		}
+		return fmt.Errorf("%s: %w: %s", what, err, strings.TrimSpace(out.String()))
 	}
 	return nil
 }

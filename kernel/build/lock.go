@@ -35,6 +35,11 @@ func WriteLock(ctx context.Context, o LockOptions) (Lock, error) {
 	if err != nil {
 		return Lock{}, fmt.Errorf("%s: %w", o.PackagesFile, err)
 	}
+	unlock, err := lockBuild(o.CacheDir, o.Arch, log)
+	if err != nil {
+		return Lock{}, err
+	}
+	defer unlock()
 	a, err := newApt(o.Arch, o.CacheDir, o.Mirror, o.AptEtc, log)
 	if err != nil {
 		return Lock{}, err

@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -72,6 +74,7 @@ func fixupRoot(root, arch string) error {
 		func() error { return writeFiles(root, etcFiles) },
 		func() error { return makeDirs(root, emptyDirs) },
 		func() error { return replaceWithSymlink(filepath.Join(root, "var/run"), "/run") },
+		func() error { return replaceWithSymlink(filepath.Join(root, "var/lock"), "/run/lock") },
 		func() error { return caBundle(root) },
 	}
 	for _, s := range steps {
@@ -121,21 +124,29 @@ func symlinks(root string, links map[string]string) error {
 	return nil
 }
 
+// replaceWithSymlink makes p a link to target. Whatever else is at p must
+// have been removed before (see replacedPaths): a removal here would go
+// around fakeroot, whose state would then describe a freed inode number.
 func replaceWithSymlink(p, target string) error {
 	if cur, err := os.Readlink(p); err == nil && cur == target {
 		return nil
 	}
-	if fi, err := os.Lstat(p); err == nil {
-		if fi.IsDir() {
-			if entries, _ := os.ReadDir(p); len(entries) > 0 {
-				return fmt.Errorf("cannot replace non-empty directory %s with a link", p)
-			}
-		}
-		if err := os.Remove(p); err != nil {
-			return err
-		}
+	if _, err := os.Lstat(p); err == nil {
+		return fmt.Errorf("%s exists; it should have been removed before the fixups", p)
 	}
 	return os.Symlink(target, p)
+}
+
+// replacedPaths are removed (through the runner) before fixupRoot, which
+// makes links there: base-files ships /var/run and /var/lock as directories
+// that its postinst turns into links.
+func replacedPaths() []string {
+	paths := []string{"var/run", "var/lock"}
+	for p := range iptablesAlternatives {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	return paths
 }
 
 // shell links /usr/bin/sh to busybox when no package provides a shell.
@@ -164,6 +175,22 @@ func writeFiles(root string, files map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// dirModeCommands are chmod commands for emptyDirs. makeDirs sets the modes
+// too, but under fakeroot a directory a package shipped (/proc, /tmp) keeps
+// the mode fakeroot recorded unless the change goes through fakeroot.
+func dirModeCommands(root string) [][]string {
+	var cmds [][]string
+	for _, p := range slices.Sorted(maps.Keys(emptyDirs)) {
+		m := emptyDirs[p]
+		mode := uint32(m.Perm())
+		if m&os.ModeSticky != 0 {
+			mode |= 0o1000
+		}
+		cmds = append(cmds, []string{"chmod", fmt.Sprintf("%04o", mode), filepath.Join(root, p)})
+	}
+	return cmds
 }
 
 func makeDirs(root string, dirs map[string]os.FileMode) error {
@@ -296,16 +323,18 @@ func mkfsExt4(ctx context.Context, r *runner, root, img, uuid string, epoch time
 	}
 	tr := *r
 	tr.env = append(tr.env, fmt.Sprintf("E2FSPROGS_FAKE_TIME=%d", epoch.Unix()), fmt.Sprintf("SOURCE_DATE_EPOCH=%d", epoch.Unix()))
-	if err := tr.run(ctx, "mkfs.ext4", "-q", "-F", "-t", "ext4", "-b", "4096", "-I", "256",
+	mkfs := []string{"mkfs.ext4", "-q", "-F", "-t", "ext4", "-b", "4096", "-I", "256",
 		"-N", fmt.Sprint(n), "-m", "0", "-L", "berth-root", "-U", uuid,
-		"-O", "^has_journal", "-E", "hash_seed="+uuid+",root_owner=0:0,lazy_itable_init=0,nodiscard",
-		"-d", root, img, fmt.Sprintf("%dk", size/1024)); err != nil {
+		"-O", "^has_journal", "-E", "hash_seed=" + uuid + ",root_owner=0:0,lazy_itable_init=0,nodiscard",
+		"-d", root, img, fmt.Sprintf("%dk", size/1024)}
+	if err := tr.runAll(ctx, append(dirModeCommands(root), mkfs)); err != nil {
 		return err
 	}
 	if err := fixInodeTimes(ctx, root, img, epoch); err != nil {
 		return err
 	}
-	return tr.run(ctx, "e2fsck", "-fn", img)
+	// A read-only check; it needs no fakeroot.
+	return (&runner{}).run(ctx, "e2fsck", "-fn", img)
 }
 
 // fixInodeTimes sets every inode's ctime and atime to epoch. mkfs.ext4 -d

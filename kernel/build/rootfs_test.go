@@ -18,7 +18,7 @@ func fakeTree(t *testing.T) string {
 		"usr/share/ca-certificates/mozilla/B.crt":  "B",
 		"usr/share/ca-certificates/mozilla/A.crt":  "A\n",
 		"usr/lib/modules/6.12.0-cloud-amd64/.keep": "",
-		"var/run/.keep-not":                        "",
+		"var/lib/.keep":                            "",
 	}
 	for p, c := range files {
 		abs := filepath.Join(root, p)
@@ -29,7 +29,6 @@ func fakeTree(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	os.Remove(filepath.Join(root, "var/run/.keep-not"))
 	for _, n := range []string{"iptables-nft", "iptables-nft-save", "iptables-nft-restore", "ip6tables-nft", "ip6tables-nft-save", "ip6tables-nft-restore"} {
 		if err := os.Symlink("xtables-nft-multi", filepath.Join(root, "usr/sbin", n)); err != nil {
 			t.Fatal(err)
@@ -45,7 +44,7 @@ func TestFixupRoot(t *testing.T) {
 	}
 	links := map[string]string{
 		"bin": "usr/bin", "sbin": "usr/sbin", "lib": "usr/lib", "lib64": "usr/lib64",
-		"var/run": "/run", "usr/sbin/iptables": "iptables-nft", "usr/sbin/ip6tables-restore": "ip6tables-nft-restore",
+		"var/run": "/run", "var/lock": "/run/lock", "usr/sbin/iptables": "iptables-nft", "usr/sbin/ip6tables-restore": "ip6tables-nft-restore",
 		"usr/bin/sh": "busybox",
 	}
 	for p, want := range links {
@@ -77,6 +76,16 @@ func TestFixupRoot(t *testing.T) {
 	// Running it again (a retried build) is fine.
 	if err := fixupRoot(root, "amd64"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestFixupRootRefusesLeftovers(t *testing.T) {
+	root := fakeTree(t)
+	if err := os.MkdirAll(filepath.Join(root, "var/run"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := fixupRoot(root, "amd64"); err == nil {
+		t.Fatal("a /var/run directory left in place: want an error")
 	}
 }
 

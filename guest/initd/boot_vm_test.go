@@ -38,6 +38,7 @@ var (
 	smp        = flag.Int("smp", 2, "guest vCPUs")
 	accel      = flag.String("accel", "tcg", "QEMU -accel value")
 	boots      = flag.Int("boots", 3, "boots for TestBootTimes")
+	debugBoot  = flag.Bool("debug", false, "boot with config.Debug (daemon output on the console)")
 	consoleDir = flag.String("console-dir", "", "keep each boot's console in this directory")
 	initBinary = flag.String("init", "", "a guest init binary to boot instead of the image's /init")
 )
@@ -101,6 +102,7 @@ type vm struct {
 func testConfig() guestconfig.Config {
 	cfg := guestconfig.Default()
 	cfg.HostTime = time.Now()
+	cfg.Debug = *debugBoot
 	return cfg
 }
 

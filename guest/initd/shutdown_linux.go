@@ -1,6 +1,8 @@
 package initd
 
 import (
+	"os"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -52,9 +54,21 @@ func (in *Init) killAll() {
 }
 
 // otherProcesses reports whether any user-space process besides PID 1 is
-// left (kernel threads are children of kthreadd, PID 2, and have no
-// command line).
+// left. kill(-1, 0) cannot tell: it counts kernel threads too.
 func otherProcesses() bool {
-	err := unix.Kill(-1, 0)
-	return err == nil
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == 1 {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err == nil && isUserProcess(string(stat)) {
+			return true
+		}
+	}
+	return false
 }

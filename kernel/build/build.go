@@ -121,67 +121,36 @@ func UpToDate(dir, version string) bool {
 var artifactFiles = []string{kernel.KernelFile, kernel.InitramfsFile, kernel.RootfsFile}
 
 // assemble unpacks debs into a root tree and writes the artifacts.
-func assemble(ctx context.Context, o Options, lock Lock, debs []string, initBin []byte, version string) (*kernel.Manifest, error) {
+func assemble(ctx context.Context, o Options, lock Lock, debs []string, initBin []byte, version string) (_ *kernel.Manifest, err error) {
 	log := o.logger()
 	work := filepath.Join(o.CacheDir, "work", o.Arch)
 	root := filepath.Join(work, "root")
-	if err := os.MkdirAll(work, 0o755); err != nil {
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, err
 	}
 	r, err := newRunner(filepath.Join(work, "fakeroot.state"), []string{"LC_ALL=C"})
 	if err != nil {
 		return nil, err
 	}
-	if err := os.RemoveAll(root); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
-		return nil, err
-	}
+	defer os.RemoveAll(root)
 	stage := func(name string) string { return filepath.Join(o.OutDir, "."+name+".new") }
+	defer func() {
+		if err != nil {
+			for _, f := range append(artifactFiles, kernel.ManifestFile) {
+				os.Remove(stage(f))
+			}
+		}
+	}()
 
 	log.Info("unpacking packages", "count", len(debs))
-	if err := os.Mkdir(root, 0o755); err != nil {
-		return nil, err
-	}
-	var unpack [][]string
-	for _, d := range debs {
-		unpack = append(unpack, []string{"dpkg-deb", "-x", d, root})
-	}
-	if err := r.runAll(ctx, unpack); err != nil {
-		return nil, err
-	}
-	krel, vmlinuz, err := kernelRelease(root)
+	krel, epoch, err := prepareTree(ctx, r, root, o.Arch, debs, stage(kernel.KernelFile))
 	if err != nil {
 		return nil, err
 	}
-	if err := copyFile(vmlinuz, stage(kernel.KernelFile)); err != nil {
-		return nil, err
-	}
-	epoch, err := sourceDateEpoch(root)
-	if err != nil {
-		return nil, err
-	}
-	// depmod -b finds the modules through /lib.
-	if err := mergedUsr(root, o.Arch); err != nil {
-		return nil, err
-	}
-	strip := []string{"rm", "-rf"}
-	for _, p := range append(strippedPaths, replacedPaths()...) {
-		strip = append(strip, filepath.Join(root, p))
-	}
-	if err := r.runAll(ctx, [][]string{strip, {"depmod", "-b", root, krel}}); err != nil {
-		return nil, err
-	}
-	if err := fixupRoot(root, o.Arch); err != nil {
-		return nil, fmt.Errorf("preparing the root tree: %w", err)
-	}
-
 	log.Info("writing initramfs", "modules", InitramfsModules)
 	if err := writeInitramfsFile(root, krel, initBin, stage(kernel.InitramfsFile), epoch); err != nil {
 		return nil, err
 	}
-
 	if err := clampTimes(root, epoch); err != nil {
 		return nil, err
 	}
@@ -189,10 +158,6 @@ func assemble(ctx context.Context, o Options, lock Lock, debs []string, initBin 
 	if err := mkfsExt4(ctx, r, root, stage(kernel.RootfsFile), uuidFrom(version), epoch); err != nil {
 		return nil, err
 	}
-	if err := os.RemoveAll(root); err != nil {
-		return nil, err
-	}
-
 	m := &kernel.Manifest{
 		Version: version, Arch: o.Arch, Suite: lock.Suite, KernelRelease: krel,
 		Packages: map[string]string{}, Files: map[string]string{}, Sizes: map[string]int64{},
@@ -200,25 +165,79 @@ func assemble(ctx context.Context, o Options, lock Lock, debs []string, initBin 
 	for _, p := range lock.Packages {
 		m.Packages[p.Name] = p.Version
 	}
+	return m, publish(o.OutDir, stage, m)
+}
+
+// prepareTree unpacks debs into root (made afresh), copies the kernel to
+// vmlinuzDst and makes the tree ready for mkfs. It returns the kernel
+// release and the time every later timestamp is clamped to.
+func prepareTree(ctx context.Context, r *runner, root, arch string, debs []string, vmlinuzDst string) (string, time.Time, error) {
+	if err := os.RemoveAll(root); err != nil {
+		return "", time.Time{}, err
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", time.Time{}, err
+	}
+	var unpack [][]string
+	for _, d := range debs {
+		unpack = append(unpack, []string{"dpkg-deb", "-x", d, root})
+	}
+	if err := r.runAll(ctx, unpack); err != nil {
+		return "", time.Time{}, err
+	}
+	krel, vmlinuz, err := kernelRelease(root)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := copyFile(vmlinuz, vmlinuzDst); err != nil {
+		return "", time.Time{}, err
+	}
+	epoch, err := sourceDateEpoch(root)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	// depmod -b finds the modules through /lib.
+	if err := mergedUsr(root, arch); err != nil {
+		return "", time.Time{}, err
+	}
+	strip := []string{"rm", "-rf"}
+	for _, p := range append(strippedPaths, replacedPaths()...) {
+		strip = append(strip, filepath.Join(root, p))
+	}
+	if err := r.runAll(ctx, [][]string{strip, {"depmod", "-b", root, krel}}); err != nil {
+		return "", time.Time{}, err
+	}
+	if err := fixupRoot(root, arch); err != nil {
+		return "", time.Time{}, fmt.Errorf("preparing the root tree: %w", err)
+	}
+	return krel, epoch, nil
+}
+
+// publish moves the staged artifacts into dir and writes the manifest. The
+// old manifest goes first and the new one last, so a directory with a
+// manifest always holds the files it describes.
+func publish(dir string, stage func(string) string, m *kernel.Manifest) error {
+	if err := os.Remove(filepath.Join(dir, kernel.ManifestFile)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
 	for _, f := range artifactFiles {
 		sum, size, err := hashFile(stage(f))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		m.Files[f], m.Sizes[f] = sum, size
-		if err := os.Rename(stage(f), filepath.Join(o.OutDir, f)); err != nil {
-			return nil, err
+		if err := os.Rename(stage(f), filepath.Join(dir, f)); err != nil {
+			return err
 		}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// The manifest goes last: an image without one is incomplete.
 	if err := os.WriteFile(stage(kernel.ManifestFile), append(b, '\n'), 0o644); err != nil {
-		return nil, err
+		return err
 	}
-	return m, os.Rename(stage(kernel.ManifestFile), filepath.Join(o.OutDir, kernel.ManifestFile))
+	return os.Rename(stage(kernel.ManifestFile), filepath.Join(dir, kernel.ManifestFile))
 }
 
 // sourceDateEpoch is SOURCE_DATE_EPOCH when set, else the newest packaged

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/proc"
-	"github.com/berth-dev/berth/internal/wine"
 )
 
 const childEnv = "BERTH_PIDFILE_TEST_CHILD"
@@ -57,7 +56,7 @@ func write(t *testing.T, path, content string) {
 }
 
 func TestAcquireReadRelease(t *testing.T) {
-	path := filepath.Join(wine.TempDir(t), "agent.pid")
+	path := filepath.Join(t.TempDir(), "agent.pid")
 	f, err := Acquire(path)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +80,7 @@ func TestAcquireReadRelease(t *testing.T) {
 }
 
 func TestAcquireLive(t *testing.T) {
-	path := filepath.Join(wine.TempDir(t), "agent.pid")
+	path := filepath.Join(t.TempDir(), "agent.pid")
 	pid, _ := child(t)
 	write(t, path, string(encode(pid)))
 	_, err := Acquire(path)
@@ -100,7 +99,7 @@ func TestAcquireLive(t *testing.T) {
 }
 
 func TestAcquireTwiceInProcess(t *testing.T) {
-	path := filepath.Join(wine.TempDir(t), "agent.pid")
+	path := filepath.Join(t.TempDir(), "agent.pid")
 	f, err := Acquire(path)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +126,7 @@ func TestAcquireStale(t *testing.T) {
 		{"negative", "-5\n", 0, "no pid in it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(wine.TempDir(t), "agent.pid")
+			path := filepath.Join(t.TempDir(), "agent.pid")
 			write(t, path, tc.content)
 			f, err := Acquire(path)
 			if err != nil {
@@ -150,7 +149,7 @@ func TestAcquireReusedPID(t *testing.T) {
 		t.Skipf("no process identity here: %v", err)
 	}
 	// Our own, live pid, but recorded with another process's identity.
-	path := filepath.Join(wine.TempDir(t), "agent.pid")
+	path := filepath.Join(t.TempDir(), "agent.pid")
 	write(t, path, strconv.Itoa(os.Getpid())+"\nsome-other-process\n")
 	if _, alive, _ := Read(path); alive {
 		t.Error("Read says alive for a reused pid")
@@ -166,7 +165,7 @@ func TestAcquireReusedPID(t *testing.T) {
 }
 
 func TestReleaseKeepsSuccessor(t *testing.T) {
-	path := filepath.Join(wine.TempDir(t), "agent.pid")
+	path := filepath.Join(t.TempDir(), "agent.pid")
 	f, err := Acquire(path)
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +180,7 @@ func TestReleaseKeepsSuccessor(t *testing.T) {
 }
 
 func TestRead(t *testing.T) {
-	dir := wine.TempDir(t)
+	dir := t.TempDir()
 	if _, _, err := Read(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Read(missing) = %v, want ErrNotExist", err)
 	}

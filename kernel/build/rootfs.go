@@ -13,8 +13,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // strippedPaths are removed from the root tree: documentation, manuals,
@@ -259,28 +257,6 @@ func newestPackagedFile(root string) (time.Time, error) {
 		return nil
 	})
 	return newest, err
-}
-
-// clampTimes sets every modification and access time in root later than t
-// to t, so files the build made carry no build time.
-func clampTimes(root string, t time.Time) error {
-	ts := []unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if !fi.ModTime().After(t) {
-			return nil
-		}
-		if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("setting time of %s: %w", p, err)
-		}
-		return nil
-	})
 }
 
 // treeUsage is the space and inode count of root.

@@ -478,3 +478,81 @@ func median(d []time.Duration) time.Duration {
 }
 
 var _ = io.EOF
+
+func sizedDataDisk(t *testing.T, size int64) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "data.img")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, size); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestBootFullDisk: a data disk filled to the last block still lets the
+// engine start on the next boot (or says why not).
+func TestBootFullDisk(t *testing.T) {
+	data := sizedDataDisk(t, 512<<20)
+	v := bootVM(t, data, testConfig())
+	v.waitMarker(guestconfig.MarkerEngineReady, 3*time.Minute)
+	buildBusybox(t)
+	out, err := docker(t, "run", "--name", "filler", busyboxImage, "dd", "if=/dev/zero", "of=/big", "bs=1M")
+	t.Logf("filling the disk: %v: %s", err, lastLines(out, 2))
+	t.Logf("disk after filling: %+v", health(t).DataDisk)
+	if err := agentClient().Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	v.waitExit(2 * time.Minute)
+
+	v = bootVM(t, data, testConfig())
+	h := waitHealth(t, v, "running or failed engine", func(h agentapi.Health) bool {
+		return h.Engine.State == agentapi.EngineRunning || h.Engine.State == agentapi.EngineFailed || h.Dockerd.Restarts > 0
+	}, 3*time.Minute)
+	b, _ := json.MarshalIndent(h, "", "  ")
+	t.Logf("health after boot on a full disk:\n%s", b)
+	if h.Engine.State != agentapi.EngineRunning {
+		t.Fatalf("engine not running on a full disk")
+	}
+	mustDocker(t, "rm", "filler")
+	t.Logf("after docker rm: %+v", health(t).DataDisk)
+	agentClient().Shutdown(context.Background())
+	v.waitExit(2 * time.Minute)
+}
+
+// TestBootCorruptDisk: an ext4 data disk with errors e2fsck -p will not fix
+// is mounted anyway, never formatted, and health quotes e2fsck.
+func TestBootCorruptDisk(t *testing.T) {
+	data := sizedDataDisk(t, 1<<30)
+	for _, args := range [][]string{
+		{"mkfs.ext4", "-q", "-F", "-L", "berth-data", data},
+		{"debugfs", "-w", "-R", "mkdir docker", data},
+		{"debugfs", "-w", "-R", "set_inode_field docker block[0] 0xFFFFFF0", data},
+		{"debugfs", "-w", "-R", "ssv state 2", data},
+	} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Skipf("%v: %v %s", args, err, out)
+		}
+	}
+	v := bootVM(t, data, testConfig())
+	h := waitHealth(t, v, "the disk's state", func(h agentapi.Health) bool {
+		return h.DataDisk.State != agentapi.DiskPending && (h.Engine.State != agentapi.EngineStarting)
+	}, 3*time.Minute)
+	time.Sleep(5 * time.Second)
+	h = health(t)
+	b, _ := json.MarshalIndent(h, "", "  ")
+	t.Logf("health:\n%s", b)
+	// Here the damage is the engine's own directory, so it cannot run;
+	// with damage elsewhere the state would be mounted-with-errors.
+	if h.DataDisk.State == agentapi.DiskMounted || !strings.Contains(h.DataDisk.Error, "e2fsck -p /dev/vdb: exit 4") || h.DataDisk.Formatted {
+		t.Fatalf("disk: %+v", h.DataDisk)
+	}
+	agentClient().Shutdown(context.Background())
+	v.waitExit(2 * time.Minute)
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(l[max(0, len(l)-n):], "\n")
+}

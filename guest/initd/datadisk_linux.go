@@ -93,6 +93,7 @@ func (in *Init) prepareDataDisk(ctx context.Context) {
 		fail("%s", msg)
 		return
 	}
+	in.balanceReserve()
 	if class.Kind == DiskExt4 && devSize > class.FSBytes+1<<20 {
 		// The host grew the disk image: grow the file system online.
 		if _, _, err := in.run(ctx, "resize2fs", dev); err != nil {
@@ -105,6 +106,46 @@ func (in *Init) prepareDataDisk(ctx context.Context) {
 			d.State, d.Error = agentapi.DiskMountedWithErrors, checkErr
 		}
 	})
+}
+
+const (
+	// reservePath holds space back from the engine: a disk that containers
+	// filled to the last block would otherwise stop dockerd from starting
+	// (its storage driver check writes to /var/lib/docker). ext4's reserved
+	// blocks do not help: containers run as root too.
+	reservePath = dataMount + "/.berth-reserve"
+	reserveSize = 64 << 20
+)
+
+// balanceReserve frees the reserve when the disk is full, so the engine
+// starts and the user can delete what filled it, and puts it back once
+// there is room. fallocate writes nothing, so the sparse disk image does
+// not grow.
+func (in *Init) balanceReserve() {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dataMount, &st); err != nil {
+		return
+	}
+	free := st.Bavail * uint64(st.Bsize)
+	_, statErr := os.Stat(reservePath)
+	exists := statErr == nil
+	switch {
+	case exists && free < reserveSize:
+		if err := os.Remove(reservePath); err != nil {
+			in.warnf("data disk is full (%d bytes free) and its reserve could not be freed: %v", free, err)
+			return
+		}
+		in.warnf("data disk was full (%d bytes free): released its %d MiB reserve so the engine can start; free space (docker system prune) before it fills again", free, reserveSize>>20)
+	case !exists && free > 4*reserveSize:
+		f, err := os.OpenFile(reservePath, os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		if err := unix.Fallocate(int(f.Fd()), 0, 0, reserveSize); err != nil {
+			os.Remove(reservePath)
+		}
+	}
 }
 
 func classifyDevice(dev string) (DiskClass, uint64, error) {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -173,9 +172,9 @@ func (in *Init) engineState() agentapi.Engine {
 		c, d := in.containerd.Status(), in.dockerd.Status()
 		switch {
 		case c.State != "running" && c.LastExit != "":
-			e.State, e.Reason = agentapi.EngineRestarting, "containerd: "+firstLine(c.LastExit)
+			e.State, e.Reason = agentapi.EngineRestarting, "containerd: "+SummarizeExit(c.LastExit)
 		case d.State != "running" && d.LastExit != "":
-			e.State, e.Reason = agentapi.EngineRestarting, "dockerd: "+firstLine(d.LastExit)
+			e.State, e.Reason = agentapi.EngineRestarting, "dockerd: "+SummarizeExit(d.LastExit)
 		case d.State == "running" && in.ready:
 			e.State = agentapi.EngineRunning
 		default:
@@ -183,13 +182,6 @@ func (in *Init) engineState() agentapi.Engine {
 		}
 	}
 	return e
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i] + " (see lastExit)"
-	}
-	return s
 }
 
 // cappedFile appends to a log file on tmpfs and starts it over when it

@@ -2,6 +2,7 @@ package initd
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -34,6 +35,9 @@ func (in *Init) Health(context.Context) agentapi.Health {
 			h.DataDisk.SizeBytes = st.Blocks * uint64(st.Bsize)
 			h.DataDisk.FreeBytes = st.Bavail * uint64(st.Bsize)
 			h.DataDisk.FreeInodes = st.Ffree
+		}
+		if h.Engine.State == agentapi.EngineRestarting && (h.DataDisk.FreeBytes < 1<<20 || h.DataDisk.FreeInodes == 0) {
+			h.Engine.Reason += fmt.Sprintf(" (the data disk is full: %d bytes, %d inodes free)", h.DataDisk.FreeBytes, h.DataDisk.FreeInodes)
 		}
 	}
 	var u unix.Utsname

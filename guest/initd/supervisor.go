@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -138,4 +139,15 @@ func (s *Supervisor) stop(p Proc) {
 	}
 	s.set(func() { s.state, s.pid, s.lastExit = "stopped", 0, "stopped: "+e.String() })
 	s.logf("%s stopped: %s", s.Name, e)
+}
+
+// SummarizeExit shortens a ProcessStatus.LastExit to one line: how the
+// process ended and its last line of output (where daemons say why).
+func SummarizeExit(lastExit string) string {
+	head, tail, found := strings.Cut(lastExit, "; last output:\n")
+	if !found {
+		return lastExit
+	}
+	lines := strings.Split(strings.TrimSpace(tail), "\n")
+	return head + ": " + lines[len(lines)-1]
 }

@@ -148,3 +148,15 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestSummarizeExit(t *testing.T) {
+	for in, want := range map[string]string{
+		"exit status 1; last output:\nStarting up\nfailed to start daemon: no space left on device\n": "exit status 1: failed to start daemon: no space left on device",
+		"killed by SIGKILL": "killed by SIGKILL",
+		"":                  "",
+	} {
+		if got := SummarizeExit(in); got != want {
+			t.Errorf("SummarizeExit(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -172,3 +172,55 @@ func TestEngine(t *testing.T) {
 		}
 	})
 }
+
+// TestEngineIsolation: the engine's TCP port exists only inside the VM's
+// private network; neither the host nor a container reaches it.
+func TestEngineIsolation(t *testing.T) {
+	e := newEnv(t)
+	e.mustBerth(t, "start")
+	out, _ := exec.Command("ss", "-Hltn").CombinedOutput()
+	for _, port := range []string{":2375", ":2380"} {
+		if strings.Contains(string(out), port+" ") {
+			t.Errorf("something listens on host port %s:\n%s", port, out)
+		}
+	}
+	e.buildBusyboxImage(t, image)
+	for _, target := range []string{"192.168.127.2 2375", "192.168.127.2 2380", "172.17.0.1 2375"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		out, err := e.docker(ctx, nil, "run", "--rm", image, "sh", "-c", "nc -w 3 "+target+" </dev/null && echo CONNECTED || echo REFUSED")
+		cancel()
+		if err != nil || !strings.Contains(out, "REFUSED") {
+			t.Errorf("container reaching %s: %v %q", target, err, out)
+		}
+	}
+}
+
+// TestCorruptDataDiskIsNotFormatted: a data disk that holds something other
+// than Berth's file system stops the start with an exact error and is left
+// byte for byte as it was.
+func TestCorruptDataDiskIsNotFormatted(t *testing.T) {
+	e := newEnv(t)
+	dir := e.machineDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	garbage := bytes.Repeat([]byte("not a file system; the user's data. "), 1<<16)
+	disk := dir + "/data.img"
+	if err := os.WriteFile(disk, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	out, err := e.berth(ctx, "start")
+	if err == nil {
+		t.Fatalf("start on a corrupt data disk succeeded:\n%s", out)
+	}
+	if !strings.Contains(out, "data disk") {
+		t.Errorf("error does not say what happened:\n%s", out)
+	}
+	t.Logf("berth start on a corrupt disk:\n%s", out)
+	got, _ := os.ReadFile(disk)
+	if !bytes.Equal(got, garbage) {
+		t.Fatal("the data disk was modified")
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/containers/gvisor-tap-vsock/pkg/types"
 	"github.com/containers/gvisor-tap-vsock/pkg/virtualnetwork"
+	"github.com/sirupsen/logrus"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
 )
@@ -61,6 +62,8 @@ func Config() *types.Configuration {
 
 // Start creates the network and listens on sock for the VM to join.
 func Start(ctx context.Context, sock string, log *slog.Logger) (*Network, error) {
+	// gvisor-tap-vsock logs through logrus: keep the agent's log all JSON.
+	logrus.SetFormatter(&logrus.JSONFormatter{})
 	vn, err := virtualnetwork.New(Config())
 	if err != nil {
 		return nil, fmt.Errorf("creating the virtual network: %w", err)
@@ -102,7 +105,7 @@ func (n *Network) accept(ctx context.Context) {
 			defer conn.Close()
 			go func() { <-ctx.Done(); conn.Close() }()
 			if err := n.vn.AcceptQemu(ctx, conn); err != nil && ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
-				n.log.Warn("virtual network: VM link ended", "err", err)
+				n.log.Info("virtual network: VM link ended", "err", err)
 			}
 		}()
 	}

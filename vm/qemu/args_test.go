@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -128,5 +129,19 @@ func TestVerdictRoundTrip(t *testing.T) {
 	}
 	if _, ok := readVerdict(p, "other"); ok {
 		t.Fatal("verdict for another key must not apply")
+	}
+}
+
+func TestStartWithoutQEMU(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	m := testMachine()
+	m.StateDir = t.TempDir()
+	d, err := New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Start(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "qemu-system-x86_64 not found") || !strings.Contains(err.Error(), missingBinaryHint(runtime.GOOS, "amd64")) {
+		t.Fatalf("Start without QEMU: %v", err)
 	}
 }

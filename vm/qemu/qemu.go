@@ -98,7 +98,9 @@ func (d *Driver) Start(ctx context.Context) error {
 			errors.As(err, &ea)
 			return fmt.Errorf("the VM did not boot (%s): %s; guest console: %s", accel, ea.reason, d.m.ConsoleLog)
 		}
-		note = fmt.Sprintf("%v; using %s", err, cands[i+1])
+		var ea *errAccel
+		errors.As(err, &ea)
+		note = fmt.Sprintf("%s is present but could not run the guest (%s); using %s instead", strings.ToUpper(accel), ea.reason, describeAccel(cands[i+1]))
 		d.log.Warn("accelerator failed, falling back", "accel", accel, "next", cands[i+1], "reason", err.Error())
 	}
 	return errors.New("no accelerator to try")
@@ -359,3 +361,10 @@ func (d *Driver) runningPID() (int, bool) {
 // RunningPID reports a QEMU of this machine that is alive, started by this
 // process or an earlier one.
 func (d *Driver) RunningPID() (int, bool) { return d.runningPID() }
+
+func describeAccel(a string) string {
+	if a == "tcg" {
+		return "TCG (software emulation, slower)"
+	}
+	return strings.ToUpper(a)
+}

@@ -41,7 +41,7 @@ func main() {
 	defer stop()
 	if err := run(ctx, log, *lock, build.Options{
 		Arch: *arch, InitPath: *initPath, OutDir: *out, CacheDir: *cache,
-		LockFile: *lockFile, Mirror: *mirror, Log: log,
+		LockFile: *lockFile, PackagesFile: *pkgs, Mirror: *mirror, Log: log,
 	}, *pkgs); err != nil {
 		fmt.Fprintln(os.Stderr, "berth-image:", err)
 		os.Exit(1)

@@ -30,9 +30,12 @@ type Options struct {
 	OutDir   string // receives kernel.KernelFile, ... and the manifest
 	CacheDir string // .deb cache, apt state and scratch space
 	LockFile string // packages-<arch>.lock
-	Mirror   string // overrides the mirror of the host's apt sources
-	AptEtc   string // the host's apt configuration directory (/etc/apt)
-	Log      *slog.Logger
+	// PackagesFile, when set, is the package list (packages.txt) the lock
+	// must have been made from; a build with a stale lock fails.
+	PackagesFile string
+	Mirror       string // overrides the mirror of the host's apt sources
+	AptEtc       string // the host's apt configuration directory (/etc/apt)
+	Log          *slog.Logger
 }
 
 // Result tells what Build did.
@@ -63,6 +66,9 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if lock.Arch != o.Arch {
 		return nil, fmt.Errorf("%s is for %s, not %s", o.LockFile, lock.Arch, o.Arch)
 	}
+	if err := checkLockCurrent(o, lock); err != nil {
+		return nil, err
+	}
 	initBin, err := os.ReadFile(o.InitPath)
 	if err != nil {
 		return nil, fmt.Errorf("reading the guest init: %w", err)
@@ -87,6 +93,26 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	log.Info("image built", "dir", o.OutDir, "version", m.Version[:12])
 	return &Result{Manifest: m}, nil
+}
+
+// checkLockCurrent fails when the package list changed since the lock was
+// made (the lock is what the image is built from).
+func checkLockCurrent(o Options, lock Lock) error {
+	if o.PackagesFile == "" || lock.Wanted == "" {
+		return nil
+	}
+	text, err := os.ReadFile(o.PackagesFile)
+	if err != nil {
+		return err
+	}
+	wanted, err := ParsePackageList(string(text), o.Arch)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.PackagesFile, err)
+	}
+	if WantedDigest(wanted) != lock.Wanted {
+		return fmt.Errorf("%s changed since %s was made; run `make image-lock`", o.PackagesFile, o.LockFile)
+	}
+	return nil
 }
 
 // InputsDigest is an image's version: a digest of everything it is made of.

@@ -51,7 +51,7 @@ func WriteLock(ctx context.Context, o LockOptions) (Lock, error) {
 	if err != nil {
 		return Lock{}, err
 	}
-	l := Lock{Arch: o.Arch, Suite: Suite, Packages: pins}
+	l := Lock{Arch: o.Arch, Suite: Suite, Wanted: WantedDigest(wanted), Packages: pins}
 	if err := os.WriteFile(o.LockFile, FormatLock(l), 0o644); err != nil {
 		return Lock{}, err
 	}

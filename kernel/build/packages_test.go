@@ -24,7 +24,7 @@ func TestParsePackageList(t *testing.T) {
 }
 
 func TestLockRoundTrip(t *testing.T) {
-	l := Lock{Arch: "amd64", Suite: "trixie", Packages: []Pin{{"runc", "1.1.15+ds1-2+b4"}, {"busybox-static", "1:1.37.0-6+b9"}}}
+	l := Lock{Arch: "amd64", Suite: "trixie", Wanted: "0123abcd", Packages: []Pin{{"runc", "1.1.15+ds1-2+b4"}, {"busybox-static", "1:1.37.0-6+b9"}}}
 	text := string(FormatLock(l))
 	if !strings.Contains(text, "busybox-static=1:1.37.0-6+b9\nrunc=") {
 		t.Errorf("not sorted:\n%s", text)
@@ -33,7 +33,7 @@ func TestLockRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Arch != "amd64" || got.Suite != "trixie" || len(got.Packages) != 2 || got.Packages[0].Name != "busybox-static" {
+	if got.Arch != "amd64" || got.Suite != "trixie" || got.Wanted != "0123abcd" || len(got.Packages) != 2 || got.Packages[0].Name != "busybox-static" {
 		t.Errorf("round trip: %+v", got)
 	}
 	for _, bad := range []string{
@@ -98,5 +98,17 @@ func TestResolveAll(t *testing.T) {
 	}
 	if _, err := resolveAll(context.Background(), conflict, []Wanted{{Name: "a"}, {Name: "b", Only: "*"}}); err == nil {
 		t.Error("conflicting versions: want an error")
+	}
+}
+
+func TestWantedDigest(t *testing.T) {
+	a, _ := ParsePackageList("# comment\ndocker.io\nlinux-image-cloud-{arch} only=linux-image-*\n", "amd64")
+	b, _ := ParsePackageList("docker.io   # engine\n\nlinux-image-cloud-{arch}  only=linux-image-*\n", "amd64")
+	c, _ := ParsePackageList("docker.io\nlinux-image-cloud-{arch}\n", "amd64")
+	if WantedDigest(a) != WantedDigest(b) {
+		t.Error("comments and spacing changed the digest")
+	}
+	if WantedDigest(a) == WantedDigest(c) {
+		t.Error("a changed option left the digest unchanged")
 	}
 }

@@ -123,7 +123,7 @@ func runAll(ctx context.Context, w *prefix, bins []testBinary, o options) error 
 		fmt.Fprintf(o.stdout, "skipped under Wine (%d):\n  %s\n", len(skips), strings.Join(skips, "\n  "))
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("Windows tests failed under Wine:\n  %s", strings.Join(failed, "\n  "))
+		return fmt.Errorf("tests failed under Wine:\n  %s", strings.Join(failed, "\n  "))
 	}
 	fmt.Fprintf(o.stdout, "ok: %d packages passed under Wine\n", len(bins))
 	return nil

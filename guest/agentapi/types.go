@@ -43,6 +43,7 @@ type Health struct {
 	Containerd ProcessStatus `json:"containerd"`
 	Dockerd    ProcessStatus `json:"dockerd"`
 	DataDisk   DataDisk      `json:"dataDisk"`
+	Memory     Memory        `json:"memory"`
 	// UptimeSeconds since the guest init started.
 	UptimeSeconds float64 `json:"uptimeSeconds"`
 	// KernelRelease is the guest kernel's `uname -r`.
@@ -84,6 +85,12 @@ type DataDisk struct {
 	SizeBytes  uint64 `json:"sizeBytes,omitempty"`
 	FreeBytes  uint64 `json:"freeBytes,omitempty"`
 	FreeInodes uint64 `json:"freeInodes,omitempty"`
+}
+
+// Memory is the guest's memory, from /proc/meminfo.
+type Memory struct {
+	TotalBytes     uint64 `json:"totalBytes"`
+	AvailableBytes uint64 `json:"availableBytes"`
 }
 
 // ShutdownResponse is the answer to POST /v1/shutdown (202 Accepted).

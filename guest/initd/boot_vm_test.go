@@ -351,12 +351,20 @@ func TestBootLifecycle(t *testing.T) {
 		if err == nil {
 			t.Errorf("a container reached the guest's port %d: %s", port, out)
 		}
+		t.Logf("container → 192.168.127.2:%d: %s", port, lastLines(out, 1))
 		out, err = docker(t, "run", "--rm", busyboxImage, "wget", "-T", "3", "-q", "-O-", fmt.Sprintf("http://172.17.0.1:%d/_ping", port))
 		if err == nil {
 			t.Errorf("a container reached docker0's port %d: %s", port, out)
 		}
 	}
-	t.Logf("guest memory (idle engine, busybox free):\n%s", mustDocker(t, "run", "--rm", busyboxImage, "free", "-m"))
+	rules := mustDocker(t, "run", "--rm", "--privileged", "--network", "host", "-v", "/:/host", busyboxImage, "chroot", "/host", "iptables", "-S", "INPUT")
+	t.Logf("guest INPUT chain after dockerd started:\n%s", rules)
+	if !strings.HasPrefix(strings.TrimSpace(rules), "-P INPUT ACCEPT\n-A INPUT -j BERTH-INPUT") {
+		t.Errorf("BERTH-INPUT is not INPUT's first rule")
+	}
+	time.Sleep(3 * time.Second) // let the containers' shims go
+	h = health(t)
+	t.Logf("guest memory, engine idle: %d MiB used of %d MiB", (h.Memory.TotalBytes-h.Memory.AvailableBytes)>>20, h.Memory.TotalBytes>>20)
 
 	// kill -9 of dockerd comes back.
 	pid := health(t).Dockerd.PID
@@ -517,8 +525,14 @@ func TestBootFullDisk(t *testing.T) {
 	}
 	mustDocker(t, "rm", "filler")
 	t.Logf("after docker rm: %+v", health(t).DataDisk)
-	agentClient().Shutdown(context.Background())
-	v.waitExit(2 * time.Minute)
+	// SIGTERM to PID 1 (from a container in the guest's pid namespace).
+	docker(t, "run", "--rm", "--pid", "host", "--privileged", busyboxImage, "kill", "-TERM", "1")
+	if err := v.waitExit(2 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(v.consoleText(), "shutting down: signal terminated") {
+		t.Fatal("SIGTERM did not shut down")
+	}
 }
 
 // TestBootCorruptDisk: an ext4 data disk with errors e2fsck -p will not fix
@@ -555,4 +569,21 @@ func TestBootCorruptDisk(t *testing.T) {
 func lastLines(s string, n int) string {
 	l := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(l[max(0, len(l)-n):], "\n")
+}
+
+var inspect = flag.String("inspect", "", "TestBootInspect: shell commands to run in the guest (through a privileged container chrooted to /)")
+
+// TestBootInspect boots a fresh disk and runs -inspect in the guest's root.
+func TestBootInspect(t *testing.T) {
+	if *inspect == "" {
+		t.Skip("-inspect not given")
+	}
+	v := bootVM(t, newDataDisk(t, t.TempDir(), 0), testConfig())
+	v.waitMarker(guestconfig.MarkerEngineReady, 3*time.Minute)
+	buildBusybox(t)
+	time.Sleep(5 * time.Second)
+	out, err := docker(t, "run", "--rm", "--privileged", "--pid", "host", "--network", "host", "-v", "/:/host", busyboxImage, "chroot", "/host", "/bin/busybox", "sh", "-c", *inspect)
+	t.Logf("%v\n%s", err, out)
+	agentClient().Shutdown(context.Background())
+	v.waitExit(2 * time.Minute)
 }

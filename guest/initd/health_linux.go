@@ -3,6 +3,7 @@ package initd
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -39,6 +40,9 @@ func (in *Init) Health(context.Context) agentapi.Health {
 		if h.Engine.State == agentapi.EngineRestarting && (h.DataDisk.FreeBytes < 1<<20 || h.DataDisk.FreeInodes == 0) {
 			h.Engine.Reason += fmt.Sprintf(" (the data disk is full: %d bytes, %d inodes free)", h.DataDisk.FreeBytes, h.DataDisk.FreeInodes)
 		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		h.Memory = ParseMeminfo(string(b))
 	}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {

@@ -38,6 +38,7 @@ type Init struct {
 	readyAt      *time.Time
 	stopping     bool
 
+	diskDone       chan struct{} // closed when the data disk is mounted or failed
 	shutdownOnce   sync.Once
 	shutdownCh     chan string
 	dockerdStop    context.CancelFunc
@@ -68,7 +69,7 @@ func Main() {
 	// Take every signal before anything forks: SIGCHLD drives the reaper.
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGPWR)
-	go in.handleSignals(sigs)
+	in.goSafe("signals", func() { in.handleSignals(sigs) })
 	// Ctrl-Alt-Del becomes SIGINT instead of an immediate reboot.
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
 
@@ -117,6 +118,25 @@ func (in *Init) handleSignals(sigs <-chan os.Signal) {
 // Shutdown starts a clean power-off (agentapi.Backend).
 func (in *Init) Shutdown(reason string) {
 	in.shutdownOnce.Do(func() { in.shutdownCh <- reason })
+}
+
+// goSafe runs f in a goroutine; a panic there is reported, not turned
+// into a kernel panic by PID 1's death.
+func (in *Init) goSafe(name string, f func()) {
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				msg := fmt.Sprintf("%s: internal error: %v", name, r)
+				in.mu.Lock()
+				if in.engineFailed == "" {
+					in.engineFailed = msg
+				}
+				in.mu.Unlock()
+				in.warnf("%s\n%s", msg, debug.Stack())
+			}
+		}()
+		f()
+	}()
 }
 
 func (in *Init) logf(format string, args ...any) {

@@ -15,6 +15,13 @@ import (
 // unmounts the data disk and powers the machine off.
 func (in *Init) powerOff(reason string) {
 	in.logf("shutting down: %s", reason)
+	if in.diskDone != nil {
+		// Never cut a format or a check short.
+		select {
+		case <-in.diskDone:
+		case <-time.After(2 * time.Minute):
+		}
+	}
 	in.mu.Lock()
 	in.stopping = true
 	dockerdStop, dockerdDone := in.dockerdStop, in.dockerdDone

@@ -30,14 +30,14 @@ func (in *Init) stage2() {
 	in.setClock()
 	in.setHostname()
 
-	diskDone := make(chan struct{})
-	go func() {
-		defer close(diskDone)
+	in.diskDone = make(chan struct{})
+	in.goSafe("data disk", func() {
+		defer close(in.diskDone)
 		in.prepareDataDisk(context.Background())
-	}()
+	})
 
 	in.loadModules()
-	go in.watchPowerButton()
+	in.goSafe("power button", in.watchPowerButton)
 	netErr := in.setupNetwork()
 	if netErr != nil {
 		in.warnf("network: %v", netErr)
@@ -47,14 +47,14 @@ func (in *Init) stage2() {
 		in.warnf("firewall: %v", fwErr)
 	}
 	if fwErr == nil {
-		go in.serveAPI()
+		in.goSafe("guest agent API", in.serveAPI)
 	} else {
 		in.logf("not serving the guest agent API: without the firewall anything on the network could reach it")
 	}
-	go func() {
-		<-diskDone
+	in.goSafe("engine", func() {
+		<-in.diskDone
 		in.startEngine(netErr, fwErr)
-	}()
+	})
 }
 
 func mountSystem() error {

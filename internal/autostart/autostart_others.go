@@ -1,0 +1,15 @@
+//go:build !windows
+
+package autostart
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+)
+
+var errUnsupported = fmt.Errorf("%w on %s: autostart is only implemented for Windows (the HKCU Run key)", errors.ErrUnsupported, runtime.GOOS)
+
+func set(string, string) error         { return errUnsupported }
+func get(string) (string, bool, error) { return "", false, errUnsupported }
+func del(string) error                 { return errUnsupported }

@@ -96,6 +96,11 @@ type Engine struct {
 	StopTimeout Duration `json:"stopTimeout"`
 }
 
+// ReservedDaemonKeys are daemon.json keys the guest sets itself, through
+// dockerd's flags (dockerd refuses a setting given both ways), or that would
+// move the engine's state off the data disk.
+var ReservedDaemonKeys = []string{"hosts", "containerd", "pidfile", "tls", "data-root", "exec-root"}
+
 // Duration is a time.Duration that marshals as a string ("10s").
 type Duration time.Duration
 
@@ -161,8 +166,12 @@ func (c Config) Validate() error {
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(c.Engine.DaemonJSON, &m); err != nil {
 			errs = append(errs, fmt.Errorf("engine.daemonJSON: must be a JSON object: %w", err))
-		} else if _, ok := m["hosts"]; ok {
-			errs = append(errs, errors.New("engine.daemonJSON: \"hosts\" is set by the guest and must not be given"))
+		} else {
+			for _, k := range ReservedDaemonKeys {
+				if _, ok := m[k]; ok {
+					errs = append(errs, fmt.Errorf("engine.daemonJSON: %q is set by the guest and must not be given", k))
+				}
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -56,3 +56,12 @@ func TestParseConfigInvalid(t *testing.T) {
 		t.Fatal("truncated JSON accepted")
 	}
 }
+
+func TestParseConfigReservedDaemonKey(t *testing.T) {
+	c := guestconfig.Default()
+	c.Engine.DaemonJSON = []byte(`{"data-root":"/elsewhere","debug":true}`)
+	b, _ := jsonMarshal(c)
+	if _, _, err := ParseConfig(b); err == nil || !strings.Contains(err.Error(), `"data-root"`) {
+		t.Fatalf("err = %v, want data-root rejected", err)
+	}
+}

@@ -6,12 +6,9 @@ import (
 	"math"
 	"slices"
 	"time"
-)
 
-// reservedDaemonKeys are daemon.json keys the init sets through dockerd's
-// flags (dockerd refuses to start when a setting comes both ways) or that
-// would move the engine's state off the data disk.
-var reservedDaemonKeys = []string{"hosts", "containerd", "pidfile", "tls", "data-root", "exec-root"}
+	"github.com/berth-dev/berth/guest/guestconfig"
+)
 
 // RenderDaemonJSON turns the machine's daemon.json into the file dockerd
 // reads. It adds "shutdown-timeout" from stopTimeout when the user did not
@@ -28,7 +25,7 @@ func RenderDaemonJSON(raw json.RawMessage, stopTimeout time.Duration) ([]byte, e
 	}
 	var bad []string
 	for k := range m {
-		if slices.Contains(reservedDaemonKeys, k) {
+		if slices.Contains(guestconfig.ReservedDaemonKeys, k) {
 			bad = append(bad, k)
 		}
 	}

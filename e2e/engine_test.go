@@ -7,11 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/berth-dev/berth/internal/proc"
 )
 
 const image = "berth-e2e/busybox:1"
@@ -145,7 +146,9 @@ func TestEngine(t *testing.T) {
 		if st.VMPID == 0 {
 			t.Fatalf("no VM pid in status: %+v", st)
 		}
-		syscall.Kill(st.VMPID, syscall.SIGKILL)
+		if err := proc.Kill(st.VMPID); err != nil {
+			t.Fatal(err)
+		}
 		// The agent notices and exits; the machine is then stopped.
 		waitFor(t, "the agent to notice the VM's death", 30*time.Second, func() bool { return !pidAlive(st.AgentPID) })
 		e.mustBerth(t, "start")
@@ -158,7 +161,9 @@ func TestEngine(t *testing.T) {
 
 	t.Run("kill -9 of the agent, stop cleans up", func(t *testing.T) {
 		st := e.status(t)
-		syscall.Kill(st.AgentPID, syscall.SIGKILL)
+		if err := proc.Kill(st.AgentPID); err != nil {
+			t.Fatal(err)
+		}
 		waitFor(t, "the agent to die", 10*time.Second, func() bool { return !pidAlive(st.AgentPID) })
 		out := e.mustBerth(t, "stop")
 		for _, want := range []string{"stale pidfile", "without its host agent"} {

@@ -8,13 +8,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/proc"
 )
 
 // env is one machine shared by the suite: BERTH_HOME and DOCKER_CONFIG of
@@ -191,15 +192,4 @@ func waitFor(t testing.TB, what string, d time.Duration, f func() bool) {
 	t.Fatalf("timed out after %s waiting for %s", d, what)
 }
 
-func pidAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// A zombie is dead for our purposes.
-	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	return len(fields) > 0 && fields[0] != "Z"
-}
+func pidAlive(pid int) bool { return pid > 0 && proc.Alive(pid) }

@@ -28,6 +28,10 @@ import (
 	"github.com/berth-dev/berth/vm"
 )
 
+// EnvGuestDebug, set to 1 in the agent's environment, puts the engine's
+// own output on the guest console (serial.log).
+const EnvGuestDebug = "BERTH_GUEST_DEBUG"
+
 // Options configure one agent run.
 type Options struct {
 	Machine store.Machine
@@ -92,7 +96,11 @@ func Run(ctx context.Context, o Options) (err error) {
 		}
 		return err
 	}
-	defer pf.Release()
+	defer func() {
+		if err := pf.Release(); err != nil {
+			a.log.Warn("releasing the pidfile", "err", err)
+		}
+	}()
 	if st := pf.Stale(); st != nil {
 		a.log.Warn("removed a stale pidfile", "pid", st.PID, "reason", st.Reason)
 	}
@@ -110,7 +118,11 @@ func Run(ctx context.Context, o Options) (err error) {
 		return fmt.Errorf("control API: %w", err)
 	}
 	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ctl)
+	go func() {
+		if err := srv.Serve(ctl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("control API stopped", "err", err)
+		}
+	}()
 	cleanups = append(cleanups, func() {
 		// Let followers see the final status before the socket goes.
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -149,6 +161,8 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 
 	cfg := guestconfig.Default()
 	cfg.HostTime = time.Now()
+	// Daemon output on the guest console (serial.log), for diagnosis.
+	cfg.Debug = os.Getenv(EnvGuestDebug) == "1"
 	if err := writeInitrd(m.Path(store.InitrdFile), filepath.Join(a.o.ImageDir, kernel.InitramfsFile), cfg); err != nil {
 		return err
 	}
@@ -260,7 +274,7 @@ func (a *Agent) waitEngine(ctx context.Context, network *vnet.Network, vmDone <-
 		}
 		select {
 		case err := <-vmDone:
-			return fmt.Errorf("the VM exited while the engine was starting (%v); see %s", err, a.o.Machine.Path(store.SerialLogFile))
+			return fmt.Errorf("the VM exited while the engine was starting (see %s): %w", a.o.Machine.Path(store.SerialLogFile), exitErr(err))
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return fmt.Errorf("the engine did not answer within %s (last: %s)", engineTimeout, last)
@@ -309,7 +323,7 @@ func (a *Agent) supervise(ctx context.Context, vmDone <-chan error) error {
 			a.log.Info("stopping on request")
 			return nil
 		case err := <-vmDone:
-			return fmt.Errorf("the VM exited unexpectedly (%v); see %s", err, a.o.Machine.Path(store.SerialLogFile))
+			return fmt.Errorf("the VM exited unexpectedly (see %s): %w", a.o.Machine.Path(store.SerialLogFile), exitErr(err))
 		case <-t.C:
 			a.checkHealth(ctx)
 		}
@@ -344,7 +358,8 @@ func (a *Agent) checkHealth(ctx context.Context) {
 func (a *Agent) stopVM(d vm.Driver, vmDone <-chan error) {
 	a.set(func(s *api.Status) { s.State, s.Phase = api.StateStopping, "engine" })
 	select {
-	case <-vmDone:
+	case err := <-vmDone:
+		a.log.Info("the VM had already exited", "err", err)
 		return
 	default:
 	}
@@ -375,7 +390,10 @@ func (a *Agent) stopVM(d vm.Driver, vmDone <-chan error) {
 
 func waitDone(ch <-chan error, d time.Duration) bool {
 	select {
-	case <-ch:
+	case err := <-ch:
+		if err != nil {
+			slog.Debug("VM exit", "err", err)
+		}
 		return true
 	case <-time.After(d):
 		return false
@@ -406,4 +424,12 @@ func (a *Agent) engineDialer() bridge.Dialer {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.engineDial
+}
+
+// exitErr names a VM exit that carried no error of its own.
+func exitErr(err error) error {
+	if err == nil {
+		return errors.New("it powered off")
+	}
+	return err
 }

@@ -79,7 +79,9 @@ type errAccel struct {
 	reason string
 }
 
-func (e *errAccel) Error() string { return fmt.Sprintf("%s could not run the guest: %s", e.accel, e.reason) }
+func (e *errAccel) Error() string {
+	return fmt.Sprintf("%s could not run the guest: %s", e.accel, e.reason)
+}
 
 func isAccelFailure(err error) bool {
 	var e *errAccel

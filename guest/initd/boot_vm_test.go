@@ -587,3 +587,26 @@ func TestBootInspect(t *testing.T) {
 	agentClient().Shutdown(context.Background())
 	v.waitExit(2 * time.Minute)
 }
+
+// TestBootGrowDisk: a data disk image the host made larger gets a larger
+// file system at the next boot.
+func TestBootGrowDisk(t *testing.T) {
+	data := sizedDataDisk(t, 1<<30)
+	v := bootVM(t, data, testConfig())
+	v.waitMarker(guestconfig.MarkerEngineReady, 3*time.Minute)
+	before := health(t).DataDisk.SizeBytes
+	agentClient().Shutdown(context.Background())
+	v.waitExit(2 * time.Minute)
+	if err := os.Truncate(data, 2<<30); err != nil {
+		t.Fatal(err)
+	}
+	v = bootVM(t, data, testConfig())
+	v.waitMarker(guestconfig.MarkerEngineReady, 3*time.Minute)
+	h := health(t)
+	t.Logf("file system %d MiB → %d MiB; warnings %q", before>>20, h.DataDisk.SizeBytes>>20, h.Warnings)
+	if h.DataDisk.SizeBytes < before+(900<<20) {
+		t.Fatal("the file system did not grow")
+	}
+	agentClient().Shutdown(context.Background())
+	v.waitExit(2 * time.Minute)
+}

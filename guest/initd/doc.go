@@ -3,8 +3,34 @@
 // containerd and dockerd, answers the guest agent API and powers the machine
 // off cleanly (stage 2).
 //
-// The decisions (what a data disk holds, what daemon.json says, when to
-// restart a daemon, which process an exit status belongs to, what an input
-// event means) live in portable files with unit tests; the system calls live
-// in *_linux.go files.
+// Stage 1 (initramfs): print guestconfig.MarkerInitStarted, mount /proc,
+// /sys and devtmpfs, read guestconfig.Path, load /modules in /modules/order,
+// mount /dev/vda read-only under a tmpfs overlay, move /proc /sys /dev into
+// it, delete the initramfs's files and switch root (MS_MOVE + chroot) in the
+// same process.
+//
+// Stage 2: system mounts, clock, hostname, one modprobe for config.Modules,
+// eth0 with one `ip -batch`, the firewall with one `iptables-restore`, the
+// data disk in parallel with the network, then the guest agent API and the
+// engine. Every error is recorded for /v1/health and the console; only an
+// error that leaves no way to report it (no root disk, no config) powers
+// the machine off, after a guestconfig.MarkerInitFailed line.
+//
+// Decisions worth knowing:
+//   - The data disk is formatted only when its first MiB is zeros and no
+//     backup ext4 superblock exists; anything else is checked (ext4) or
+//     refused with the exact reason, never formatted.
+//   - A 64 MiB reserve file on the data disk is released when the disk is
+//     full, so dockerd (whose storage-driver probe writes to the disk) still
+//     starts and the user can prune.
+//   - One reaper calls wait for the whole system; children the init runs
+//     itself are registered under the reaper's lock at fork time, so their
+//     exits are never taken as orphans'.
+//   - dockerd runs with --tls=false: without an explicit choice it sleeps
+//     15 s to warn about a plain TCP socket, which only the host agent can
+//     reach through the firewall anyway.
+//
+// The decisions live in portable files with unit tests; the system calls
+// live in *_linux.go files. boot_vm_test.go (build tag bootvm) boots the
+// real image under QEMU.
 package initd

@@ -1,0 +1,62 @@
+// Package config is the user's machine configuration: $BERTH_HOME/config.yaml.
+//
+// Loading, defaults and validation are separate passes (as in Lima's
+// limayaml): Load parses and warns about unknown keys; Resolve fills the
+// defaults for this host; Validate checks the result and reports every
+// problem at once, naming the field and what it accepts. A file that does
+// not validate is never applied, in part or in whole.
+package config
+
+// FileName is the config file in the state directory.
+const FileName = "config.yaml"
+
+// Config is the file as written: optional fields are pointers, so "not
+// set" (take the default) differs from a zero the user wrote.
+type Config struct {
+	CPUs   *int    `yaml:"cpus,omitempty"`
+	Memory *string `yaml:"memory,omitempty"`
+	Disk   *string `yaml:"disk,omitempty"`
+	Accel  *string `yaml:"accel,omitempty"`
+
+	Shares []Share `yaml:"shares,omitempty"`
+	Ports  Ports   `yaml:"ports,omitempty"`
+	Engine Engine  `yaml:"engine,omitempty"`
+	DNS    DNS     `yaml:"dns,omitempty"`
+}
+
+// Share is a host folder shared into the VM at the same path.
+type Share struct {
+	Path     string `yaml:"path"`
+	ReadOnly bool   `yaml:"readOnly,omitempty"`
+}
+
+// Ports holds the defaults for forwarded ports.
+type Ports struct {
+	// DefaultBind is the host address for ports published without one:
+	// "all" (Docker's meaning, the default) or "loopback".
+	DefaultBind *string `yaml:"defaultBind,omitempty"`
+}
+
+// Engine holds the docker daemon's settings.
+type Engine struct {
+	// Daemon is merged into the engine's daemon.json: any key dockerd
+	// accepts (registry-mirrors, insecure-registries, features, log-driver...).
+	Daemon map[string]any `yaml:"daemon,omitempty"`
+	// Proxy is the engine's HTTP(S) proxy, for pulls and builds.
+	Proxy Proxy `yaml:"proxy,omitempty"`
+	// Metrics exposes the engine's Prometheus endpoint on host loopback.
+	MetricsPort *int `yaml:"metricsPort,omitempty"`
+}
+
+// Proxy is the corporate-proxy case.
+type Proxy struct {
+	HTTP    string `yaml:"http,omitempty"`
+	HTTPS   string `yaml:"https,omitempty"`
+	NoProxy string `yaml:"noProxy,omitempty"`
+}
+
+// DNS overrides the VM's resolvers (default: the host's, through the
+// virtual network's gateway).
+type DNS struct {
+	Servers []string `yaml:"servers,omitempty"`
+}

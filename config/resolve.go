@@ -1,0 +1,173 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Host is what the defaults and limits depend on.
+type Host struct {
+	CPUs      int
+	MemoryMiB int
+	Home      string
+}
+
+// Resolved is a config with every default filled in.
+type Resolved struct {
+	CPUs        int
+	MemoryMiB   int
+	DiskGiB     int
+	Accel       string
+	Shares      []Share
+	DefaultBind string
+	Daemon      map[string]any
+	Proxy       Proxy
+	MetricsPort int
+	DNS         []string
+}
+
+// Resolve fills the defaults, section by section, without validating.
+func Resolve(c *Config, h Host) (Resolved, error) {
+	var r Resolved
+	var errs []error
+	r.CPUs = defaultCPUs(h.CPUs)
+	if c.CPUs != nil {
+		r.CPUs = *c.CPUs
+	}
+	r.MemoryMiB = 2048
+	if c.Memory != nil {
+		v, err := ParseSize(*c.Memory)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("memory: %w", err))
+		}
+		r.MemoryMiB = int(v >> 20)
+	}
+	r.DiskGiB = 64
+	if c.Disk != nil {
+		v, err := ParseSize(*c.Disk)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("disk: %w", err))
+		}
+		r.DiskGiB = int(v >> 30)
+	}
+	if c.Accel != nil {
+		r.Accel = *c.Accel
+	}
+	r.Shares = resolveShares(c.Shares, h.Home)
+	r.DefaultBind = "all"
+	if c.Ports.DefaultBind != nil {
+		r.DefaultBind = *c.Ports.DefaultBind
+	}
+	r.Daemon = c.Engine.Daemon
+	r.Proxy = c.Engine.Proxy
+	if c.Engine.MetricsPort != nil {
+		r.MetricsPort = *c.Engine.MetricsPort
+	}
+	r.DNS = c.DNS.Servers
+	return r, errors.Join(errs...)
+}
+
+func defaultCPUs(host int) int {
+	if host <= 2 {
+		return max(host, 1)
+	}
+	return min(host/2, 4)
+}
+
+// resolveShares defaults to the home directory, read-write.
+func resolveShares(s []Share, home string) []Share {
+	if s == nil {
+		if home == "" {
+			return nil
+		}
+		return []Share{{Path: home}}
+	}
+	out := make([]Share, len(s))
+	for i, sh := range s {
+		p := sh.Path
+		if p == "~" || strings.HasPrefix(p, "~/") {
+			p = filepath.Join(home, strings.TrimPrefix(p, "~"))
+		}
+		out[i] = Share{Path: p, ReadOnly: sh.ReadOnly}
+	}
+	return out
+}
+
+var sizeRE = regexp.MustCompile(`^(\d+)\s*([KMGT]i?B?|[KMGT]|B)?$`)
+
+// ParseSize reads "2GiB", "512MiB", "2G" (binary units; a bare number is bytes).
+func ParseSize(s string) (int64, error) {
+	m := sizeRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a size (examples: 512MiB, 2GiB)", s)
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q: %w", s, err)
+	}
+	shift := map[byte]uint{'K': 10, 'M': 20, 'G': 30, 'T': 40}
+	if m[2] != "" && m[2] != "B" {
+		n <<= shift[m[2][0]]
+	}
+	return n, nil
+}
+
+// Validate checks a resolved config against the host, returning every
+// problem at once, each naming its field and what it accepts.
+func Validate(r Resolved, h Host) error {
+	var errs []error
+	if r.CPUs < 1 || (h.CPUs > 0 && r.CPUs > h.CPUs) {
+		errs = append(errs, fmt.Errorf("cpus: %d is out of range: this host has %d CPUs (allowed: 1-%d)", r.CPUs, h.CPUs, h.CPUs))
+	}
+	if r.MemoryMiB < 512 || (h.MemoryMiB > 0 && r.MemoryMiB > h.MemoryMiB-512) {
+		errs = append(errs, fmt.Errorf("memory: %d MiB is out of range: this host has %d MiB (allowed: 512MiB to %dMiB, leaving 512MiB to the host)", r.MemoryMiB, h.MemoryMiB, h.MemoryMiB-512))
+	}
+	if r.DiskGiB < 4 {
+		errs = append(errs, fmt.Errorf("disk: %d GiB is too small (at least 4GiB)", r.DiskGiB))
+	}
+	switch r.Accel {
+	case "", "kvm", "hvf", "whpx", "tcg":
+	default:
+		errs = append(errs, fmt.Errorf("accel: %q is not one of kvm, hvf, whpx, tcg (or unset for automatic)", r.Accel))
+	}
+	for i, s := range r.Shares {
+		if !filepath.IsAbs(s.Path) {
+			errs = append(errs, fmt.Errorf("shares[%d].path: %q must be an absolute path (or start with ~/)", i, s.Path))
+		} else if fi, err := os.Stat(s.Path); err != nil || !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("shares[%d].path: %q is not an existing directory", i, s.Path))
+		}
+	}
+	if r.DefaultBind != "all" && r.DefaultBind != "loopback" {
+		errs = append(errs, fmt.Errorf("ports.defaultBind: %q is not one of all, loopback", r.DefaultBind))
+	}
+	for _, k := range []string{"hosts", "data-root", "pidfile", "exec-root", "containerd"} {
+		if _, ok := r.Daemon[k]; ok {
+			errs = append(errs, fmt.Errorf("engine.daemon.%s: set by Berth itself and cannot be changed", k))
+		}
+	}
+	for _, p := range []struct{ name, v string }{{"http", r.Proxy.HTTP}, {"https", r.Proxy.HTTPS}} {
+		name, v := p.name, p.v
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || u.Scheme == "" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("engine.proxy.%s: %q is not a URL like http://proxy.example:3128", name, v))
+		}
+	}
+	if r.MetricsPort != 0 && (r.MetricsPort < 1 || r.MetricsPort > 65535) {
+		errs = append(errs, fmt.Errorf("engine.metricsPort: %d is not a port (1-65535)", r.MetricsPort))
+	}
+	for i, s := range r.DNS {
+		if _, err := netip.ParseAddr(s); err != nil {
+			errs = append(errs, fmt.Errorf("dns.servers[%d]: %q is not an IP address", i, s))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -24,6 +24,7 @@ func NewHandler(b Backend) http.Handler {
 		b.Shutdown("requested through the guest agent API by " + r.RemoteAddr)
 		writeJSON(w, http.StatusAccepted, ShutdownResponse{Status: "shutting-down"})
 	})
+	mux.HandleFunc("GET "+PathListeners, serveListeners(b))
 	return mux
 }
 

@@ -27,8 +27,13 @@ const (
 	GatewayIP = "192.168.127.1"   // the host agent's side; source of every host→guest connection
 	GuestIP   = "192.168.127.2"   // the VM
 	HostIP    = "192.168.127.254" // NATed to the host's loopback (host.docker.internal)
-	GuestMAC  = "5a:94:ef:e4:0c:ee"
-	PrefixLen = 24
+	// GuestLoopbackIP is a second address of the guest: the guest maps
+	// connections from the gateway to it onto its own 127.0.0.1, so the host
+	// agent can forward ports the engine binds to the guest's loopback
+	// (`-p 127.0.0.1:8080:80`).
+	GuestLoopbackIP = "192.168.127.3"
+	GuestMAC        = "5a:94:ef:e4:0c:ee"
+	PrefixLen       = 24
 )
 
 // Ports the guest listens on, only on its private address and only for the

@@ -12,7 +12,8 @@ import (
 
 // RenderDaemonJSON turns the machine's daemon.json into the file dockerd
 // reads. It adds "shutdown-timeout" from stopTimeout when the user did not
-// set it, so dockerd gives containers the time the host expects.
+// set it, so dockerd gives containers the time the host expects, and
+// "host-gateway-ip" (the host's loopback as the guest reaches it).
 func RenderDaemonJSON(raw json.RawMessage, stopTimeout time.Duration) ([]byte, error) {
 	m := map[string]json.RawMessage{}
 	if len(raw) > 0 {
@@ -32,6 +33,11 @@ func RenderDaemonJSON(raw json.RawMessage, stopTimeout time.Duration) ([]byte, e
 	if len(bad) > 0 {
 		slices.Sort(bad)
 		return nil, fmt.Errorf("engine.daemonJSON sets %q, which the guest sets itself", bad)
+	}
+	// host.docker.internal and --add-host x:host-gateway: the address the
+	// virtual network NATs to the host's loopback.
+	if _, ok := m["host-gateway-ip"]; !ok {
+		m["host-gateway-ip"] = json.RawMessage(`"` + guestconfig.HostIP + `"`)
 	}
 	if _, ok := m["shutdown-timeout"]; !ok && stopTimeout > 0 {
 		secs := int(math.Ceil(stopTimeout.Seconds()))

@@ -8,6 +8,7 @@ import (
 )
 
 func TestRenderDaemonJSON(t *testing.T) {
+	const gw = "192.168.127.254"
 	tests := []struct {
 		name    string
 		in      string
@@ -15,11 +16,12 @@ func TestRenderDaemonJSON(t *testing.T) {
 		want    map[string]any
 		wantErr string
 	}{
-		{name: "empty", in: "", stop: 10 * time.Second, want: map[string]any{"shutdown-timeout": 10.0}},
-		{name: "null", in: "null", stop: 0, want: map[string]any{}},
+		{name: "empty", in: "", stop: 10 * time.Second, want: map[string]any{"shutdown-timeout": 10.0, "host-gateway-ip": gw}},
+		{name: "null", in: "null", stop: 0, want: map[string]any{"host-gateway-ip": gw}},
 		{name: "user keys kept", in: `{"debug":true,"log-opts":{"max-size":"10m"}}`, stop: 1500 * time.Millisecond,
-			want: map[string]any{"debug": true, "log-opts": map[string]any{"max-size": "10m"}, "shutdown-timeout": 2.0}},
-		{name: "user shutdown-timeout wins", in: `{"shutdown-timeout":30}`, stop: 10 * time.Second, want: map[string]any{"shutdown-timeout": 30.0}},
+			want: map[string]any{"debug": true, "log-opts": map[string]any{"max-size": "10m"}, "shutdown-timeout": 2.0, "host-gateway-ip": gw}},
+		{name: "user shutdown-timeout wins", in: `{"shutdown-timeout":30}`, stop: 10 * time.Second, want: map[string]any{"shutdown-timeout": 30.0, "host-gateway-ip": gw}},
+		{name: "user host-gateway-ip wins", in: `{"host-gateway-ip":"10.0.0.1"}`, want: map[string]any{"host-gateway-ip": "10.0.0.1"}},
 		{name: "hosts", in: `{"hosts":["tcp://0.0.0.0:2375"]}`, wantErr: "hosts"},
 		{name: "several reserved", in: `{"pidfile":"/x","data-root":"/y"}`, wantErr: `["data-root" "pidfile"]`},
 		{name: "not an object", in: `[1]`, wantErr: "JSON object"},
@@ -55,6 +57,7 @@ func TestFirewallRules(t *testing.T) {
 		"-A BERTH-INPUT -i eth0 -s 192.168.127.1/32 -p tcp --dport 2375 -j RETURN\n-A BERTH-INPUT -p tcp --dport 2375 -j DROP\n",
 		"-A BERTH-INPUT -i eth0 -s 192.168.127.1/32 -p tcp --dport 2380 -j RETURN\n-A BERTH-INPUT -p tcp --dport 2380 -j DROP\n",
 		"-I INPUT 1 -j BERTH-INPUT\nCOMMIT\n",
+		"*nat\n-I PREROUTING 1 -i eth0 -s 192.168.127.1/32 -d 192.168.127.3/32 -j DNAT --to-destination 127.0.0.1\nCOMMIT\n",
 	} {
 		if !strings.Contains(r, want) {
 			t.Errorf("rules lack %q:\n%s", want, r)

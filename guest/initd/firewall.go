@@ -20,5 +20,10 @@ func FirewallRules(allowFrom string) string {
 		fmt.Fprintf(&b, "-A BERTH-INPUT -p tcp --dport %d -j DROP\n", port)
 	}
 	b.WriteString("-I INPUT 1 -j BERTH-INPUT\nCOMMIT\n")
+	// The agent reaches the guest's loopback through the loopback alias
+	// (port forwards of ports bound to 127.0.0.1); eth0 must have
+	// route_localnet set for the kernel to accept the rewritten packets.
+	fmt.Fprintf(&b, "*nat\n-I PREROUTING 1 -i eth0 -s %s/32 -d %s/32 -j DNAT --to-destination 127.0.0.1\nCOMMIT\n",
+		allowFrom, guestconfig.GuestLoopbackIP)
 	return b.String()
 }

@@ -161,6 +161,7 @@ func (in *Init) setupNetwork() error {
 		fmt.Fprintf(&b, "link set dev eth0 mtu %d\n", n.MTU)
 	}
 	fmt.Fprintf(&b, "addr add %s dev eth0\n", n.Address)
+	fmt.Fprintf(&b, "addr add %s/32 dev eth0\n", guestconfig.GuestLoopbackIP)
 	b.WriteString("link set dev eth0 up\n")
 	fmt.Fprintf(&b, "route add default via %s dev eth0\n", n.Gateway)
 	batch := runDir + "/network.ip"
@@ -171,6 +172,10 @@ func (in *Init) setupNetwork() error {
 	defer cancel()
 	if _, _, err := in.run(ctx, "ip", "-batch", batch); err != nil {
 		return err
+	}
+	// Lets the firewall's DNAT from the loopback alias to 127.0.0.1 through.
+	if err := os.WriteFile("/proc/sys/net/ipv4/conf/eth0/route_localnet", []byte("1\n"), 0o644); err != nil {
+		return fmt.Errorf("route_localnet: %w", err)
 	}
 	var rc strings.Builder
 	for _, d := range n.DNS {

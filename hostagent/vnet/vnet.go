@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"sync"
@@ -31,6 +32,7 @@ const MTU = 1500
 // Network is a running virtual network.
 type Network struct {
 	vn   *virtualnetwork.VirtualNetwork
+	mux  http.Handler // the network's services (port forwarder)
 	ln   net.Listener
 	sock string
 	log  *slog.Logger
@@ -74,7 +76,7 @@ func Start(ctx context.Context, sock string, log *slog.Logger) (*Network, error)
 		return nil, fmt.Errorf("listening for the VM's network: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	n := &Network{vn: vn, ln: ln, sock: sock, log: log, stop: cancel}
+	n := &Network{vn: vn, mux: vn.ServicesMux(), ln: ln, sock: sock, log: log, stop: cancel}
 	n.wg.Add(2)
 	go func() {
 		defer n.wg.Done()

@@ -1,0 +1,137 @@
+package portfwd
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/berth-dev/berth/guest/guestconfig"
+)
+
+// Options change how forwards are computed. The machine's config sets them.
+type Options struct {
+	// LoopbackByDefault makes a port published without a host address
+	// (`-p 8080:80`) listen on the host's loopback only, instead of on
+	// every address as Docker does.
+	LoopbackByDefault bool `json:"loopbackByDefault,omitempty"`
+}
+
+// Container is what the reconciler needs of a running container.
+type Container struct {
+	ID    string
+	Name  string
+	Ports []PublishedPort
+}
+
+// PublishedPort is one entry of a container's published ports, as the
+// engine lists them. IP is the host address Docker was asked for ("0.0.0.0"
+// and "::" mean every address).
+type PublishedPort struct {
+	IP          string
+	PrivatePort int
+	PublicPort  int
+	Proto       Proto
+}
+
+// Listener is a socket listening in the guest's own network namespace.
+type Listener struct {
+	Proto Proto
+	IP    string
+	Port  int
+}
+
+// Inputs are everything the desired forwards derive from.
+type Inputs struct {
+	Containers []Container
+	Listeners  []Listener
+	Manual     []Spec
+}
+
+// Desired returns the forwards that should exist, one per host listener.
+//
+// The guest side of a published port is the guest's own port: the engine
+// listens (or DNATs) on the guest at the published host port. A port
+// published on the host's loopback is bound to the guest's loopback too, so
+// its target is the guest's loopback alias, which the guest maps to its
+// 127.0.0.1. Where two sources want the same host listener, a manual
+// forward wins over a published port, which wins over a guest listener.
+// Guest listeners are forwarded to the host's loopback only: they were
+// never published, so they stay off the local network.
+func Desired(in Inputs, o Options) []Forward {
+	byKey := map[string]Forward{}
+	add := func(f Forward) {
+		if _, taken := byKey[f.Key()]; !taken {
+			byKey[f.Key()] = f
+		}
+	}
+	for _, sp := range in.Manual {
+		for _, ip := range hostIPs(sp.HostIP, true, o) {
+			add(Forward{
+				Proto: sp.Proto, HostIP: ip, HostPort: sp.HostPort,
+				GuestIP: guestconfig.GuestIP, GuestPort: sp.GuestPort,
+				Source: SourceManual, Spec: sp.String(),
+			})
+		}
+	}
+	published := map[Proto]map[int]bool{TCP: {}, UDP: {}}
+	for _, c := range in.Containers {
+		for _, p := range c.Ports {
+			if p.PublicPort == 0 || (p.Proto != TCP && p.Proto != UDP) {
+				continue // exposed, not published; or sctp
+			}
+			published[p.Proto][p.PublicPort] = true
+			ip, _ := netip.ParseAddr(p.IP)
+			target := guestconfig.GuestIP
+			if ip.IsLoopback() {
+				target = guestconfig.GuestLoopbackIP
+			}
+			for _, h := range hostIPs(ip, false, o) {
+				add(Forward{
+					Proto: p.Proto, HostIP: h, HostPort: p.PublicPort,
+					GuestIP: target, GuestPort: p.PublicPort,
+					Source: SourceDocker, Container: strings.TrimPrefix(c.Name, "/"), ContainerID: c.ID,
+				})
+			}
+		}
+	}
+	for _, l := range in.Listeners {
+		if published[l.Proto][l.Port] || reservedGuestPort(l.Port) {
+			continue // the engine's own proxy for a published port, or Berth's
+		}
+		for _, h := range hostIPs(netip.IPv6Loopback(), false, o) {
+			add(Forward{
+				Proto: l.Proto, HostIP: h, HostPort: l.Port,
+				GuestIP: guestconfig.GuestIP, GuestPort: l.Port, Source: SourceGuest,
+			})
+		}
+	}
+	out := make([]Forward, 0, len(byKey))
+	for _, f := range byKey {
+		out = append(out, f)
+	}
+	Sort(out)
+	return out
+}
+
+func reservedGuestPort(p int) bool {
+	return p == guestconfig.DockerPort || p == guestconfig.AgentPort
+}
+
+// hostIPs expands a requested host address into the listeners that serve
+// it: loopback means both 127.0.0.1 and ::1 (a browser on "localhost" may
+// try either); unspecified means every address, or loopback when so
+// configured or for a manual forward that named none.
+func hostIPs(ip netip.Addr, manual bool, o Options) []string {
+	switch {
+	case !ip.IsValid() && manual:
+		return []string{"127.0.0.1", "::1"}
+	case !ip.IsValid() || ip.IsUnspecified():
+		if o.LoopbackByDefault {
+			return []string{"127.0.0.1", "::1"}
+		}
+		return []string{AllAddresses}
+	case ip.IsLoopback():
+		return []string{"127.0.0.1", "::1"}
+	default:
+		return []string{ip.String()}
+	}
+}

@@ -12,9 +12,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/guest/agentapi"
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/hostagent/api"
@@ -39,9 +41,12 @@ type Options struct {
 	ImageDir string
 	// Driver names the VM driver; empty picks the OS default.
 	Driver string
-	// Accel forces an accelerator; empty picks the best that works.
+	// Accel forces an accelerator; empty takes the config's, else the
+	// best that works.
 	Accel string
-	Log   *slog.Logger
+	// ConfigPath is the user's config file (config.yaml).
+	ConfigPath string
+	Log        *slog.Logger
 }
 
 // Timeouts of the lifecycle. Software emulation on a busy host is slow, so
@@ -144,13 +149,27 @@ func Run(ctx context.Context, o Options) (err error) {
 
 func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	m := a.o.Machine
-	spec, created, err := LoadOrCreate(m, DefaultSpec())
+	settings, warnings, err := config.LoadResolved(a.o.ConfigPath, HostLimits())
 	if err != nil {
 		return err
+	}
+	for _, w := range warnings {
+		a.log.Warn("config: "+w, "file", a.o.ConfigPath)
+	}
+	if a.o.Accel == "" {
+		a.o.Accel = settings.Accel
+	}
+	spec, created, changes, err := Prepare(m, specFor(settings, runtime.GOARCH))
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)
 	}
 	if created {
 		a.log.Info("created machine", "dir", m.Dir, "cpus", spec.CPUs, "memoryMiB", spec.MemoryMiB, "diskGiB", spec.DiskGiB)
 	}
+	if len(changes) > 0 {
+		a.log.Info("applied config changes", "changes", changes)
+	}
+	a.set(func(s *api.Status) { s.ConfigDigest = settings.Digest() })
 	man, err := kernel.ReadManifest(a.o.ImageDir)
 	if err != nil {
 		return err
@@ -163,6 +182,9 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	cfg.HostTime = time.Now()
 	// Daemon output on the guest console (serial.log), for diagnosis.
 	cfg.Debug = os.Getenv(EnvGuestDebug) == "1"
+	if err := applyEngine(&cfg, settings); err != nil {
+		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)
+	}
 	if err := writeInitrd(m.Path(store.InitrdFile), filepath.Join(a.o.ImageDir, kernel.InitramfsFile), cfg); err != nil {
 		return err
 	}

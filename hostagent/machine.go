@@ -51,31 +51,84 @@ func (s MachineSpec) Validate() error {
 	return errors.Join(errs...)
 }
 
-// LoadOrCreate reads the machine's spec, creating the machine (directory,
-// spec, sparse data disk) with def on first use. It reports whether the
-// machine was created now.
+// Prepare makes the machine match want: on first use it creates the
+// machine (directory, spec, sparse data disk); later it applies new CPUs and
+// memory and grows the data disk. A disk never shrinks: that would cut the
+// user's images and volumes. It reports whether the machine was created and
+// what changed.
+func Prepare(m store.Machine, want MachineSpec) (MachineSpec, bool, []string, error) {
+	if err := want.Validate(); err != nil {
+		return want, false, nil, err
+	}
+	have, err := readSpec(m)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := m.Ensure(); err != nil {
+			return want, false, nil, err
+		}
+		if err := ensureDisk(m.Path(store.DataDisk), want.DiskGiB); err != nil {
+			return want, false, nil, err
+		}
+		return want, true, nil, writeSpec(m, want)
+	}
+	if err != nil {
+		return have, false, nil, err
+	}
+	if err := ensureDisk(m.Path(store.DataDisk), have.DiskGiB); err != nil {
+		return have, false, nil, err
+	}
+	var changes []string
+	if want.DiskGiB < have.DiskGiB {
+		return have, false, nil, fmt.Errorf("disk: %dGiB is smaller than the machine's %dGiB data disk; a disk can grow, not shrink (delete the machine to start smaller)", want.DiskGiB, have.DiskGiB)
+	}
+	if want.DiskGiB > have.DiskGiB {
+		if err := growDisk(m.Path(store.DataDisk), want.DiskGiB); err != nil {
+			return have, false, nil, err
+		}
+		changes = append(changes, fmt.Sprintf("disk %dGiB → %dGiB", have.DiskGiB, want.DiskGiB))
+	}
+	if want.CPUs != have.CPUs {
+		changes = append(changes, fmt.Sprintf("cpus %d → %d", have.CPUs, want.CPUs))
+	}
+	if want.MemoryMiB != have.MemoryMiB {
+		changes = append(changes, fmt.Sprintf("memory %dMiB → %dMiB", have.MemoryMiB, want.MemoryMiB))
+	}
+	want.Arch = have.Arch
+	if len(changes) == 0 {
+		return want, false, nil, nil
+	}
+	return want, false, changes, writeSpec(m, want)
+}
+
+// LoadOrCreate is Prepare for callers that only want the spec.
 func LoadOrCreate(m store.Machine, def MachineSpec) (MachineSpec, bool, error) {
 	s, err := readSpec(m)
 	if err == nil {
 		return s, false, ensureDisk(m.Path(store.DataDisk), s.DiskGiB)
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return MachineSpec{}, false, err
+		return s, false, err
 	}
-	if err := def.Validate(); err != nil {
-		return def, false, err
+	s, created, _, err := Prepare(m, def)
+	return s, created, err
+}
+
+func writeSpec(m store.Machine, s MachineSpec) error {
+	b, _ := json.MarshalIndent(s, "", "  ")
+	return writeFileAtomic(m.Path(store.MachineFile), b)
+}
+
+// growDisk extends the sparse data disk; the guest grows its file system
+// to fill it at boot.
+func growDisk(path string, gib int) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("growing data disk: %w", err)
 	}
-	if err := m.Ensure(); err != nil {
-		return def, false, err
+	defer f.Close()
+	if err := f.Truncate(int64(gib) << 30); err != nil {
+		return fmt.Errorf("growing data disk to %dGiB: %w", gib, err)
 	}
-	if err := ensureDisk(m.Path(store.DataDisk), def.DiskGiB); err != nil {
-		return def, false, err
-	}
-	b, _ := json.MarshalIndent(def, "", "  ")
-	if err := writeFileAtomic(m.Path(store.MachineFile), b); err != nil {
-		return def, false, err
-	}
-	return def, true, nil
+	return f.Sync()
 }
 
 // ensureDisk creates the sparse data disk if it does not exist. An existing

@@ -5,11 +5,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/hostagent"
+	"github.com/berth-dev/berth/store"
 )
 
 // newHostagent is the agent process itself; `berth start` launches it.
@@ -26,6 +29,11 @@ func newHostagent(g *globals) *cobra.Command {
 				return err
 			}
 			o.Machine = m
+			home, err := store.Home()
+			if err != nil {
+				return err
+			}
+			o.ConfigPath = filepath.Join(home, config.FileName)
 			o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("machine", m.Name)
 			slog.SetDefault(o.Log)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -13,13 +13,16 @@ import (
 	_ "github.com/berth-dev/berth/vm/qemu" // the portable driver, on every OS
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := newRoot().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "berth:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // globals are the flags every command shares.
@@ -36,6 +39,6 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVarP(&g.machine, "machine", "m", "default", "machine name")
-	root.AddCommand(newStart(g), newStop(g), newStatus(g), newHostagent(g), newDebug(g), newVersion())
+	root.AddCommand(newStart(g), newStop(g), newStatus(g), newHostagent(g), newDebug(g), newConfig(g), newRestart(g), newContext(g), newDelete(g), newLogs(g), newVersion())
 	return root
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/hostagent"
 	"github.com/berth-dev/berth/hostagent/lifecycle"
 	"github.com/berth-dev/berth/internal/dockercontext"
 )
@@ -24,35 +26,7 @@ func newStart(g *globals) *cobra.Command {
 		Use:   "start",
 		Short: "Start the machine (creating it on first use) and wait for the engine",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := openMachine(g)
-			if err != nil {
-				return err
-			}
-			img, err := imageDir()
-			if err != nil {
-				return err
-			}
-			exe, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			res, err := lifecycle.Start(cmd.Context(), lifecycle.StartOptions{
-				Machine: m, Exe: exe, ImageDir: img, Accel: f.accel, Driver: f.driver, Progress: out,
-			})
-			if err != nil {
-				return err
-			}
-			if res.AlreadyRunning {
-				fmt.Fprintf(out, "Machine %q is already running.\n", m.Name)
-			}
-			if err := updateContext(m.DockerHost()); err != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: docker context %q not updated: %v\n", contextName, err)
-			}
-			fmt.Fprintf(out, "\nThe docker CLI reaches the engine with either of:\n  docker context use %s\n  export DOCKER_HOST=%s\n", contextName, m.DockerHost())
-			return nil
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runStart(cmd, g, f) },
 	}
 	cmd.Flags().StringVar(&f.accel, "accel", os.Getenv("BERTH_ACCEL"), "accelerator: kvm, hvf, whpx or tcg (default: the best that works)")
 	cmd.Flags().StringVar(&f.driver, "driver", "", "VM driver (default: the best for this OS)")
@@ -65,4 +39,49 @@ func updateContext(host string) error {
 		return err
 	}
 	return dockercontext.Ensure(dir, contextName, host, "Berth")
+}
+
+// checkConfig writes the default config on first use and refuses to start
+// with an invalid one, listing every problem.
+func checkConfig(cmd *cobra.Command) error {
+	p, err := ensureConfig()
+	if err != nil {
+		return err
+	}
+	_, warnings, err := config.LoadResolved(p, hostagent.HostLimits())
+	printWarnings(cmd.ErrOrStderr(), p, warnings)
+	return err
+}
+
+func runStart(cmd *cobra.Command, g *globals, f *startFlags) error {
+	m, err := openMachine(g)
+	if err != nil {
+		return err
+	}
+	img, err := imageDir()
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if err := checkConfig(cmd); err != nil {
+		return err
+	}
+	res, err := lifecycle.Start(cmd.Context(), lifecycle.StartOptions{
+		Machine: m, Exe: exe, ImageDir: img, Accel: f.accel, Driver: f.driver, Progress: out,
+	})
+	if err != nil {
+		return err
+	}
+	if res.AlreadyRunning {
+		fmt.Fprintf(out, "Machine %q is already running.\n", m.Name)
+	}
+	if err := updateContext(m.DockerHost()); err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: docker context %q not updated: %v\n", contextName, err)
+	}
+	fmt.Fprintf(out, "\nThe docker CLI reaches the engine with either of:\n  docker context use %s\n  export DOCKER_HOST=%s\n", contextName, m.DockerHost())
+	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -9,10 +10,11 @@ import (
 
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/hostagent/lifecycle"
+	"github.com/berth-dev/berth/store"
 )
 
 func newStatus(g *globals) *cobra.Command {
-	var asJSON bool
+	var asJSON, watch bool
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the machine's state, accelerator and docker host",
@@ -21,6 +23,9 @@ func newStatus(g *globals) *cobra.Command {
 			m, err := openMachine(g)
 			if err != nil {
 				return err
+			}
+			if watch {
+				return watchStatus(cmd, m, asJSON)
 			}
 			st, err := lifecycle.Status(cmd.Context(), m)
 			if err != nil {
@@ -36,6 +41,7 @@ func newStatus(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as a JSON object")
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the agent's events until the machine stops (with --json: one event per line)")
 	return cmd
 }
 
@@ -60,4 +66,30 @@ func printStatus(w io.Writer, st *api.Status) {
 		fmt.Fprintf(w, "resources:   %d CPUs, %d MiB\n", st.CPUs, st.MemoryMiB)
 	}
 	fmt.Fprintf(w, "docker host: %s\n", st.DockerHost)
+}
+
+// watchStatus follows the agent's event stream: a line per change.
+func watchStatus(cmd *cobra.Command, m store.Machine, asJSON bool) error {
+	out := cmd.OutOrStdout()
+	err := api.NewClient(m.AgentSocket()).Events(cmd.Context(), func(ev api.Event) error {
+		if asJSON {
+			return json.NewEncoder(out).Encode(ev)
+		}
+		if ev.Status != nil {
+			s := ev.Status
+			line := fmt.Sprintf("%s  %s", ev.Time.Format("15:04:05"), s.State)
+			if s.Phase != "" {
+				line += " (" + s.Phase + ")"
+			}
+			if s.Error != "" {
+				line += ": " + s.Error
+			}
+			fmt.Fprintln(out, line)
+		}
+		return nil
+	})
+	if errors.Is(err, io.EOF) || cmd.Context().Err() != nil {
+		return nil
+	}
+	return err
 }

@@ -49,6 +49,10 @@ type Status struct {
 	CPUs         int    `json:"cpus,omitempty"`
 	MemoryMiB    int    `json:"memoryMiB,omitempty"`
 
+	// ConfigDigest identifies the config the machine started with; a
+	// different digest of the file now means a restart would change it.
+	ConfigDigest string `json:"configDigest,omitempty"`
+
 	AgentPID int `json:"agentPID,omitempty"`
 	VMPID    int `json:"vmPID,omitempty"`
 

@@ -1,11 +1,16 @@
 // Package bridge carries connections from the host's docker socket to the
-// engine in the guest. It works on bytes, not HTTP, so everything the docker
-// API does — hijacked streams for `run -it`, `exec`, `attach`, chunked
-// uploads for `build` and `load`, long polls for `events` and `logs -f` —
-// passes unchanged, with half-closes propagated in both directions.
+// engine in the guest. Responses pass as bytes; requests are read as HTTP
+// only far enough to rewrite the bind sources of a container create (a
+// Windows path becomes the guest path of its share; a path no share holds
+// is refused with the engine's kind of error). Every other byte passes
+// unchanged, so everything the docker API does — hijacked streams for
+// `run -it`, `exec`, `attach`, chunked uploads for `build` and `load`, long
+// polls for `events` and `logs -f` — works, with half-closes propagated in
+// both directions.
 package bridge
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -19,8 +24,9 @@ type Dialer func(ctx context.Context) (net.Conn, error)
 
 // Bridge serves one listener.
 type Bridge struct {
-	dial Dialer
-	log  *slog.Logger
+	dial  Dialer
+	log   *slog.Logger
+	paths *Paths
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -30,6 +36,13 @@ type Bridge struct {
 // New returns a bridge that dials the engine with dial.
 func New(dial Dialer, log *slog.Logger) *Bridge {
 	return &Bridge{dial: dial, log: log, conns: map[net.Conn]struct{}{}}
+}
+
+// WithPaths makes the bridge check and rewrite the bind sources of
+// container creates against p. Call it before Serve.
+func (b *Bridge) WithPaths(p *Paths) *Bridge {
+	b.paths = p
+	return b
 }
 
 // Serve accepts on ln until ctx ends or ln is closed, then closes every
@@ -86,7 +99,18 @@ func (b *Bridge) handle(ctx context.Context, client net.Conn) {
 	b.track(engine, true)
 	defer b.track(engine, false)
 	defer engine.Close()
-	Pipe(client, engine)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); copyHalf(client, engine) }()
+	f := &forwarder{paths: b.paths, log: b.log}
+	err = f.run(engine, bufio.NewReaderSize(client, 64<<10), client)
+	if cw, ok := engine.(closeWriter); ok && err == nil {
+		_ = cw.CloseWrite()
+	} else {
+		engine.Close()
+		client.Close()
+	}
+	wg.Wait()
 }
 
 // Pipe copies both ways until both directions are done. When one side stops

@@ -82,3 +82,73 @@ func Host(dir, name string) (string, error) {
 	}
 	return ep.Host, nil
 }
+
+// Current returns the docker CLI's current context ("" means default).
+func Current(dir string) (string, error) {
+	m, err := readConfigJSON(dir)
+	if err != nil {
+		return "", err
+	}
+	var cur string
+	if raw, ok := m["currentContext"]; ok {
+		if err := json.Unmarshal(raw, &cur); err != nil {
+			return "", fmt.Errorf("config.json currentContext: %w", err)
+		}
+	}
+	return cur, nil
+}
+
+// Use makes name the docker CLI's current context, keeping every other
+// setting of config.json. An empty name means the default context.
+func Use(dir, name string) error {
+	m, err := readConfigJSON(dir)
+	if err != nil {
+		return err
+	}
+	if name == "" || name == "default" {
+		delete(m, "currentContext")
+	} else {
+		b, _ := json.Marshal(name)
+		m["currentContext"] = b
+	}
+	b, err := json.MarshalIndent(m, "", "\t")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	p := filepath.Join(dir, "config.json")
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+// Remove deletes context name.
+func Remove(dir, name string) error {
+	err := os.RemoveAll(filepath.Dir(metaPath(dir, name)))
+	if err != nil {
+		return fmt.Errorf("removing docker context %q: %w", name, err)
+	}
+	return nil
+}
+
+func readConfigJSON(dir string) (map[string]json.RawMessage, error) {
+	m := map[string]json.RawMessage{}
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return m, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 {
+		return m, nil
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
+	}
+	return m, nil
+}

@@ -52,3 +52,34 @@ func TestDockerCLIReadsContext(t *testing.T) {
 		t.Fatalf("docker sees host %q", got)
 	}
 }
+
+func TestUseKeepsOtherSettings(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"auths":{"r.test":{"auth":"eA=="}},"currentContext":"other"}`), 0o600)
+	if cur, err := Current(dir); err != nil || cur != "other" {
+		t.Fatalf("Current = %q %v", cur, err)
+	}
+	if err := Use(dir, "berth"); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := Current(dir); cur != "berth" {
+		t.Fatalf("after Use: %q", cur)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	if !strings.Contains(string(b), "r.test") {
+		t.Fatalf("other settings lost: %s", b)
+	}
+	if err := Use(dir, ""); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := Current(dir); cur != "" {
+		t.Fatalf("after reset: %q", cur)
+	}
+	Ensure(dir, "berth", "unix:///x", "")
+	if err := Remove(dir, "berth"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Host(dir, "berth"); err == nil {
+		t.Fatal("context still there")
+	}
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/hostagent/lifecycle"
+	"github.com/berth-dev/berth/internal/dockercontext"
+)
+
+func newDelete(g *globals) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "delete",
+		Short: "Delete the machine and all its data (images, containers, volumes)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := openMachine(g)
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(m.Dir); errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("machine %q does not exist", m.Name)
+			}
+			out := cmd.OutOrStdout()
+			if !force {
+				if !isTerminal(os.Stdin) {
+					return errors.New("refusing to delete without a terminal to ask on: use --force")
+				}
+				fmt.Fprintf(out, "Delete machine %q with all its images, containers and volumes? [y/N] ", m.Name)
+				answer, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+				if a := strings.TrimSpace(strings.ToLower(answer)); a != "y" && a != "yes" {
+					return errors.New("not deleted")
+				}
+			}
+			img, _ := imageDir()
+			res, err := lifecycle.Stop(cmd.Context(), lifecycle.StopOptions{Machine: m, ImageDir: img, Progress: out})
+			if err != nil {
+				return fmt.Errorf("stopping the machine before deleting it: %w", err)
+			}
+			if res.WasRunning {
+				fmt.Fprintln(out, "Machine stopped.")
+			}
+			if err := os.RemoveAll(m.Dir); err != nil {
+				return fmt.Errorf("deleting %s: %w", m.Dir, err)
+			}
+			if prev, err := restoreContext(); err == nil {
+				if dir, err := dockercontext.Dir(); err == nil {
+					_ = dockercontext.Remove(dir, contextName)
+				}
+				fmt.Fprintf(out, "docker uses the context %q.\n", orDefault(prev))
+			}
+			fmt.Fprintf(out, "Machine %q deleted.\n", m.Name)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not ask")
+	return cmd
+}

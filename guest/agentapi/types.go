@@ -91,6 +91,11 @@ type DataDisk struct {
 type Memory struct {
 	TotalBytes     uint64 `json:"totalBytes"`
 	AvailableBytes uint64 `json:"availableBytes"`
+	// UsedBytes is what processes and the kernel hold beyond caches:
+	// MemTotal - MemFree - Buffers - Cached - SReclaimable (free(1)'s
+	// "used" before procps 4). Total-Available is larger by the kernel's
+	// reserves.
+	UsedBytes uint64 `json:"usedBytes"`
 }
 
 // ShutdownResponse is the answer to POST /v1/shutdown (202 Accepted).

@@ -364,7 +364,7 @@ func TestBootLifecycle(t *testing.T) {
 	}
 	time.Sleep(3 * time.Second) // let the containers' shims go
 	h = health(t)
-	t.Logf("guest memory, engine idle: %d MiB used of %d MiB", (h.Memory.TotalBytes-h.Memory.AvailableBytes)>>20, h.Memory.TotalBytes>>20)
+	t.Logf("guest memory, engine idle: %d MiB used (%d MiB total-available) of %d MiB", h.Memory.UsedBytes>>20, (h.Memory.TotalBytes-h.Memory.AvailableBytes)>>20, h.Memory.TotalBytes>>20)
 
 	// kill -9 of dockerd comes back.
 	pid := health(t).Dockerd.PID
@@ -471,7 +471,10 @@ func TestBootTimes(t *testing.T) {
 		if strings.Contains(v.consoleText(), "Oops") {
 			oops++
 		}
-		t.Logf("boot %d: init started %.2fs, engine ready %.2fs", i+1, s.Seconds(), r.Seconds())
+		time.Sleep(5 * time.Second)
+		m := health(t).Memory
+		t.Logf("boot %d: init started %.2fs, engine ready %.2fs; idle memory used %d MiB (total-available %d MiB)",
+			i+1, s.Seconds(), r.Seconds(), m.UsedBytes>>20, (m.TotalBytes-m.AvailableBytes)>>20)
 		agentClient().Shutdown(context.Background())
 		v.waitExit(2 * time.Minute)
 	}

@@ -11,10 +11,25 @@
 //	                  the guest (the baseline for the socket bridge)
 //	POST /v1/stop     begin a graceful stop (202); follow /v1/events or wait
 //	                  for the agent to exit
+//	GET  /v1/forwards every port forward ([portfwd.Forward]): host address,
+//	                  guest target, protocol, source (docker, guest, manual),
+//	                  container, state (active, failed with a reason)
+//	POST /v1/forwards add a manual forward, body {"spec": "[HOSTIP:]HOSTPORT[:GUESTPORT][/udp]"};
+//	                  saved across restarts; 200 with the forwards it made
+//	                  (a failed one is retried until its host port frees);
+//	                  400 on a bad spec, 409 before the engine runs
+//	DELETE /v1/forwards?spec=SPEC
+//	                  remove a manual forward (404 when there is none)
+//
+// Events of type "forward" carry a Forward each time one opens, fails,
+// changes owner or closes (state "closed"): with GET /v1/forwards for the
+// initial list, a follower keeps an exact view.
 package api
 
 import (
 	"time"
+
+	"github.com/berth-dev/berth/portfwd"
 )
 
 // State of a machine, as shown to users.
@@ -68,6 +83,8 @@ type Event struct {
 	// that emit them.
 	Type   string  `json:"type"`
 	Status *Status `json:"status,omitempty"`
+	// Forward is set on "forward" events.
+	Forward *portfwd.Forward `json:"forward,omitempty"`
 }
 
 // RTT holds round-trip times, in nanoseconds.

@@ -26,6 +26,7 @@ import (
 	"github.com/berth-dev/berth/internal/pidfile"
 	"github.com/berth-dev/berth/internal/sockets"
 	"github.com/berth-dev/berth/kernel"
+	"github.com/berth-dev/berth/portfwd"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/vm"
 )
@@ -37,6 +38,8 @@ const EnvGuestDebug = "BERTH_GUEST_DEBUG"
 // Options configure one agent run.
 type Options struct {
 	Machine store.Machine
+	// Ports changes how published ports are forwarded to the host.
+	Ports portfwd.Options
 	// ImageDir holds the guest image for the machine's architecture.
 	ImageDir string
 	// Driver names the VM driver; empty picks the OS default.
@@ -71,6 +74,7 @@ type Agent struct {
 	status api.Status
 
 	engineDial bridge.Dialer // set once the engine answers
+	ports      *ports        // set while port forwarding runs
 
 	stopOnce sync.Once
 	stopReq  chan struct{}
@@ -239,6 +243,11 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	a.mu.Lock()
 	a.engineDial = func(ctx context.Context) (net.Conn, error) { return network.DialGuest(ctx, guestconfig.DockerPort) }
 	a.mu.Unlock()
+	stopPorts, err := a.startPorts(network)
+	if err != nil {
+		return err
+	}
+	*cleanups = append(*cleanups, stopPorts)
 	now := time.Now()
 	a.set(func(s *api.Status) { s.State, s.Phase, s.ReadyAt = api.StateRunning, "", now })
 	a.log.Info("engine ready", "dockerHost", m.DockerHost(), "seconds", now.Sub(a.snapshot().StartedAt).Seconds())

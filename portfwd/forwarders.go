@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/berth-dev/berth/hostagent/bridge"
 )
 
 // GuestNet is what the forwarders need of the virtual network.
@@ -67,36 +65,12 @@ func (fw *Forwarders) Open(f Forward) (io.Closer, error) {
 	}
 }
 
-type tcpForward struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func (t *tcpForward) Close() error {
-	t.cancel()
-	<-t.done
-	return nil
-}
-
-// serveTCP relays each accepted connection to the guest target with a
-// half-close aware copy; closing it closes the listener and every
-// connection in flight.
+// serveTCP relays each accepted connection to the guest target.
 func (fw *Forwarders) serveTCP(f Forward, ln net.Listener) io.Closer {
-	ctx, cancel := context.WithCancel(context.Background())
 	target := f.GuestAddr()
-	br := bridge.New(func(ctx context.Context) (net.Conn, error) {
-		ctx, cancel := context.WithTimeout(ctx, dialTimeout)
-		defer cancel()
+	return startRelay(ln, func(ctx context.Context) (net.Conn, error) {
 		return fw.Net.DialTCP(ctx, target)
 	}, fw.logger().With("forward", f.Key(), "target", target))
-	t := &tcpForward{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(t.done)
-		if err := br.Serve(ctx, ln); err != nil {
-			fw.logger().Warn("port forward stopped accepting", "forward", f.Key(), "err", err)
-		}
-	}()
-	return t
 }
 
 func (fw *Forwarders) logger() *slog.Logger {

@@ -14,7 +14,8 @@
 //	    ├── qmp.sock          QEMU's monitor
 //	    ├── qemu.pid
 //	    ├── serial.log        the guest console
-//	    └── accel.json        which accelerator works here, and why
+//	    ├── accel.json        which accelerator works here, and why
+//	    └── forwards.json     the manual port forwards (`berth forward add`)
 //
 // On Windows the two user-facing sockets are named pipes instead.
 package store
@@ -49,6 +50,7 @@ const (
 	QEMUPIDFile   = "qemu.pid"
 	SerialLogFile = "serial.log"
 	AccelFile     = "accel.json"
+	ForwardsFile  = "forwards.json"
 )
 
 // Home returns the state directory: $BERTH_HOME, else ~/.berth.

@@ -1,0 +1,339 @@
+package hostagent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/guest/agentapi"
+	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/hostagent/vnet"
+	"github.com/berth-dev/berth/portfwd"
+	"github.com/berth-dev/berth/store"
+)
+
+// How the agent keeps the forwards in line with the guest.
+const (
+	listenerPoll   = time.Second      // guest listening sockets
+	retryPeriod    = time.Second      // failed forwards (a host port in use)
+	fullResync     = 15 * time.Second // the container list, even when the event stream looks healthy
+	eventsBackoff  = 500 * time.Millisecond
+	dockerCallTTL  = 10 * time.Second
+	guestPollTTL   = 3 * time.Second
+	portsStopGrace = 5 * time.Second
+)
+
+// ports drives portfwd for the running machine: it follows the engine's
+// container events (resyncing from a full list on every connect), polls the
+// guest's listening sockets, holds the manual forwards, and reconciles.
+type ports struct {
+	log        *slog.Logger
+	opts       portfwd.Options
+	rec        *portfwd.Reconciler
+	docker     *http.Client // to the engine, through the virtual network
+	guest      *agentapi.Client
+	manualPath string
+
+	mu         sync.Mutex
+	containers []portfwd.Container
+	listeners  []portfwd.Listener
+	manual     []portfwd.Spec
+
+	applyMu sync.Mutex // one reconcile at a time
+	kick    chan struct{}
+}
+
+// startPorts starts forwarding; the returned function stops it and closes
+// every forward.
+func (a *Agent) startPorts(network *vnet.Network) (func(), error) {
+	p := &ports{
+		log:  a.log.With("component", "ports"),
+		opts: a.o.Ports,
+		docker: &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return network.DialGuest(ctx, guestconfig.DockerPort)
+			},
+			Proxy: nil,
+		}},
+		guest:      a.guest,
+		manualPath: a.o.Machine.Path(store.ForwardsFile),
+		kick:       make(chan struct{}, 1),
+	}
+	manual, err := portfwd.LoadManual(p.manualPath)
+	if err != nil {
+		// A bad entry is reported and skipped; the good ones still forward.
+		p.log.Warn("manual forwards", "err", err)
+	}
+	p.manual = manual
+	p.rec = portfwd.NewReconciler(&portfwd.Forwarders{Net: network, Log: p.log}, func(f portfwd.Forward) {
+		p.log.Info("forward", "key", f.Key(), "target", f.GuestAddr(), "state", f.State, "source", f.Source,
+			"container", f.Container, "reason", f.Reason)
+		a.hub.Publish(api.Event{Time: time.Now(), Type: "forward", Forward: &f})
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, loop := range []func(context.Context){p.followEngine, p.pollGuest, p.reconcileLoop} {
+		wg.Add(1)
+		go func() { defer wg.Done(); loop(ctx) }()
+	}
+	a.mu.Lock()
+	a.ports = p
+	a.mu.Unlock()
+	return func() {
+		a.mu.Lock()
+		a.ports = nil
+		a.mu.Unlock()
+		cancel()
+		wg.Wait()
+		p.rec.Close()
+		p.docker.CloseIdleConnections()
+	}, nil
+}
+
+func (p *ports) trigger() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (p *ports) reconcileLoop(ctx context.Context) {
+	t := time.NewTicker(retryPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.kick:
+			p.apply()
+		case <-t.C:
+			if p.rec.Failed() {
+				p.apply()
+			}
+		}
+	}
+}
+
+func (p *ports) apply() {
+	p.applyMu.Lock()
+	defer p.applyMu.Unlock()
+	p.mu.Lock()
+	in := portfwd.Inputs{Containers: p.containers, Listeners: p.listeners, Manual: p.manual}
+	p.mu.Unlock()
+	p.rec.Apply(portfwd.Desired(in, p.opts))
+}
+
+// followEngine follows container events; every (re)connection starts with
+// a full list, so an event lost while the stream was down (or the engine
+// restarting) cannot leave a stale or missing forward.
+func (p *ports) followEngine(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := p.streamEvents(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		p.log.Info("engine event stream ended; resyncing", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(eventsBackoff):
+		}
+	}
+}
+
+type dockerEvent struct {
+	Type   string `json:"Type"`
+	Action string `json:"Action"`
+	Actor  struct {
+		ID string `json:"ID"`
+	} `json:"Actor"`
+}
+
+func (p *ports) streamEvents(ctx context.Context) error {
+	filters, _ := json.Marshal(map[string][]string{
+		"type":  {"container", "network"},
+		"event": {"start", "die", "stop", "destroy", "kill", "pause", "unpause", "connect", "disconnect"},
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/events?filters="+url.QueryEscape(string(filters)), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := p.docker.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /events: %s", resp.Status)
+	}
+	// Subscribed: a change from now on is an event, so the list is exact.
+	if err := p.resync(ctx); err != nil {
+		return err
+	}
+	events := make(chan error, 1)
+	dec := json.NewDecoder(resp.Body)
+	go func() {
+		for {
+			var ev dockerEvent
+			if err := dec.Decode(&ev); err != nil {
+				events <- err
+				return
+			}
+			if err := p.resync(ctx); err != nil {
+				p.log.Warn("listing containers after an event", "event", ev.Action, "err", err)
+			}
+		}
+	}()
+	t := time.NewTicker(fullResync)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-events:
+			return err
+		case <-ctx.Done():
+			resp.Body.Close()
+			return ctx.Err()
+		case <-t.C:
+			if err := p.resync(ctx); err != nil {
+				resp.Body.Close()
+				<-events
+				return err
+			}
+		}
+	}
+}
+
+type dockerContainer struct {
+	ID    string   `json:"Id"`
+	Names []string `json:"Names"`
+	Ports []struct {
+		IP          string `json:"IP"`
+		PrivatePort int    `json:"PrivatePort"`
+		PublicPort  int    `json:"PublicPort"`
+		Type        string `json:"Type"`
+	} `json:"Ports"`
+}
+
+// resync replaces the container list with the engine's and reconciles.
+func (p *ports) resync(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, dockerCallTTL)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/containers/json", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := p.docker.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /containers/json: %s", resp.Status)
+	}
+	var dcs []dockerContainer
+	if err := json.NewDecoder(resp.Body).Decode(&dcs); err != nil {
+		return fmt.Errorf("GET /containers/json: %w", err)
+	}
+	cs := make([]portfwd.Container, 0, len(dcs))
+	for _, d := range dcs {
+		c := portfwd.Container{ID: d.ID}
+		if len(d.Names) > 0 {
+			c.Name = d.Names[0]
+		}
+		for _, pp := range d.Ports {
+			c.Ports = append(c.Ports, portfwd.PublishedPort{IP: pp.IP, PrivatePort: pp.PrivatePort, PublicPort: pp.PublicPort, Proto: portfwd.Proto(pp.Type)})
+		}
+		cs = append(cs, c)
+	}
+	p.mu.Lock()
+	p.containers = cs
+	p.mu.Unlock()
+	p.apply()
+	return nil
+}
+
+// pollGuest reads the guest's listening sockets every second.
+func (p *ports) pollGuest(ctx context.Context) {
+	t := time.NewTicker(listenerPoll)
+	defer t.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, guestPollTTL)
+		ls, err := p.guest.Listeners(cctx)
+		cancel()
+		if err == nil {
+			conv := make([]portfwd.Listener, 0, len(ls))
+			for _, l := range ls {
+				conv = append(conv, portfwd.Listener{Proto: portfwd.Proto(l.Proto), IP: l.IP, Port: l.Port})
+			}
+			p.mu.Lock()
+			changed := !slices.Equal(conv, p.listeners)
+			p.listeners = conv
+			p.mu.Unlock()
+			if changed {
+				p.trigger()
+			}
+		} else if ctx.Err() == nil {
+			p.log.Debug("guest listeners", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+var errNoForward = errors.New("no such manual forward")
+
+// addManual saves a manual forward and opens it at once; it returns the
+// host listeners the spec made.
+func (p *ports) addManual(sp portfwd.Spec) ([]portfwd.Forward, error) {
+	canon := sp.String()
+	p.mu.Lock()
+	exists := slices.ContainsFunc(p.manual, func(s portfwd.Spec) bool { return s.String() == canon })
+	if !exists {
+		next := append(slices.Clone(p.manual), sp)
+		if err := portfwd.SaveManual(p.manualPath, next); err != nil {
+			p.mu.Unlock()
+			return nil, err
+		}
+		p.manual = next
+	}
+	p.mu.Unlock()
+	p.apply()
+	var out []portfwd.Forward
+	for _, f := range p.rec.List() {
+		if f.Source == portfwd.SourceManual && f.Spec == canon {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func (p *ports) removeManual(sp portfwd.Spec) error {
+	canon := sp.String()
+	p.mu.Lock()
+	i := slices.IndexFunc(p.manual, func(s portfwd.Spec) bool { return s.String() == canon })
+	if i < 0 {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %s", errNoForward, canon)
+	}
+	next := slices.Delete(slices.Clone(p.manual), i, i+1)
+	if err := portfwd.SaveManual(p.manualPath, next); err != nil {
+		p.mu.Unlock()
+		return err
+	}
+	p.manual = next
+	p.mu.Unlock()
+	p.apply()
+	return nil
+}

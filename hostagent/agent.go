@@ -240,6 +240,14 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	go func() { defer close(bridgeDone); _ = br.Serve(bctx, dockerLn) }()
 	*cleanups = append(*cleanups, func() { stopBridge(); <-bridgeDone })
 
+	if settings.MetricsPort != 0 {
+		stopMetrics, err := serveMetrics(settings.MetricsPort, network, a.log)
+		if err != nil {
+			return err
+		}
+		*cleanups = append(*cleanups, stopMetrics)
+	}
+
 	a.mu.Lock()
 	a.engineDial = func(ctx context.Context) (net.Conn, error) { return network.DialGuest(ctx, guestconfig.DockerPort) }
 	a.mu.Unlock()

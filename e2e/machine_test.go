@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recordingProxy is an HTTP proxy on host loopback that records what it is
+// asked for and refuses it: enough to see that the engine uses it.
+type recordingProxy struct {
+	ln   net.Listener
+	mu   sync.Mutex
+	seen []string
+}
+
+func newRecordingProxy(t *testing.T) *recordingProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &recordingProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				p.mu.Lock()
+				p.seen = append(p.seen, req.Method+" "+req.Host)
+				p.mu.Unlock()
+				c.Write([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"))
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return p
+}
+
+func (p *recordingProxy) requests() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.seen, "\n")
+}
+
+func (p *recordingProxy) url() string { return "http://" + p.ln.Addr().String() }
+
+func dockerInfo(t *testing.T, e *env, format string) string {
+	t.Helper()
+	return strings.TrimSpace(e.mustDocker(t, "info", "--format", format))
+}
+
+// TestMachineLifecycle: resources from the config, a config change applied
+// by restart, the engine's proxy, the engine coming back after a crash,
+// and delete leaving nothing behind.
+func TestMachineLifecycle(t *testing.T) {
+	e := newEnv(t)
+	e.mustBerth(t, "config", "set", "cpus", "1")
+	e.mustBerth(t, "config", "set", "memory", "1GiB")
+
+	t.Run("resources from the config", func(t *testing.T) {
+		e.mustBerth(t, "start")
+		if n := dockerInfo(t, e, "{{.NCPU}}"); n != "1" {
+			t.Errorf("NCPU = %s, want 1", n)
+		}
+		mem, _ := strconv.ParseInt(dockerInfo(t, e, "{{.MemTotal}}"), 10, 64)
+		if mem < 700<<20 || mem > 1<<30 {
+			t.Errorf("MemTotal = %d, want about 1GiB", mem)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+
+	proxy := newRecordingProxy(t)
+	t.Run("config change needs and gets a restart", func(t *testing.T) {
+		out := e.mustBerth(t, "config", "set", "cpus", "2")
+		if !strings.Contains(out, "berth restart") {
+			t.Errorf("set on a running machine does not say a restart applies it:\n%s", out)
+		}
+		e.mustBerth(t, "config", "set", "engine.proxy.https", proxy.url())
+		e.mustBerth(t, "restart")
+		if n := dockerInfo(t, e, "{{.NCPU}}"); n != "2" {
+			t.Errorf("NCPU after restart = %s, want 2", n)
+		}
+	})
+
+	t.Run("pulls go through the proxy", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		out, err := e.docker(ctx, nil, "pull", "registry.berth.test/team/app:1")
+		if err == nil {
+			t.Fatalf("pull through a refusing proxy succeeded: %s", out)
+		}
+		if got := proxy.requests(); !strings.Contains(got, "CONNECT registry.berth.test:443") {
+			t.Fatalf("the proxy did not see the engine's request; it saw %q; docker said %s", got, out)
+		}
+	})
+
+	t.Run("the engine comes back after kill -9", func(t *testing.T) {
+		e.buildBusyboxImage(t, image)
+		e.mustDocker(t, "run", "-d", "--name", "always", "--restart=always", image, "sleep", "100000")
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		_, _ = e.docker(ctx, nil, "run", "--rm", "--privileged", "--pid=host", image, "sh", "-c", "kill -9 $(pidof dockerd)")
+		cancel()
+		t0 := time.Now()
+		waitFor(t, "the engine to answer again", 3*time.Minute, func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			out, err := e.docker(ctx, nil, "inspect", "--format", "{{.State.Running}}", "always")
+			return err == nil && strings.TrimSpace(out) == "true"
+		})
+		t.Logf("engine back and --restart=always container running %.1fs after kill -9 of dockerd", time.Since(t0).Seconds())
+		if st := e.status(t); st.State != "running" && st.State != "degraded" {
+			t.Errorf("state after the engine's crash: %+v", st)
+		}
+		e.mustDocker(t, "image", "inspect", image)
+	})
+
+	t.Run("delete leaves nothing", func(t *testing.T) {
+		e.mustBerth(t, "context", "use")
+		out := e.mustBerth(t, "delete", "--force")
+		if !strings.Contains(out, "deleted") {
+			t.Fatalf("delete: %s", out)
+		}
+		if _, err := os.Stat(e.machineDir()); !os.IsNotExist(err) {
+			t.Fatalf("machine directory still there: %v", err)
+		}
+		e.assertNothingLeft(t)
+		if st := e.status(t); st.State != "stopped" {
+			t.Fatalf("status after delete: %+v", st)
+		}
+	})
+}

@@ -47,7 +47,7 @@ type forwarder struct {
 func (f *forwarder) run(dst io.Writer, src *bufio.Reader, reply io.Writer) error {
 	for {
 		raw, err := readHeader(src)
-		if len(raw) == 0 && err == io.EOF {
+		if len(raw) == 0 && errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
@@ -200,7 +200,7 @@ func framingOf(req *http.Request) (framing, bool) {
 func copyBody(dst io.Writer, src *bufio.Reader, fr framing) error {
 	if !fr.chunked {
 		n, err := io.CopyN(dst, src, fr.length)
-		if err == io.EOF && n < fr.length {
+		if errors.Is(err, io.EOF) && n < fr.length {
 			return io.ErrUnexpectedEOF
 		}
 		return err

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"path"
+	"strings"
 	"time"
 )
 
@@ -65,6 +67,9 @@ type Config struct {
 	DataDisk DataDisk `json:"dataDisk"`
 	// Engine settings.
 	Engine Engine `json:"engine"`
+	// Shares are host folders to mount before the engine starts, parents
+	// before the folders inside them.
+	Shares []Share `json:"shares,omitempty"`
 	// Modules are kernel modules to load before the engine starts, in order.
 	Modules []string `json:"modules,omitempty"`
 	// HostTime is the host's clock when the config was rendered; the guest
@@ -89,6 +94,16 @@ type DataDisk struct {
 	Device string `json:"device"`
 	// Label given to the file system when the disk is formatted on first boot.
 	Label string `json:"label"`
+}
+
+// Share is a host folder the hypervisor exposes under a tag. The guest
+// mounts it with virtiofs, or 9p where the hypervisor offers only that.
+type Share struct {
+	Tag string `json:"tag"`
+	// Path is the mount point in the guest: the host's own path where it
+	// is a Unix path, so a bind mount of a host path works unchanged.
+	Path     string `json:"path"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
 }
 
 // Engine holds the docker daemon's settings.
@@ -162,6 +177,14 @@ func (c Config) Validate() error {
 	for i, d := range c.Network.DNS {
 		if _, err := netip.ParseAddr(d); err != nil {
 			errs = append(errs, fmt.Errorf("network.dns[%d]: %w", i, err))
+		}
+	}
+	for i, sh := range c.Shares {
+		if sh.Tag == "" || len(sh.Tag) > 36 {
+			errs = append(errs, fmt.Errorf("shares[%d].tag: %q must be 1-36 bytes (virtiofs' limit)", i, sh.Tag))
+		}
+		if !strings.HasPrefix(sh.Path, "/") || path.Clean(sh.Path) != sh.Path || sh.Path == "/" {
+			errs = append(errs, fmt.Errorf("shares[%d].path: %q must be a clean absolute path other than /", i, sh.Path))
 		}
 	}
 	if c.DataDisk.Device == "" {

@@ -51,6 +51,7 @@ func (in *Init) stage2() {
 	} else {
 		in.logf("not serving the guest agent API: without the firewall anything on the network could reach it")
 	}
+	in.mountShares()
 	in.goSafe("engine", func() {
 		<-in.diskDone
 		in.startEngine(netErr, fwErr)

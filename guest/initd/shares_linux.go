@@ -1,0 +1,58 @@
+package initd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/guest/guestconfig"
+)
+
+// ninePOptions are the 9p mount options for a hypervisor that offers 9p
+// only: version 9p2000.L keeps owners and modes, and a large msize keeps
+// the number of round trips down.
+const ninePOptions = "trans=virtio,version=9p2000.L,msize=524288,cache=mmap,access=client"
+
+// mountShares mounts the host's shared folders before the engine starts,
+// so a container that restarts with the engine finds its bind sources. A
+// folder that cannot be mounted is a warning: the engine still starts.
+func (in *Init) mountShares() {
+	for _, s := range in.cfg.Shares {
+		kind, err := mountShare(s)
+		if err != nil {
+			in.warnf("shared folder %s (tag %s) not mounted: %v", s.Path, s.Tag, err)
+			continue
+		}
+		mode := "read-write"
+		if s.ReadOnly {
+			mode = "read-only"
+		}
+		in.logf("shared folder %s mounted (%s, %s)", s.Path, kind, mode)
+	}
+}
+
+// mountShare mounts one share with virtiofs, or with 9p when the
+// hypervisor exposes the tag over 9p; it returns the file system used.
+func mountShare(s guestconfig.Share) (string, error) {
+	if err := os.MkdirAll(s.Path, 0o755); err != nil {
+		return "", err
+	}
+	var flags uintptr = unix.MS_NODEV
+	if s.ReadOnly {
+		flags |= unix.MS_RDONLY
+	}
+	verr := unix.Mount(s.Tag, s.Path, "virtiofs", flags, "")
+	if verr == nil {
+		return "virtiofs", nil
+	}
+	perr := unix.Mount(s.Tag, s.Path, "9p", flags, ninePOptions)
+	if perr == nil {
+		return "9p", nil
+	}
+	if errors.Is(perr, unix.ENODEV) {
+		perr = errors.New("this guest kernel has no 9p support")
+	}
+	return "", fmt.Errorf("virtiofs: %w; 9p: %w", verr, perr)
+}

@@ -445,11 +445,13 @@ func TestBootGarbageDisk(t *testing.T) {
 	if h.DataDisk.State != agentapi.DiskFailed || !strings.Contains(h.DataDisk.Error, "refusing to format") {
 		t.Fatalf("disk: %+v", h.DataDisk)
 	}
-	if err := agentClient().Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	// Ctrl-Alt-Del: the init turned it into SIGINT (reboot(CAD_OFF)).
+	v.hmp("sendkey ctrl-alt-delete")
 	if err := v.waitExit(time.Minute); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(v.consoleText(), "shutting down: signal interrupt") {
+		t.Fatal("Ctrl-Alt-Del did not shut down through SIGINT")
 	}
 	after, _ := os.ReadFile(data)
 	if !bytes.Equal(before[:4<<20], after[:4<<20]) {

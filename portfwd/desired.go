@@ -94,8 +94,8 @@ func Desired(in Inputs, o Options) []Forward {
 		}
 	}
 	for _, l := range in.Listeners {
-		if published[l.Proto][l.Port] || reservedGuestPort(l.Port) {
-			continue // the engine's own proxy for a published port, or Berth's
+		if published[l.Proto][l.Port] || reservedGuestPort(l.Port) || !reachableGuestIP(l.IP) {
+			continue // the engine's own proxy for a published port, Berth's, or private to the guest
 		}
 		for _, h := range hostIPs(netip.IPv6Loopback(), false, o) {
 			add(Forward{
@@ -110,6 +110,14 @@ func Desired(in Inputs, o Options) []Forward {
 	}
 	Sort(out)
 	return out
+}
+
+// reachableGuestIP: a socket bound to every address or to the guest's own
+// address. Loopback binds (the engine's internals) and container bridges
+// stay private to the guest.
+func reachableGuestIP(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	return err == nil && (a.IsUnspecified() || a.Unmap().String() == guestconfig.GuestIP)
 }
 
 func reservedGuestPort(p int) bool {

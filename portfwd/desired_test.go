@@ -1,0 +1,87 @@
+package portfwd
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"testing"
+)
+
+// brief renders forwards compactly for comparison.
+func brief(fs []Forward) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, fmt.Sprintf("%s %s->%s %s %s", f.Proto, f.HostAddr(), f.GuestAddr(), f.Source, f.Container+f.Spec))
+	}
+	return out
+}
+
+func TestDesired(t *testing.T) {
+	in := Inputs{
+		Containers: []Container{
+			{ID: "a", Name: "/web", Ports: []PublishedPort{
+				{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Proto: TCP},
+				{IP: "::", PrivatePort: 80, PublicPort: 8080, Proto: TCP},
+				{PrivatePort: 443, Proto: TCP}, // exposed, not published
+			}},
+			{ID: "b", Name: "/lo", Ports: []PublishedPort{{IP: "127.0.0.1", PrivatePort: 53, PublicPort: 5353, Proto: UDP}}},
+			{ID: "c", Name: "/lan", Ports: []PublishedPort{{IP: "192.0.2.7", PrivatePort: 1, PublicPort: 9000, Proto: TCP}}},
+		},
+		Listeners: []Listener{
+			{Proto: TCP, IP: "0.0.0.0", Port: 8080},        // docker-proxy of web: skipped
+			{Proto: TCP, IP: "192.168.127.2", Port: 2375},  // dockerd: reserved
+			{Proto: TCP, IP: "127.0.0.1", Port: 41000},     // containerd: private
+			{Proto: TCP, IP: "172.17.0.1", Port: 7000},     // a bridge address: private
+			{Proto: TCP, IP: "::", Port: 6379},             // --network host service
+			{Proto: UDP, IP: "0.0.0.0", Port: 8080},        // another protocol: forwarded
+			{Proto: TCP, IP: "192.168.127.2", Port: 18000}, // bound to the guest address
+		},
+		Manual: []Spec{
+			{HostPort: 6379, GuestPort: 6380, Proto: TCP}, // wins over the guest listener
+			{HostIP: netip.MustParseAddr("0.0.0.0"), HostPort: 2222, GuestPort: 22, Proto: TCP},
+		},
+	}
+	got := brief(Desired(in, Options{}))
+	want := []string{
+		"tcp 0.0.0.0:2222->192.168.127.2:22 manual 0.0.0.0:2222:22/tcp",
+		"udp 127.0.0.1:5353->192.168.127.3:5353 docker lo",
+		"udp [::1]:5353->192.168.127.3:5353 docker lo",
+		"tcp 127.0.0.1:6379->192.168.127.2:6380 manual 6379:6380/tcp",
+		"tcp [::1]:6379->192.168.127.2:6380 manual 6379:6380/tcp",
+		"tcp 0.0.0.0:8080->192.168.127.2:8080 docker web",
+		"udp 127.0.0.1:8080->192.168.127.2:8080 guest ",
+		"udp [::1]:8080->192.168.127.2:8080 guest ",
+		"tcp 192.0.2.7:9000->192.168.127.2:9000 docker lan",
+		"tcp 127.0.0.1:18000->192.168.127.2:18000 guest ",
+		"tcp [::1]:18000->192.168.127.2:18000 guest ",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestDesiredLoopbackByDefault(t *testing.T) {
+	in := Inputs{Containers: []Container{{ID: "a", Name: "/web", Ports: []PublishedPort{
+		{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Proto: TCP},
+		{IP: "::", PrivatePort: 80, PublicPort: 8080, Proto: TCP},
+	}}}}
+	got := brief(Desired(in, Options{LoopbackByDefault: true}))
+	want := []string{
+		"tcp 127.0.0.1:8080->192.168.127.2:8080 docker web",
+		"tcp [::1]:8080->192.168.127.2:8080 docker web",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestDesiredRange(t *testing.T) {
+	var ports []PublishedPort
+	for p := 9000; p <= 9010; p++ {
+		ports = append(ports, PublishedPort{IP: "0.0.0.0", PrivatePort: p, PublicPort: p, Proto: TCP})
+	}
+	fs := Desired(Inputs{Containers: []Container{{ID: "r", Name: "/r", Ports: ports}}}, Options{})
+	if len(fs) != 11 || fs[0].HostPort != 9000 || fs[10].HostPort != 9010 {
+		t.Fatalf("range: %q", brief(fs))
+	}
+}

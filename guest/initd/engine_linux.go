@@ -55,14 +55,14 @@ func (in *Init) startEngine(netErr, fwErr error) {
 	}
 	ip, _ := in.guestAddr()
 
-	in.containerd = &Supervisor{
+	containerd := &Supervisor{
 		Name:        "containerd",
 		Start:       in.daemonStarter("containerd", []string{"containerd"}, nil),
 		Backoff:     DefaultBackoff,
 		StopTimeout: 10 * time.Second,
 		Logf:        in.logf,
 	}
-	in.dockerd = &Supervisor{
+	dockerd := &Supervisor{
 		Name: "dockerd",
 		Start: in.daemonStarter("dockerd", []string{"dockerd",
 			"--containerd", containerdSock,
@@ -86,8 +86,9 @@ func (in *Init) startEngine(netErr, fwErr error) {
 	if in.stopping {
 		return
 	}
-	in.containerdStop, in.containerdDone = runSupervisor(in.containerd)
-	in.dockerdStop, in.dockerdDone = runSupervisor(in.dockerd)
+	in.containerd, in.dockerd = containerd, dockerd
+	in.containerdStop, in.containerdDone = runSupervisor(containerd)
+	in.dockerdStop, in.dockerdDone = runSupervisor(dockerd)
 }
 
 func runSupervisor(s *Supervisor) (context.CancelFunc, chan struct{}) {

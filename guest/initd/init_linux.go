@@ -17,10 +17,6 @@ import (
 	"github.com/berth-dev/berth/guest/guestconfig"
 )
 
-// MarkerInitFailed starts the console line the init prints when the
-// machine cannot come up at all (before the API can answer).
-const MarkerInitFailed = guestconfig.MarkerInitFailed
-
 // Init is the state of PID 1.
 type Init struct {
 	start   time.Time
@@ -49,6 +45,10 @@ type Init struct {
 
 // Main is PID 1's entry point; it never returns.
 func Main() {
+	if os.Getpid() != 1 {
+		fmt.Fprintln(os.Stderr, "berth-init must run as PID 1 of the Berth VM")
+		os.Exit(2)
+	}
 	in := &Init{
 		start:      time.Now(),
 		console:    openConsole(),
@@ -61,10 +61,6 @@ func Main() {
 			in.fatal(fmt.Errorf("panic: %v\n%s", r, debug.Stack()))
 		}
 	}()
-	if os.Getpid() != 1 {
-		fmt.Fprintln(os.Stderr, "berth-init must run as PID 1 of the Berth VM")
-		os.Exit(2)
-	}
 	os.Setenv("PATH", systemPath)
 	// Take every signal before anything forks: SIGCHLD drives the reaper.
 	sigs := make(chan os.Signal, 16)
@@ -159,7 +155,7 @@ func (in *Init) warnf(format string, args ...any) {
 // so the console line is the report, and the host sees the VM exit.
 func (in *Init) fatal(err error) {
 	msg := strings.ReplaceAll(err.Error(), "\n", " | ")
-	in.console.printf("%s %s", MarkerInitFailed, msg)
+	in.console.printf("%s %s", guestconfig.MarkerInitFailed, msg)
 	time.Sleep(time.Second) // let the console drain
 	unix.Sync()
 	in.console.printf("%s", guestconfig.MarkerPowerOff)

@@ -28,6 +28,11 @@ type Config struct {
 type Share struct {
 	Path     string `yaml:"path"`
 	ReadOnly bool   `yaml:"readOnly,omitempty"`
+	// WindowsPath is the Windows folder (`C:\data`, or a whole drive `E:`)
+	// that docker CLIs on Windows name for this share; the socket bridge
+	// rewrites bind sources under it to Path. On a Windows host it defaults
+	// to Path itself.
+	WindowsPath string `yaml:"windowsPath,omitempty"`
 }
 
 // Ports holds the defaults for forwarded ports.

@@ -95,7 +95,7 @@ func resolveShares(s []Share, home string) []Share {
 		if p == "~" || strings.HasPrefix(p, "~/") {
 			p = filepath.Join(home, strings.TrimPrefix(p, "~"))
 		}
-		out[i] = Share{Path: p, ReadOnly: sh.ReadOnly}
+		out[i] = Share{Path: p, ReadOnly: sh.ReadOnly, WindowsPath: sh.WindowsPath}
 	}
 	return out
 }

@@ -182,7 +182,12 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 		s.ImageVersion, s.CPUs, s.MemoryMiB = man.Version, spec.CPUs, spec.MemoryMiB
 	})
 
+	shares, err := planShares(runtime.GOOS, settings.Shares)
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)
+	}
 	cfg := guestconfig.Default()
+	cfg.Shares = shares.guest
 	cfg.HostTime = time.Now()
 	// Daemon output on the guest console (serial.log), for diagnosis.
 	cfg.Debug = os.Getenv(EnvGuestDebug) == "1"
@@ -202,7 +207,9 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	*cleanups = append(*cleanups, func() { stopNet(); network.Close() })
 	a.guest = agentapi.NewClient(network.Dial)
 
-	driver, err := vm.New(a.o.Driver, describe(a.o, spec))
+	mach := describe(a.o, spec)
+	mach.Shares = shares.vm
+	driver, err := vm.New(a.o.Driver, mach)
 	if err != nil {
 		return err
 	}
@@ -218,6 +225,7 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	a.log.Info("guest init running", "accel", info.Accelerator, "note", info.AccelNote, "pid", info.PID)
 	a.set(func(s *api.Status) {
 		s.Phase, s.Driver, s.Accelerator, s.AccelNote, s.VMPID = "engine", info.Driver, info.Accelerator, info.AccelNote, info.PID
+		s.FileSharing, s.FileSharingNote, s.Shares = info.FileSharing, info.FileSharingNote, shares.describe()
 	})
 	vmDone := make(chan error, 1)
 	go func() { vmDone <- driver.Wait(context.Background()) }()
@@ -235,7 +243,7 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	bctx, stopBridge := context.WithCancel(context.Background())
 	br := bridge.New(func(ctx context.Context) (net.Conn, error) {
 		return network.DialGuest(ctx, guestconfig.DockerPort)
-	}, a.log)
+	}, a.log).WithPaths(shares.bridge)
 	bridgeDone := make(chan struct{})
 	go func() { defer close(bridgeDone); _ = br.Serve(bctx, dockerLn) }()
 	*cleanups = append(*cleanups, func() { stopBridge(); <-bridgeDone })

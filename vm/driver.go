@@ -36,6 +36,10 @@ type Info struct {
 	AccelNote string `json:"accelNote,omitempty"`
 	// PID of the hypervisor process, 0 when none.
 	PID int `json:"pid,omitempty"`
+	// FileSharing is how the machine's Shares reach the guest ("virtiofs",
+	// "9p"); empty when it has none. FileSharingNote explains a fallback.
+	FileSharing     string `json:"fileSharing,omitempty"`
+	FileSharingNote string `json:"fileSharingNote,omitempty"`
 }
 
 // Capabilities declares what a driver can do, so callers need no type switches.

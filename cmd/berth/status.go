@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -64,6 +65,12 @@ func printStatus(w io.Writer, st *api.Status) {
 	}
 	if st.CPUs > 0 {
 		fmt.Fprintf(w, "resources:   %d CPUs, %d MiB\n", st.CPUs, st.MemoryMiB)
+	}
+	if len(st.Shares) > 0 {
+		fmt.Fprintf(w, "shares:      %s: %s\n", st.FileSharing, strings.Join(st.Shares, ", "))
+		if st.FileSharingNote != "" {
+			fmt.Fprintf(w, "             (%s)\n", st.FileSharingNote)
+		}
 	}
 	fmt.Fprintf(w, "docker host: %s\n", st.DockerHost)
 }

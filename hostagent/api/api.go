@@ -57,6 +57,12 @@ type Status struct {
 	Accelerator string `json:"accelerator,omitempty"`
 	// AccelNote explains a fallback to a slower accelerator.
 	AccelNote string `json:"accelNote,omitempty"`
+	// FileSharing is how shared folders reach the VM ("virtiofs", "9p");
+	// FileSharingNote says why it is not virtiofs, or why folders are not
+	// shared at all. Shares are the shared host folders.
+	FileSharing     string   `json:"fileSharing,omitempty"`
+	FileSharingNote string   `json:"fileSharingNote,omitempty"`
+	Shares          []string `json:"shares,omitempty"`
 
 	DockerHost   string `json:"dockerHost"`
 	DockerSocket string `json:"dockerSocket,omitempty"`

@@ -24,10 +24,11 @@ import (
 
 // Driver is the QEMU driver for one machine.
 type Driver struct {
-	m      *vm.Machine
-	files  files
-	log    *slog.Logger
-	binary string
+	m         *vm.Machine
+	files     files
+	log       *slog.Logger
+	binary    string
+	virtiofsd string // "" when the machine has no shares or the host no virtiofsd
 
 	mu     sync.Mutex
 	info   vm.Info
@@ -75,6 +76,13 @@ func (d *Driver) Start(ctx context.Context) error {
 		return fmt.Errorf("%s not found: %s", binaryName(d.m.Arch), missingBinaryHint(runtime.GOOS, d.m.Arch))
 	}
 	d.binary = bin
+	if len(d.m.Shares) > 0 {
+		d.virtiofsd = findVirtiofsd()
+		mode, note := shareMode(runtime.GOOS, d.virtiofsd)
+		d.mu.Lock()
+		d.info.FileSharing, d.info.FileSharingNote = mode, note
+		d.mu.Unlock()
+	}
 	if pid, alive := d.runningPID(); alive {
 		return fmt.Errorf("QEMU (pid %d) from an earlier run still runs this machine", pid)
 	}
@@ -142,7 +150,13 @@ func (d *Driver) boot(ctx context.Context, accel string) error {
 		return fmt.Errorf("creating QEMU log: %w", err)
 	}
 	defer logf.Close()
-	args := buildArgs(d.m, accel, d.files)
+	stopShares := func() {}
+	if len(d.m.Shares) > 0 && d.Info().FileSharing == shareVirtiofs {
+		if stopShares, err = d.startVirtiofsd(d.virtiofsd); err != nil {
+			return err
+		}
+	}
+	args := append(buildArgs(d.m, accel, d.files), shareArgs(d.m, d.Info().FileSharing)...)
 	cmd := exec.Command(d.binary, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: a signal to the agent's terminal or group must not
@@ -150,6 +164,7 @@ func (d *Driver) boot(ctx context.Context, accel string) error {
 	proc.Detach(cmd)
 	d.log.Info("starting QEMU", "accel", accel, "args", strings.Join(args, " "))
 	if err := cmd.Start(); err != nil {
+		stopShares()
 		return fmt.Errorf("starting %s: %w", d.binary, err)
 	}
 	exited := make(chan struct{})
@@ -159,6 +174,7 @@ func (d *Driver) boot(ctx context.Context, accel string) error {
 	d.mu.Unlock()
 	go func() {
 		err := cmd.Wait()
+		stopShares()
 		d.mu.Lock()
 		d.exit = err
 		d.info.PID = 0

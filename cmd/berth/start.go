@@ -70,9 +70,11 @@ func runStart(cmd *cobra.Command, g *globals, f *startFlags) error {
 	if err := checkConfig(cmd); err != nil {
 		return err
 	}
+	progress, done := newProgress(out)
 	res, err := lifecycle.Start(cmd.Context(), lifecycle.StartOptions{
-		Machine: m, Exe: exe, ImageDir: img, Accel: f.accel, Driver: f.driver, Progress: out,
+		Machine: m, Exe: exe, ImageDir: img, Accel: f.accel, Driver: f.driver, Progress: progress,
 	})
+	done()
 	if err != nil {
 		return err
 	}

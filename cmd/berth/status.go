@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -95,8 +96,11 @@ func watchStatus(cmd *cobra.Command, m store.Machine, asJSON bool) error {
 		}
 		return nil
 	})
-	if errors.Is(err, io.EOF) || cmd.Context().Err() != nil {
-		return nil
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil //nolint:nilerr // the agent exited: the machine stopped
+	case errors.Is(err, context.Canceled) && cmd.Context().Err() != nil:
+		return nil //nolint:nilerr // interrupted by the user: not a failure
 	}
 	return err
 }

@@ -7,5 +7,5 @@ func memoryBytes() (uint64, error) {
 	if err := unix.Sysinfo(&si); err != nil {
 		return 0, err
 	}
-	return uint64(si.Totalram) * uint64(si.Unit), nil
+	return uint64(si.Totalram) * uint64(si.Unit), nil //nolint:unconvert // uint32 on 32-bit systems
 }

@@ -205,7 +205,9 @@ func (p *ports) streamEvents(ctx context.Context) error {
 		case <-t.C:
 			if err := p.resync(ctx); err != nil {
 				resp.Body.Close()
-				<-events
+				if serr := <-events; serr != nil {
+					p.log.Debug("event stream closed for a resync", "err", serr)
+				}
 				return err
 			}
 		}

@@ -169,7 +169,7 @@ func TestExplainPrivilegedPort(t *testing.T) {
 	if !strings.Contains(err.Error(), "ip_unprivileged_port_start") || !strings.Contains(err.Error(), "CAP_NET_BIND_SERVICE") {
 		t.Errorf("linux: %v", err)
 	}
-	if err := explainListenErr("linux", 8080, perm); err != perm {
+	if err := explainListenErr("linux", 8080, perm); !errors.Is(err, perm) || err.Error() != perm.Error() {
 		t.Errorf("unprivileged port explained: %v", err)
 	}
 	if err := explainListenErr("windows", 80, perm); !strings.Contains(err.Error(), "privileged") {

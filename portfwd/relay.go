@@ -77,7 +77,7 @@ func (r *relay) handle(client net.Conn) {
 	guest, err := r.dial(ctx)
 	cancel()
 	if err != nil {
-		r.log.Info("port forward: guest did not accept", "err", err)
+		r.log.Debug("port forward: guest did not accept", "err", err)
 		return
 	}
 	defer guest.Close()

@@ -163,6 +163,9 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	if a.o.Accel == "" {
 		a.o.Accel = settings.Accel
 	}
+	if settings.DefaultBind == "loopback" { // ports.defaultBind
+		a.o.Ports.LoopbackByDefault = true
+	}
 	spec, created, changes, err := Prepare(m, specFor(settings, runtime.GOARCH))
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)

@@ -230,6 +230,7 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 		s.Phase, s.Driver, s.Accelerator, s.AccelNote, s.VMPID = "engine", info.Driver, info.Accelerator, info.AccelNote, info.PID
 		s.FileSharing, s.FileSharingNote, s.Shares = info.FileSharing, info.FileSharingNote, shares.describe()
 	})
+	shares.applyDriver(info)
 	vmDone := make(chan error, 1)
 	go func() { vmDone <- driver.Wait(context.Background()) }()
 	// Whatever happens from here, the VM does not outlive the agent's run.

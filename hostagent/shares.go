@@ -123,3 +123,12 @@ func (p sharePlan) describe() []string {
 	}
 	return out
 }
+
+// applyDriver tells the bridge when the driver could not share the
+// folders, so a bind of one is refused with the reason.
+func (p sharePlan) applyDriver(info vm.Info) {
+	if len(p.vm) > 0 && info.FileSharing == "" {
+		p.bridge.Shares = nil
+		p.bridge.Hint = "folders are not shared: " + info.FileSharingNote
+	}
+}

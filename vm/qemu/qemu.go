@@ -78,7 +78,7 @@ func (d *Driver) Start(ctx context.Context) error {
 	d.binary = bin
 	if len(d.m.Shares) > 0 {
 		d.virtiofsd = findVirtiofsd()
-		mode, note := shareMode(runtime.GOOS, d.virtiofsd)
+		mode, note := shareMode(runtime.GOOS, d.virtiofsd, virtiofsdNeedsRoot())
 		d.mu.Lock()
 		d.info.FileSharing, d.info.FileSharingNote = mode, note
 		d.mu.Unlock()

@@ -22,8 +22,11 @@ const (
 )
 
 // shareMode picks the sharing method for this host and says why when it
-// is not virtiofs.
-func shareMode(goos, virtiofsd string) (mode, note string) {
+// is not virtiofs; "" means folders cannot be shared.
+func shareMode(goos, virtiofsd string, needsRoot bool) (mode, note string) {
+	if virtiofsd != "" && needsRoot {
+		return "", virtiofsd + " runs as root only, so folders are not shared when Berth runs as another user"
+	}
 	if virtiofsd != "" {
 		return shareVirtiofs, ""
 	}
@@ -108,7 +111,6 @@ func (d *Driver) startVirtiofsd(bin string) (stop func(), err error) {
 		cmd := exec.Command(bin, virtiofsdArgs(sock, s)...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		proc.Detach(cmd)
-		asInvokingUser(cmd)
 		if err := cmd.Start(); err != nil {
 			stop()
 			return nil, fmt.Errorf("starting virtiofsd for %s: %w", s.HostPath, err)

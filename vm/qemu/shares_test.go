@@ -27,10 +27,13 @@ func TestShareArgs(t *testing.T) {
 }
 
 func TestShareMode(t *testing.T) {
-	if m, n := shareMode("linux", "/usr/lib/qemu/virtiofsd"); m != shareVirtiofs || n != "" {
+	if m, n := shareMode("linux", "/usr/lib/qemu/virtiofsd", false); m != shareVirtiofs || n != "" {
 		t.Errorf("with virtiofsd: %s %q", m, n)
 	}
-	if m, n := shareMode("darwin", ""); m != share9p || !strings.Contains(n, "does not support") {
+	if m, n := shareMode("darwin", "", false); m != share9p || !strings.Contains(n, "does not support") {
 		t.Errorf("without virtiofsd: %s %q", m, n)
+	}
+	if m, n := shareMode("linux", "/usr/lib/qemu/virtiofsd", true); m != "" || !strings.Contains(n, "root only") {
+		t.Errorf("not root: %s %q", m, n)
 	}
 }

@@ -3,11 +3,13 @@ package bridge
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -237,5 +239,39 @@ func TestRewriteKeepsEverythingElse(t *testing.T) {
 		if err != nil || changed || string(out) != notJSON {
 			t.Errorf("RewriteCreate(%q) = %q %v %v; want it unchanged", notJSON, out, changed, err)
 		}
+	}
+}
+
+func TestBridgeAnswersForUnsharedPath(t *testing.T) {
+	engine := fakeEngine(t)
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", engine)
+	}, slog.New(slog.DiscardHandler)).WithPaths(testPaths())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.Serve(ctx, ln)
+	hc := unixClient(sock)
+	resp, err := hc.Post("http://docker/v1.45/containers/create", "application/json", strings.NewReader(`{"HostConfig":{"Binds":["D:\\x:/x"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"message":"bind source path D:\\x is not shared`) {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	resp, err = hc.Get("http://docker/_ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("ping after a refusal: %s", resp.Status)
 	}
 }

@@ -3,9 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +124,44 @@ func TestEngine(t *testing.T) {
 		if err != nil || out != "line1\nline2\nline3\n" {
 			t.Fatalf("logs -f: %v %q", err, out)
 		}
+	})
+
+	t.Run("shell", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		out, err := e.berth(ctx, "shell", "--", "sh", "-c", "cat /proc/sys/kernel/hostname; exit 7")
+		if !strings.Contains(out, "berth") {
+			t.Errorf("shell output %q", out)
+		}
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 7 {
+			t.Errorf("shell exit: %v", err)
+		}
+		out = e.mustBerth(t, "logs", "engine")
+		if !strings.Contains(out, "API listen on") {
+			t.Errorf("engine log lacks dockerd's start: %q", out)
+		}
+	})
+
+	t.Run("a guest clock that jumps is corrected", func(t *testing.T) {
+		// As after the host slept: the guest's clock is 30 s behind.
+		e.mustBerth(t, "shell", "--", "sh", "-c", "date -s @$(( $(date +%s) - 30 ))")
+		t0 := time.Now()
+		var drift float64
+		waitFor(t, "the guest clock to be within a second of the host's", 20*time.Second, func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			before := time.Now()
+			out, err := e.berth(ctx, "shell", "--", "date", "+%s")
+			guest, perr := strconv.ParseFloat(strings.TrimSpace(out), 64)
+			if err != nil || perr != nil {
+				return false
+			}
+			// date prints whole seconds: allow for the truncation.
+			drift = guest - float64(before.UnixNano())/1e9
+			return drift > -2 && drift < 1.5
+		})
+		t.Logf("guest clock corrected %.1fs after a 30 s jump (drift now %.1fs)", time.Since(t0).Seconds(), drift)
 	})
 
 	t.Run("stop leaves nothing, start keeps the image", func(t *testing.T) {

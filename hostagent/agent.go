@@ -208,7 +208,9 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 		return err
 	}
 	*cleanups = append(*cleanups, func() { stopNet(); network.Close() })
+	a.mu.Lock()
 	a.guest = agentapi.NewClient(network.Dial)
+	a.mu.Unlock()
 
 	mach := describe(a.o, spec)
 	mach.Shares = shares.vm
@@ -339,7 +341,7 @@ func (a *Agent) waitEngine(ctx context.Context, network *vnet.Network, vmDone <-
 func (a *Agent) guestHealth(ctx context.Context) (agentapi.Health, error) {
 	ctx, cancel := context.WithTimeout(ctx, guestRequestTTL)
 	defer cancel()
-	return a.guest.Health(ctx)
+	return a.guestClient().Health(ctx)
 }
 
 // pingDocker checks dockerd end to end, over the same path the bridge uses.
@@ -383,7 +385,11 @@ func (a *Agent) supervise(ctx context.Context, vmDone <-chan error) error {
 
 // checkHealth turns the guest's health into running or degraded.
 func (a *Agent) checkHealth(ctx context.Context) {
+	sent := time.Now()
 	h, err := a.guestHealth(ctx)
+	if err == nil {
+		a.syncClock(ctx, h, sent, time.Now())
+	}
 	state, reason := api.StateRunning, ""
 	switch {
 	case err != nil:
@@ -415,7 +421,7 @@ func (a *Agent) stopVM(d vm.Driver, vmDone <-chan error) {
 	default:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), guestRequestTTL)
-	err := a.guest.Shutdown(ctx)
+	err := a.guestClient().Shutdown(ctx)
 	cancel()
 	if err == nil {
 		if waitDone(vmDone, guestStopWait) {
@@ -483,4 +489,11 @@ func exitErr(err error) error {
 		return errors.New("it powered off")
 	}
 	return err
+}
+
+// guestClient is the guest agent's client, nil before the network exists.
+func (a *Agent) guestClient() *agentapi.Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.guest
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/store"
 )
 
@@ -21,22 +22,25 @@ var logFiles = map[string]string{
 func newLogs(g *globals) *cobra.Command {
 	var follow bool
 	cmd := &cobra.Command{
-		Use:       "logs [agent|console]",
-		Short:     "Show the host agent's log or the guest console (the engine's output with BERTH_GUEST_DEBUG=1)",
+		Use:       "logs [agent|console|engine|containerd]",
+		Short:     "Show the host agent's log, the guest console, or the engine's (dockerd's, containerd's) log",
 		Args:      cobra.MaximumNArgs(1),
-		ValidArgs: []string{"agent", "console"},
+		ValidArgs: []string{"agent", "console", "engine", "containerd"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			which := "agent"
 			if len(args) == 1 {
 				which = args[0]
 			}
-			file, ok := logFiles[which]
-			if !ok {
-				return fmt.Errorf("logs: %q is not one of agent, console", which)
-			}
 			m, err := openMachine(g)
 			if err != nil {
 				return err
+			}
+			if which == "engine" || which == "containerd" {
+				return engineLog(cmd, m, which, follow)
+			}
+			file, ok := logFiles[which]
+			if !ok {
+				return fmt.Errorf("logs: %q is not one of agent, console, engine, containerd", which)
 			}
 			return tail(cmd.Context(), m.Path(file), cmd.OutOrStdout(), follow)
 		},
@@ -82,4 +86,38 @@ func mustOffset(f *os.File) int64 {
 		return 0
 	}
 	return off
+}
+
+// engineLog prints the engine's log from the guest; with follow it prints
+// what was added every second (the guest keeps the last 8 MiB).
+func engineLog(cmd *cobra.Command, m store.Machine, which string, follow bool) error {
+	name := map[string]string{"engine": "dockerd", "containerd": "containerd"}[which]
+	c := api.NewClient(m.AgentSocket())
+	var seen int64
+	for {
+		rc, err := c.EngineLog(cmd.Context(), name)
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		if int64(len(b)) < seen { // rotated
+			seen = 0
+		}
+		if _, err := cmd.OutOrStdout().Write(b[seen:]); err != nil {
+			return err
+		}
+		seen = int64(len(b))
+		if !follow {
+			return nil
+		}
+		select {
+		case <-cmd.Context().Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }

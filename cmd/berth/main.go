@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -19,6 +20,10 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := newRoot().ExecuteContext(ctx); err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
 		fmt.Fprintln(os.Stderr, "berth:", err)
 		return 1
 	}
@@ -39,7 +44,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVarP(&g.machine, "machine", "m", "default", "machine name")
-	root.AddCommand(newStart(g), newStop(g), newStatus(g), newHostagent(g), newDebug(g), newConfig(g), newRestart(g), newContext(g), newDelete(g), newLogs(g), newDiagnose(g), newVersion())
+	root.AddCommand(newStart(g), newStop(g), newStatus(g), newHostagent(g), newDebug(g), newConfig(g), newRestart(g), newContext(g), newDelete(g), newLogs(g), newDiagnose(g), newShell(g), newVersion())
 	root.AddCommand(newPorts(g), newForward(g))
 	return root
 }

@@ -24,7 +24,11 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 type Client struct {
 	http *http.Client
 	base string
+	dial DialFunc
 }
+
+// agentAddr is the guest agent's address on the private network.
+var agentAddr = net.JoinHostPort(guestconfig.GuestIP, strconv.Itoa(guestconfig.AgentPort))
 
 // NewClient returns a client that opens every connection with dial. It
 // keeps no connection open between calls, so a VM restart never leaves it
@@ -36,7 +40,8 @@ func NewClient(dial DialFunc) *Client {
 			DisableKeepAlives: true,
 			Proxy:             nil, // never an environment proxy: the guest is private
 		}},
-		base: "http://" + net.JoinHostPort(guestconfig.GuestIP, strconv.Itoa(guestconfig.AgentPort)),
+		base: "http://" + agentAddr,
+		dial: dial,
 	}
 }
 

@@ -25,6 +25,9 @@ func NewHandler(b Backend) http.Handler {
 		writeJSON(w, http.StatusAccepted, ShutdownResponse{Status: "shutting-down"})
 	})
 	mux.HandleFunc("GET "+PathListeners, serveListeners(b))
+	mux.HandleFunc("POST "+PathExec, serveExec(b))
+	mux.HandleFunc("POST "+PathTime, serveTime(b))
+	mux.HandleFunc("GET "+PathLogs+"{name}", serveLogs(b))
 	return mux
 }
 

@@ -44,6 +44,9 @@ type Health struct {
 	Dockerd    ProcessStatus `json:"dockerd"`
 	DataDisk   DataDisk      `json:"dataDisk"`
 	Memory     Memory        `json:"memory"`
+	// Time is the guest's clock when it answered; the host corrects a
+	// clock that drifted (after the host slept or the VM was paused).
+	Time time.Time `json:"time,omitzero"`
 	// UptimeSeconds since the guest init started.
 	UptimeSeconds float64 `json:"uptimeSeconds"`
 	// KernelRelease is the guest kernel's `uname -r`.

@@ -17,6 +17,7 @@ func (in *Init) Health(context.Context) agentapi.Health {
 	h := agentapi.Health{
 		Engine:        in.engineState(),
 		DataDisk:      in.disk,
+		Time:          time.Now(),
 		UptimeSeconds: time.Since(in.start).Seconds(),
 		Warnings:      append([]string(nil), in.warnings...),
 	}

@@ -9,17 +9,19 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/berth-dev/berth/guest/agentapi"
 	"github.com/berth-dev/berth/internal/sockets"
 )
 
 // Client talks to one machine's host agent.
 type Client struct {
-	hc *http.Client
+	hc   *http.Client
+	sock string
 }
 
 // NewClient returns a client for the agent listening on sock.
 func NewClient(sock string) *Client {
-	return &Client{hc: &http.Client{Transport: &http.Transport{
+	return &Client{sock: sock, hc: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return sockets.Dial(ctx, sock)
 		},
@@ -101,4 +103,33 @@ func (c *Client) EngineRTT(ctx context.Context, n int) (*RTT, error) {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// Exec runs a command in the VM; the connection carries agentapi frames.
+func (c *Client) Exec(ctx context.Context, req agentapi.ExecRequest) (net.Conn, error) {
+	return agentapi.DialExec(ctx, func(ctx context.Context) (net.Conn, error) {
+		conn, err := sockets.Dial(ctx, c.sock)
+		if err != nil {
+			return nil, fmt.Errorf("connecting to the host agent (is the machine running? `berth start`): %w", err)
+		}
+		return conn, nil
+	}, "agent", "/v1/exec", req)
+}
+
+// EngineLog returns the engine's log ("dockerd" or "containerd").
+func (c *Client) EngineLog(ctx context.Context, name string) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/v1/logs/"+name, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the host agent: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, fmt.Errorf("host agent: %s: %s", resp.Status, b)
+	}
+	return resp.Body, nil
 }

@@ -5,6 +5,7 @@ package hostagent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -271,7 +272,8 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	}
 	*cleanups = append(*cleanups, stopPorts)
 	now := time.Now()
-	a.set(func(s *api.Status) { s.State, s.Phase, s.ReadyAt = api.StateRunning, "", now })
+	ver, _ := engineVersion(ctx, network)
+	a.set(func(s *api.Status) { s.State, s.Phase, s.ReadyAt, s.EngineVersion = api.StateRunning, "", now, ver })
 	a.log.Info("engine ready", "dockerHost", m.DockerHost(), "seconds", now.Sub(a.snapshot().StartedAt).Seconds())
 
 	return a.supervise(ctx, vmDone)
@@ -346,20 +348,30 @@ func (a *Agent) guestHealth(ctx context.Context) (agentapi.Health, error) {
 
 // pingDocker checks dockerd end to end, over the same path the bridge uses.
 func pingDocker(ctx context.Context, network *vnet.Network) error {
+	_, err := engineVersion(ctx, network)
+	return err
+}
+
+// engineVersion asks dockerd for its version, over the path the bridge uses.
+func engineVersion(ctx context.Context, network *vnet.Network) (string, error) {
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return network.DialGuest(ctx, guestconfig.DockerPort)
-	}}, Timeout: guestRequestTTL}
+	}, Proxy: nil}, Timeout: guestRequestTTL}
 	defer hc.CloseIdleConnections()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/_ping", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/version", nil)
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("docker ping: %w", err)
+		return "", fmt.Errorf("docker version: %w", err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("docker ping: %s", resp.Status)
+		return "", fmt.Errorf("docker version: %s", resp.Status)
 	}
-	return nil
+	var v struct{ Version, APIVersion string }
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return "", fmt.Errorf("docker version: %w", err)
+	}
+	return v.Version, nil
 }
 
 // supervise runs while the machine is up: it watches the VM and the

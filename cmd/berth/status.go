@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -72,6 +73,12 @@ func printStatus(w io.Writer, st *api.Status) {
 		if st.FileSharingNote != "" {
 			fmt.Fprintf(w, "             (%s)\n", st.FileSharingNote)
 		}
+	}
+	if st.EngineVersion != "" {
+		fmt.Fprintf(w, "engine:      Docker %s\n", st.EngineVersion)
+	}
+	if !st.ReadyAt.IsZero() && st.State != api.StateStopped {
+		fmt.Fprintf(w, "uptime:      %s (started in %.1fs)\n", time.Since(st.ReadyAt).Round(time.Second), st.ReadyAt.Sub(st.StartedAt).Seconds())
 	}
 	fmt.Fprintf(w, "docker host: %s\n", st.DockerHost)
 }

@@ -67,6 +67,8 @@ type Status struct {
 	DockerHost   string `json:"dockerHost"`
 	DockerSocket string `json:"dockerSocket,omitempty"`
 	ImageVersion string `json:"imageVersion,omitempty"`
+	// EngineVersion is dockerd's version.
+	EngineVersion string `json:"engineVersion,omitempty"`
 	CPUs         int    `json:"cpus,omitempty"`
 	MemoryMiB    int    `json:"memoryMiB,omitempty"`
 

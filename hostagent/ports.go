@@ -274,7 +274,7 @@ func (p *ports) pollGuest(ctx context.Context) {
 		if err == nil {
 			conv := make([]portfwd.Listener, 0, len(ls))
 			for _, l := range ls {
-				conv = append(conv, portfwd.Listener{Proto: portfwd.Proto(l.Proto), IP: l.IP, Port: l.Port})
+				conv = append(conv, portfwd.Listener{Proto: portfwd.Proto(l.Proto), IP: l.IP, Port: l.Port, Process: l.Process})
 			}
 			p.mu.Lock()
 			changed := !slices.Equal(conv, p.listeners)

@@ -37,7 +37,14 @@ type Listener struct {
 	Proto Proto
 	IP    string
 	Port  int
+	// Process is the command name of the socket's owner, when known.
+	Process string
 }
+
+// dockerProxy is the engine's userland proxy: its sockets are the guest
+// side of published ports, which follow the container list, not the
+// listener poll (which lags a stopped container by up to a poll).
+const dockerProxy = "docker-proxy"
 
 // Inputs are everything the desired forwards derive from.
 type Inputs struct {
@@ -94,7 +101,7 @@ func Desired(in Inputs, o Options) []Forward {
 		}
 	}
 	for _, l := range in.Listeners {
-		if published[l.Proto][l.Port] || reservedGuestPort(l.Port) || !reachableGuestIP(l.IP) {
+		if published[l.Proto][l.Port] || l.Process == dockerProxy || reservedGuestPort(l.Port) || !reachableGuestIP(l.IP) {
 			continue // the engine's own proxy for a published port, Berth's, or private to the guest
 		}
 		for _, h := range hostIPs(netip.IPv6Loopback(), false, o) {

@@ -28,13 +28,14 @@ func TestDesired(t *testing.T) {
 			{ID: "c", Name: "/lan", Ports: []PublishedPort{{IP: "192.0.2.7", PrivatePort: 1, PublicPort: 9000, Proto: TCP}}},
 		},
 		Listeners: []Listener{
-			{Proto: TCP, IP: "0.0.0.0", Port: 8080},        // docker-proxy of web: skipped
-			{Proto: TCP, IP: "192.168.127.2", Port: 2375},  // dockerd: reserved
-			{Proto: TCP, IP: "127.0.0.1", Port: 41000},     // containerd: private
-			{Proto: TCP, IP: "172.17.0.1", Port: 7000},     // a bridge address: private
-			{Proto: TCP, IP: "::", Port: 6379},             // --network host service
-			{Proto: UDP, IP: "0.0.0.0", Port: 8080},        // another protocol: forwarded
-			{Proto: TCP, IP: "192.168.127.2", Port: 18000}, // bound to the guest address
+			{Proto: TCP, IP: "0.0.0.0", Port: 8080},                          // docker-proxy of web: skipped
+			{Proto: TCP, IP: "0.0.0.0", Port: 8081, Process: "docker-proxy"}, // of a container just stopped: skipped
+			{Proto: TCP, IP: "192.168.127.2", Port: 2375},                    // dockerd: reserved
+			{Proto: TCP, IP: "127.0.0.1", Port: 41000},                       // containerd: private
+			{Proto: TCP, IP: "172.17.0.1", Port: 7000},                       // a bridge address: private
+			{Proto: TCP, IP: "::", Port: 6379},                               // --network host service
+			{Proto: UDP, IP: "0.0.0.0", Port: 8080},                          // another protocol: forwarded
+			{Proto: TCP, IP: "192.168.127.2", Port: 18000},                   // bound to the guest address
 		},
 		Manual: []Spec{
 			{HostPort: 6379, GuestPort: 6380, Proto: TCP}, // wins over the guest listener

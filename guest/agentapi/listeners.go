@@ -25,6 +25,11 @@ type Listener struct {
 	Proto string `json:"proto"` // "tcp" or "udp"
 	IP    string `json:"ip"`    // the bound address; 0.0.0.0 or :: for all
 	Port  int    `json:"port"`
+	// Process is the command name (comm) of the process holding the
+	// socket, when known: the host agent leaves the engine's own
+	// docker-proxy to the published-port path.
+	Process string `json:"process,omitempty"`
+	inode   string
 }
 
 // ListenerSource is an optional Backend ability: the handler uses it when
@@ -80,6 +85,11 @@ func ReadListeners(dir string) ([]Listener, error) {
 		}
 		out = append(out, ls...)
 	}
+	owners := socketOwners(filepath.Dir(dir))
+	for i := range out {
+		out[i].Process = owners[out[i].inode]
+		out[i].inode = ""
+	}
 	slices.SortFunc(out, func(a, b Listener) int {
 		if c := strings.Compare(a.Proto, b.Proto); c != 0 {
 			return c
@@ -127,7 +137,11 @@ func ParseProcNet(r io.Reader, proto string) ([]Listener, error) {
 		if port == 0 {
 			continue
 		}
-		out = append(out, Listener{Proto: proto, IP: ip.String(), Port: port})
+		l := Listener{Proto: proto, IP: ip.String(), Port: port}
+		if len(fs) > 9 {
+			l.inode = fs[9]
+		}
+		out = append(out, l)
 	}
 	return out, sc.Err()
 }
@@ -157,4 +171,33 @@ func parseHexEndpoint(s string) (netip.Addr, int, error) {
 	}
 	ip, _ := netip.AddrFromSlice(raw)
 	return ip.Unmap(), int(port), nil
+}
+
+// socketOwners maps socket inodes to the command name of a process that
+// holds them, from a /proc directory; what cannot be read is left out.
+func socketOwners(proc string) map[string]string {
+	owners := map[string]string{}
+	pids, _ := os.ReadDir(proc)
+	for _, p := range pids {
+		if p.Name()[0] < '0' || p.Name()[0] > '9' {
+			continue
+		}
+		fds, err := os.ReadDir(filepath.Join(proc, p.Name(), "fd"))
+		if err != nil {
+			continue
+		}
+		var comm string
+		for _, fd := range fds {
+			target, err := os.Readlink(filepath.Join(proc, p.Name(), "fd", fd.Name()))
+			if err != nil || !strings.HasPrefix(target, "socket:[") {
+				continue
+			}
+			if comm == "" {
+				b, _ := os.ReadFile(filepath.Join(proc, p.Name(), "comm"))
+				comm = strings.TrimSpace(string(b))
+			}
+			owners[strings.TrimSuffix(strings.TrimPrefix(target, "socket:["), "]")] = comm
+		}
+	}
+	return owners
 }

@@ -29,23 +29,36 @@ const procUDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->
 
 func TestReadListeners(t *testing.T) {
 	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "net"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Process 42, docker-proxy, holds the socket of 0.0.0.0:2024 (inode 1143).
+	if err := os.MkdirAll(filepath.Join(dir, "42", "fd"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "42", "comm"), []byte("docker-proxy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("socket:[1143]", filepath.Join(dir, "42", "fd", "3")); err != nil {
+		t.Fatal(err)
+	}
 	for name, s := range map[string]string{"tcp": procTCP, "tcp6": procTCP6, "udp": procUDP} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "net", name), []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ls, err := ReadListeners(dir) // no udp6: skipped
+	ls, err := ReadListeners(filepath.Join(dir, "net")) // no udp6: skipped
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, l := range ls {
-		got = append(got, l.Proto+" "+l.IP+" "+itoa(l.Port))
+		got = append(got, strings.TrimSpace(l.Proto+" "+l.IP+" "+itoa(l.Port)+" "+l.Process))
 	}
 	want := []string{
 		"tcp ::1 80",
 		"tcp 127.0.0.1 81", // v4-mapped, unmapped
-		"tcp 0.0.0.0 2024",
+		"tcp 0.0.0.0 2024 docker-proxy",
 		"tcp 192.168.127.2 2383",
 		"tcp :: 8080",
 		"udp 0.0.0.0 53",

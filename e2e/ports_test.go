@@ -138,6 +138,16 @@ func TestPorts(t *testing.T) {
 		if d > time.Second {
 			t.Errorf("host port closed %v after the container stopped, want within 1s", d)
 		}
+		// And it stays closed: the engine's proxy, seen by a listener poll
+		// just before it exited, must not come back as a guest forward.
+		time.Sleep(1500 * time.Millisecond)
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", portStop), time.Second); err == nil {
+			c.Close()
+			t.Errorf("port %d accepts again after the stop", portStop)
+		}
+		if fs := forwardsOn(e.forwards(t), portStop); len(fs) != 0 {
+			t.Errorf("forwards left on %d: %+v", portStop, fs)
+		}
 		_ = inflight.SetReadDeadline(time.Now().Add(3 * time.Second))
 		if _, err := inflight.Read(make([]byte, 1)); err == nil {
 			t.Errorf("connection in flight still open")

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -21,6 +20,23 @@ const (
 	dockerPidFile  = "/run/docker.pid"
 	daemonJSONPath = runDir + "/daemon.json"
 	logCap         = 8 << 20 // per daemon log file in /run/berth
+
+	containerdConfigPath = runDir + "/containerd.toml"
+	// containerdConfig leaves out what dockerd never uses: Kubernetes' CRI
+	// and the snapshotters of file systems the VM does not have. Loading
+	// them costs start time (aufs even runs modprobe).
+	containerdConfig = `version = 2
+disabled_plugins = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.blockfile",
+  "io.containerd.tracing.processor.v1.otlp",
+  "io.containerd.internal.v1.tracing",
+]
+`
 )
 
 // startEngine starts containerd, then dockerd, both supervised, once the
@@ -56,8 +72,10 @@ func (in *Init) startEngine(netErr, fwErr error) {
 	ip, _ := in.guestAddr()
 
 	containerd := &Supervisor{
-		Name:        "containerd",
-		Start:       in.daemonStarter("containerd", []string{"containerd"}, nil),
+		Name: "containerd",
+		Start: in.daemonStarter("containerd", []string{"containerd", "--config", containerdConfigPath}, func() {
+			_ = os.WriteFile(containerdConfigPath, []byte(containerdConfig), 0o644)
+		}),
 		Backoff:     DefaultBackoff,
 		StopTimeout: 10 * time.Second,
 		Logf:        in.logf,
@@ -66,11 +84,9 @@ func (in *Init) startEngine(netErr, fwErr error) {
 		Name: "dockerd",
 		Start: in.daemonStarter("dockerd", []string{"dockerd",
 			"--containerd", containerdSock,
+			// The unix socket only: the init carries it to the private
+			// network (serveDockerTCP).
 			"-H", "unix://" + dockerSock,
-			"-H", "tcp://" + net.JoinHostPort(ip.String(), strconv.Itoa(guestconfig.DockerPort)),
-			// Explicit: without it dockerd sleeps 15 s to warn about a TCP
-			// socket without TLS. Only the host agent can reach it.
-			"--tls=false",
 			"--config-file", daemonJSONPath,
 			"--pidfile", dockerPidFile,
 		}, func() { _ = os.Remove(dockerPidFile) }),
@@ -87,6 +103,7 @@ func (in *Init) startEngine(netErr, fwErr error) {
 		return
 	}
 	in.containerd, in.dockerd = containerd, dockerd
+	go in.serveDockerTCP(ip)
 	in.containerdStop, in.containerdDone = runSupervisor(containerd)
 	in.dockerdStop, in.dockerdDone = runSupervisor(dockerd)
 }

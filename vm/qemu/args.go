@@ -81,7 +81,9 @@ func buildArgs(m *vm.Machine, accel string, f files) []string {
 	}
 	args = append(args,
 		"-netdev", "stream,id=net0,server=off,addr.type=unix,addr.path="+escapeOpt(m.Network.Socket),
-		"-device", "virtio-net-pci,netdev=net0,mac="+m.Network.MAC,
+		// No option ROM: nothing boots from the network, and loading iPXE
+		// costs boot time.
+		"-device", "virtio-net-pci,netdev=net0,mac="+m.Network.MAC+",romfile=",
 		"-device", "virtio-rng-pci",
 		"-chardev", "file,id=console0,path="+escapeOpt(m.ConsoleLog),
 		"-serial", "chardev:console0",

@@ -52,7 +52,7 @@ func TestBuildArgsTCG(t *testing.T) {
 	// A comma in a path must not split QEMU's option list.
 	check("-drive", "if=none,id=disk1,file=/m/data,,1.img,format=raw,discard=unmap,detect-zeroes=unmap")
 	check("-netdev", "stream,id=net0,server=off,addr.type=unix,addr.path=/m/net.sock")
-	check("-device", "virtio-net-pci,netdev=net0,mac=5a:94:ef:e4:0c:ee")
+	check("-device", "virtio-net-pci,netdev=net0,mac=5a:94:ef:e4:0c:ee,romfile=")
 	check("-qmp", "unix:/m/qmp.sock,server=on,wait=off")
 	check("-pidfile", "/m/qemu.pid")
 	if !slices.Contains(args, "-no-reboot") || !slices.Contains(args, "-nodefaults") {

@@ -47,6 +47,7 @@ type ports struct {
 	containers []portfwd.Container
 	listeners  []portfwd.Listener
 	manual     []portfwd.Spec
+	paused     pausedPorts
 
 	applyMu sync.Mutex // one reconcile at a time
 	kick    chan struct{}
@@ -68,6 +69,7 @@ func (a *Agent) startPorts(network *vnet.Network) (func(), error) {
 		manualPath: a.o.Machine.Path(store.ForwardsFile),
 		kick:       make(chan struct{}, 1),
 	}
+	p.paused.emit = a.pauseEmitter()
 	manual, err := portfwd.LoadManual(p.manualPath)
 	if err != nil {
 		// A bad entry is reported and skipped; the good ones still forward.
@@ -126,10 +128,11 @@ func (p *ports) reconcileLoop(ctx context.Context) {
 func (p *ports) apply() {
 	p.applyMu.Lock()
 	defer p.applyMu.Unlock()
+	defer p.paused.flush() // after the listeners closed
 	p.mu.Lock()
 	in := portfwd.Inputs{Containers: p.containers, Listeners: p.listeners, Manual: p.manual}
 	p.mu.Unlock()
-	p.rec.Apply(portfwd.Desired(in, p.opts))
+	p.rec.Apply(p.paused.hold(portfwd.Desired(in, p.opts)))
 }
 
 // followEngine follows container events; every (re)connection starts with

@@ -12,12 +12,13 @@ import (
 
 // portRoutes serves the forwards part of the control API (see package api).
 func (a *Agent) portRoutes(mux *http.ServeMux) {
+	a.pauseRoutes(mux)
 	mux.HandleFunc("GET /v1/forwards", func(w http.ResponseWriter, r *http.Request) {
 		p := a.portsOrFail(w)
 		if p == nil {
 			return
 		}
-		writeJSON(w, http.StatusOK, p.rec.List())
+		writeJSON(w, http.StatusOK, append(p.rec.List(), p.paused.list()...))
 	})
 	mux.HandleFunc("POST /v1/forwards", func(w http.ResponseWriter, r *http.Request) {
 		var req api.ForwardRequest

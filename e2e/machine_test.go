@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bufio"
+	"compress/gzip"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,9 +96,44 @@ func TestMachineLifecycle(t *testing.T) {
 			t.Errorf("set on a running machine does not say a restart applies it:\n%s", out)
 		}
 		e.mustBerth(t, "config", "set", "engine.proxy.https", proxy.url())
+		e.mustBerth(t, "config", "set", "disk", "80GiB")
+		metricsPort := freePort(t)
+		e.mustBerth(t, "config", "set", "engine.metricsPort", strconv.Itoa(metricsPort))
 		e.mustBerth(t, "restart")
 		if n := dockerInfo(t, e, "{{.NCPU}}"); n != "2" {
 			t.Errorf("NCPU after restart = %s, want 2", n)
+		}
+		// The data disk grew and the file system with it.
+		out = e.mustBerth(t, "shell", "--", "df", "-k", "/var/lib/docker")
+		if f := strings.Fields(lastLine(out)); len(f) < 2 || !atLeast(f[1], 75<<20) {
+			t.Errorf("data file system after growing the disk to 80GiB: %q", out)
+		}
+		// The engine's metrics, on host loopback.
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(metricsPort) + "/metrics")
+		if err != nil {
+			t.Fatalf("metrics: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), "engine_daemon_") {
+			t.Errorf("metrics endpoint answered %s: %.200s", resp.Status, b)
+		}
+	})
+
+	t.Run("diagnose bundle", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "bundle.tar.gz")
+		e.mustBerth(t, "diagnose", "-o", out)
+		files := readTarGz(t, out)
+		for name, want := range map[string]string{
+			"status.json":   `"state": "running"`,
+			"versions.txt":  "guest image:",
+			"serial.log":    "BERTH-INIT-STARTED",
+			"hostagent.log": "engine ready",
+			"config.yaml":   "metricsPort",
+		} {
+			if !strings.Contains(files[name], want) {
+				t.Errorf("bundle's %s lacks %q", name, want)
+			}
 		}
 	})
 
@@ -144,4 +183,47 @@ func TestMachineLifecycle(t *testing.T) {
 			t.Fatalf("status after delete: %+v", st)
 		}
 	})
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func atLeast(s string, n int64) bool {
+	v, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && v >= n
+}
+
+func readTarGz(t *testing.T, path string) map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	files := map[string]string{}
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		b, _ := io.ReadAll(tr)
+		files[filepath.Base(h.Name)] = string(b)
+	}
+	return files
 }

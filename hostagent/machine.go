@@ -174,6 +174,9 @@ func writeFileAtomic(path string, b []byte) error {
 	return os.Rename(tmp, path)
 }
 
+// ReadSpec reads the spec the machine was last started with.
+func ReadSpec(m store.Machine) (MachineSpec, error) { return readSpec(m) }
+
 // readSpec reads machine.json.
 func readSpec(m store.Machine) (MachineSpec, error) {
 	var s MachineSpec

@@ -11,7 +11,7 @@ func newRestart(g *globals) *cobra.Command {
 		Short: "Stop and start the machine, applying config changes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkConfig(cmd); err != nil {
+			if err := checkConfig(cmd, g); err != nil {
 				return err // a bad config never stops a running machine
 			}
 			if err := newStop(g).RunE(cmd, args); err != nil {

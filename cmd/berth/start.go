@@ -43,14 +43,25 @@ func updateContext(host string) error {
 
 // checkConfig writes the default config on first use and refuses to start
 // with an invalid one, listing every problem.
-func checkConfig(cmd *cobra.Command) error {
+func checkConfig(cmd *cobra.Command, g *globals) error {
 	p, err := ensureConfig()
 	if err != nil {
 		return err
 	}
-	_, warnings, err := config.LoadResolved(p, hostagent.HostLimits())
+	r, warnings, err := config.LoadResolved(p, hostagent.HostLimits())
 	printWarnings(cmd.ErrOrStderr(), p, warnings)
-	return err
+	if err != nil {
+		return err
+	}
+	// What only the machine knows: its disk can grow, never shrink.
+	m, err := openMachine(g)
+	if err != nil {
+		return err
+	}
+	if have, err := hostagent.ReadSpec(m); err == nil && r.DiskGiB < have.DiskGiB {
+		return fmt.Errorf("%s: disk: %dGiB is smaller than the machine's %dGiB data disk; a disk can grow, not shrink", p, r.DiskGiB, have.DiskGiB)
+	}
+	return nil
 }
 
 func runStart(cmd *cobra.Command, g *globals, f *startFlags) error {
@@ -67,7 +78,7 @@ func runStart(cmd *cobra.Command, g *globals, f *startFlags) error {
 		return err
 	}
 	out := cmd.OutOrStdout()
-	if err := checkConfig(cmd); err != nil {
+	if err := checkConfig(cmd, g); err != nil {
 		return err
 	}
 	progress, done := newProgress(out)

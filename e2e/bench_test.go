@@ -87,40 +87,55 @@ func bareBoot(b *testing.B, e *env, accel string) time.Duration {
 	return 0
 }
 
-// BenchmarkAPIRoundTrip: the docker API's GET /version through Berth's
-// socket (bridge + virtual network) next to the same call made by the agent
-// straight into the virtual network, and `docker version` as a user runs it.
+// BenchmarkAPIRoundTrip: docker API calls through Berth's socket (bridge +
+// virtual network) next to the same calls made by the agent straight into
+// the virtual network, and `docker version` as a user runs it. GET /version
+// is the call the issue names (dockerd execs runc to answer it, so it is
+// slow under emulation); GET /_ping shows the transport itself.
 func BenchmarkAPIRoundTrip(b *testing.B) {
 	e := newEnv(b)
 	e.mustBerth(b, "start")
-	const n = 200
+	const n = 100
 	sock := filepath.Join(e.machineDir(), "docker.sock")
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", sock)
 		}}}
-	var bridged []time.Duration
-	for range b.N {
+	bridged := func(path string) []time.Duration {
+		var ds []time.Duration
 		for range n {
 			t0 := time.Now()
-			resp, err := hc.Get("http://docker/version")
+			resp, err := hc.Get("http://docker" + path)
 			if err != nil {
 				b.Fatal(err)
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			bridged = append(bridged, time.Since(t0))
+			ds = append(ds, time.Since(t0))
 		}
+		return ds
 	}
-	out := e.mustBerth(b, "debug", "engine-rtt", "-n", fmt.Sprint(n))
-	var rtt struct{ Nanos []int64 }
-	if err := json.Unmarshal([]byte(out), &rtt); err != nil {
-		b.Fatalf("engine-rtt: %v: %s", err, out)
+	direct := func(path string) []time.Duration {
+		out := e.mustBerth(b, "debug", "engine-rtt", "-n", fmt.Sprint(n), "--path", path)
+		var rtt struct{ Nanos []int64 }
+		if err := json.Unmarshal([]byte(out), &rtt); err != nil {
+			b.Fatalf("engine-rtt: %v: %s", err, out)
+		}
+		var ds []time.Duration
+		for _, ns := range rtt.Nanos {
+			ds = append(ds, time.Duration(ns))
+		}
+		return ds
 	}
-	var direct []time.Duration
-	for _, ns := range rtt.Nanos {
-		direct = append(direct, time.Duration(ns))
+	for range b.N {
+		for _, path := range []string{"/version", "/_ping"} {
+			mb, md := median(bridged(path)), median(direct(path))
+			name := strings.TrimPrefix(path, "/")
+			b.ReportMetric(float64(mb.Microseconds()), name+"-bridged-p50-µs")
+			b.ReportMetric(float64(md.Microseconds()), name+"-direct-p50-µs")
+			b.Logf("GET %s p50: through the bridge %v, agent direct %v (ratio %.2f)", path, mb, md, float64(mb)/float64(md))
+		}
 	}
 	var cli []time.Duration
 	for range 20 {
@@ -134,10 +149,6 @@ func BenchmarkAPIRoundTrip(b *testing.B) {
 		}
 		cli = append(cli, time.Since(t0))
 	}
-	mb, md, mc := median(bridged), median(direct), median(cli)
-	b.ReportMetric(float64(mb.Microseconds()), "bridged-p50-µs")
-	b.ReportMetric(float64(md.Microseconds()), "direct-p50-µs")
-	b.ReportMetric(float64(mc.Milliseconds()), "docker-version-p50-ms")
-	b.Logf("GET /version p50: through the bridge %v, agent direct %v (ratio %.2f); `docker version` p50 %v",
-		mb, md, float64(mb)/float64(md), mc)
+	b.ReportMetric(float64(median(cli).Milliseconds()), "docker-version-p50-ms")
+	b.Logf("`docker version` p50 %v", median(cli))
 }

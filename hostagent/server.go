@@ -68,11 +68,19 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// serveEngineRTT times n docker API calls (GET /version, each on a new
+// serveEngineRTT times n docker API calls (GET /version or /_ping, each on a new
 // connection, as the docker CLI makes them) from the agent straight to the
 // guest, without the socket bridge: the baseline the bridge is measured
 // against.
 func (a *Agent) serveEngineRTT(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Query().Get("path")
+	if path == "" {
+		path = "/version"
+	}
+	if path != "/version" && path != "/_ping" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "path: /version or /_ping"})
+		return
+	}
 	n, err := strconv.Atoi(r.URL.Query().Get("n"))
 	if err != nil || n < 1 || n > 10000 {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "n: a count from 1 to 10000"})
@@ -89,7 +97,7 @@ func (a *Agent) serveEngineRTT(w http.ResponseWriter, r *http.Request) {
 	out := api.RTT{}
 	for range n {
 		t0 := time.Now()
-		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, "http://docker/version", nil)
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, "http://docker"+path, nil)
 		resp, err := hc.Do(req)
 		if err != nil {
 			writeJSON(w, http.StatusBadGateway, map[string]string{"message": err.Error()})

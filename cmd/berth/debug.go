@@ -13,6 +13,7 @@ import (
 func newDebug(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "debug", Short: "Diagnostic tools", Hidden: true}
 	var n int
+	var path string
 	rtt := &cobra.Command{
 		Use:   "engine-rtt",
 		Short: "Time docker API calls from the agent to the guest, bypassing the socket bridge (JSON, nanoseconds)",
@@ -25,7 +26,7 @@ func newDebug(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := api.NewClient(m.AgentSocket()).EngineRTT(cmd.Context(), n)
+			r, err := api.NewClient(m.AgentSocket()).EngineRTT(cmd.Context(), n, path)
 			if err != nil {
 				return err
 			}
@@ -33,6 +34,7 @@ func newDebug(g *globals) *cobra.Command {
 		},
 	}
 	rtt.Flags().IntVarP(&n, "count", "n", 50, "number of calls")
+	rtt.Flags().StringVar(&path, "path", "/version", "the API call: /version or /_ping")
 	cmd.AddCommand(rtt)
 	return cmd
 }

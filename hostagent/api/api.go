@@ -69,8 +69,8 @@ type Status struct {
 	ImageVersion string `json:"imageVersion,omitempty"`
 	// EngineVersion is dockerd's version.
 	EngineVersion string `json:"engineVersion,omitempty"`
-	CPUs         int    `json:"cpus,omitempty"`
-	MemoryMiB    int    `json:"memoryMiB,omitempty"`
+	CPUs          int    `json:"cpus,omitempty"`
+	MemoryMiB     int    `json:"memoryMiB,omitempty"`
 
 	// ConfigDigest identifies the config the machine started with; a
 	// different digest of the file now means a restart would change it.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 
 	"github.com/berth-dev/berth/guest/agentapi"
 	"github.com/berth-dev/berth/internal/sockets"
@@ -97,9 +98,9 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 }
 
 // EngineRTT asks the agent to time n docker API calls that bypass the bridge.
-func (c *Client) EngineRTT(ctx context.Context, n int) (*RTT, error) {
+func (c *Client) EngineRTT(ctx context.Context, n int, path string) (*RTT, error) {
 	var r RTT
-	if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/debug/engine-rtt?n=%d", n), &r); err != nil {
+	if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/debug/engine-rtt?n=%d&path=%s", n, url.QueryEscape(path)), &r); err != nil {
 		return nil, err
 	}
 	return &r, nil

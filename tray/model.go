@@ -219,17 +219,18 @@ func tooltip(s Snapshot, st api.State) string {
 }
 
 func portsMenu(s Snapshot, up bool) Item {
-	it := Item{ID: "ports", Label: "Ports", Disabled: !up}
+	// The fixed entries come first, so that a GUI adapter can append and
+	// remove the forwards below them without touching the separator.
+	it := Item{ID: "ports", Label: "Ports", Disabled: !up, Children: []Item{
+		{ID: "ports-add", Label: "Forward a port…", Action: Action{Kind: ActAddForward}, Disabled: !up},
+		{ID: "ports-sep", Separator: true},
+	}}
 	for _, e := range PortEntries(s.Forwards, s.Containers) {
 		it.Children = append(it.Children, portItem(e))
 	}
-	if len(it.Children) == 0 {
+	if len(it.Children) == 2 {
 		it.Children = append(it.Children, Item{ID: "ports-none", Label: "No forwarded ports", Disabled: true})
 	}
-	it.Children = append(it.Children,
-		Item{ID: "ports-sep", Separator: true},
-		Item{ID: "ports-add", Label: "Forward a port…", Action: Action{Kind: ActAddForward}, Disabled: !up},
-	)
 	return it
 }
 

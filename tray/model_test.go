@@ -112,12 +112,12 @@ func TestBuildPorts(t *testing.T) {
 		labels = append(labels, c.Label)
 	}
 	want := []string{
+		"Forward a port…", "",
 		"tls — 192.0.2.7:443 → 443/tcp",
 		"manual — localhost:5353 → 53/udp",
 		"db (postgres:16) — localhost:5432 → 5432/tcp (failed)",
 		"web (nginx) — localhost:8080 → 80/tcp",
 		"VM — localhost:9000 → 9000/tcp (not forwarded)",
-		"", "Forward a port…",
 	}
 	if strings.Join(labels, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("ports menu:\n%s\nwant:\n%s", strings.Join(labels, "\n"), strings.Join(want, "\n"))

@@ -154,6 +154,7 @@ func DialExec(ctx context.Context, dial func(context.Context) (net.Conn, error),
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
 		conn.Close()
 		var e ErrorResponse
 		if json.Unmarshal(b, &e) == nil && e.Message != "" {
@@ -161,6 +162,8 @@ func DialExec(ctx context.Context, dial func(context.Context) (net.Conn, error),
 		}
 		return nil, fmt.Errorf("exec: %s: %s", resp.Status, strings.TrimSpace(string(b)))
 	}
+	// A 101 has no body: what follows is the frame stream, on conn.
+	_ = resp.Body.Close()
 	if br.Buffered() > 0 {
 		return &bufferedConn{Conn: conn, r: br}, nil
 	}

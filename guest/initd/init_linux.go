@@ -192,7 +192,8 @@ func openConsole() *console {
 		}
 		c.f = f
 	}
-	io.WriteString(c.f, guestconfig.MarkerInitStarted+"\n")
+	// Nothing to do if the console cannot take it: the boot goes on.
+	_, _ = io.WriteString(c.f, guestconfig.MarkerInitStarted+"\n")
 	return c
 }
 

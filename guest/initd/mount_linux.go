@@ -31,11 +31,3 @@ func mountAll(specs []mountSpec) error {
 	}
 	return errors.Join(errs...)
 }
-
-func isMountPoint(path string) bool {
-	var st, parent unix.Stat_t
-	if unix.Stat(path, &st) != nil || unix.Stat(path+"/..", &parent) != nil {
-		return false
-	}
-	return st.Dev != parent.Dev || st.Ino == parent.Ino
-}

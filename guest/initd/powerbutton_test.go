@@ -3,6 +3,7 @@ package initd
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"reflect"
 	"strconv"
@@ -31,7 +32,7 @@ func TestPowerPressed(t *testing.T) {
 	var none bytes.Buffer
 	none.Write(event(evKey, 30, 1))
 	none.Write(event(evKey, keyPower, 2)[:10]) // torn
-	if err := PowerPressed(&none); err != io.ErrUnexpectedEOF {
+	if err := PowerPressed(&none); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("err = %v, want ErrUnexpectedEOF", err)
 	}
 }

@@ -100,13 +100,13 @@ func loadModule(path string) error {
 	}
 	defer f.Close()
 	err = unix.FinitModule(int(f.Fd()), "", 0)
-	if err == unix.ENOSYS { // a kernel without finit_module
+	if errors.Is(err, unix.ENOSYS) { // a kernel without finit_module
 		var b []byte
 		if b, err = os.ReadFile(path); err == nil {
 			err = unix.InitModule(b, "")
 		}
 	}
-	if err == unix.EEXIST {
+	if errors.Is(err, unix.EEXIST) {
 		return nil
 	}
 	return err

@@ -46,6 +46,7 @@ type Options struct {
 type App struct {
 	o Options
 
+	renderMu  sync.Mutex
 	mu        sync.Mutex
 	snap      Snapshot
 	forwards  map[string]portfwd.Forward // by Forward.Key()
@@ -136,7 +137,11 @@ func (a *App) Settings() Settings {
 	return a.snap.Settings
 }
 
+// render draws the current snapshot. renderMu keeps the build and the draw
+// together: a menu built from an older snapshot never lands last.
 func (a *App) render() {
+	a.renderMu.Lock()
+	defer a.renderMu.Unlock()
 	a.mu.Lock()
 	r := a.renderer
 	m := Build(a.snapshotLocked())

@@ -361,7 +361,7 @@ func (a *App) do(act Action) error {
 	case ActQuit:
 		return a.quitApp(ctx)
 	case ActSwitchWindows:
-		return errors.New("Windows containers are not available in this version")
+		return errors.New("windows containers are not available in this version")
 	}
 	return nil
 }
@@ -453,7 +453,7 @@ func (a *App) diagnose(ctx context.Context) error {
 	}
 	out := filepath.Join(dir, "berth-diagnose-"+time.Now().Format("20060102-150405")+".tar.gz")
 	if msg, err := a.o.Runner.Run(ctx, a.berth("diagnose", "--output", out)); err != nil {
-		return fmt.Errorf("creating the diagnostics bundle: %v: %s", err, msg)
+		return fmt.Errorf("creating the diagnostics bundle: %w: %s", err, msg)
 	}
 	a.o.Notifier.Notify("Diagnostics bundle created", out, "Show", func() { _ = a.o.Opener.Reveal(out) })
 	return a.o.Opener.Reveal(out)
@@ -473,7 +473,7 @@ func (a *App) reset(ctx context.Context) error {
 	msg, err := a.o.Runner.Run(ctx, a.berth("delete", "--force"))
 	a.update(func(s *Snapshot) { s.Busy = false })
 	if err != nil && !isNoMachine(msg) {
-		return fmt.Errorf("deleting the machine: %v: %s", err, msg)
+		return fmt.Errorf("deleting the machine: %w: %s", err, msg)
 	}
 	p := filepath.Join(a.o.Home, config.FileName)
 	if _, err := os.Stat(p); err == nil {

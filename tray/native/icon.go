@@ -1,8 +1,8 @@
+//go:build !darwin || cgo
+
 package native
 
 import (
-	"errors"
-
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/tray"
 )
@@ -23,7 +23,3 @@ func iconFor(goos string, st api.State, theme string) (regular, template []byte)
 	}
 	return tray.IconPNG(st, v), nil
 }
-
-// ErrNoCgo says why a build has no tray (Available is false): the macOS
-// status bar needs cgo.
-var ErrNoCgo = errors.New("the tray was built without cgo: the macOS status bar needs it (build with CGO_ENABLED=1)")

@@ -100,7 +100,7 @@ func NewHost(addr string) (*Host, error) {
 	r, err := conn.RequestName(watcherName, dbus.NameFlagDoNotQueue)
 	if err != nil || r != dbus.RequestNameReplyPrimaryOwner {
 		conn.Close()
-		return nil, fmt.Errorf("owning %s: reply %v, %v", watcherName, r, err)
+		return nil, fmt.Errorf("owning %s: reply %v, %w", watcherName, r, err)
 	}
 	return h, nil
 }

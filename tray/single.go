@@ -1,0 +1,89 @@
+package tray
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/internal/sockets"
+)
+
+// ErrAlreadyRunning: another tray of this user runs; it was asked to show
+// itself.
+var ErrAlreadyRunning = errors.New("the Berth tray is already running")
+
+// instancePath is the tray's own owner-only endpoint: a socket in the state
+// directory, or on Windows a pipe named after it (pipe names are global).
+func instancePath(goos, home string) string {
+	if goos == "windows" {
+		sum := sha256.Sum256([]byte(strings.TrimRight(strings.ToLower(home), `\/`)))
+		return `\\.\pipe\berth-tray-` + hex.EncodeToString(sum[:8])
+	}
+	return filepath.Join(home, "tray.sock")
+}
+
+// ClaimInstance makes this process the user's only tray. When another one
+// answers on the endpoint it is told to show itself and ErrAlreadyRunning
+// is returned. Otherwise show runs whenever a later copy asks, until
+// release.
+func ClaimInstance(goos, home string, show func()) (release func(), err error) {
+	path := instancePath(goos, home)
+	l, err := sockets.Listen(path)
+	if errors.Is(err, sockets.ErrInUse) || (err != nil && goos == "windows") {
+		if serr := askShow(path); serr == nil {
+			return nil, ErrAlreadyRunning
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claiming the tray's endpoint: %w", err)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go serveShow(c, show)
+		}
+	}()
+	return func() { _ = l.Close() }, nil
+}
+
+func serveShow(c net.Conn, show func()) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	if strings.TrimSpace(line) == "show" {
+		show()
+		_, _ = c.Write([]byte("ok\n"))
+	}
+}
+
+func askShow(path string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	c, err := sockets.Dial(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c.Write([]byte("show\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err == nil && strings.TrimSpace(line) != "ok" {
+		err = errors.New("unexpected answer")
+	}
+	if err != nil {
+		return fmt.Errorf("the running tray did not answer: %q: %w", line, err)
+	}
+	return nil
+}

@@ -91,7 +91,7 @@ func (l *LocalAgent) Start(ctx context.Context, progress func(string)) error {
 }
 
 func (l *LocalAgent) Stop(ctx context.Context) error {
-	_, err := lifecycle.Stop(ctx, lifecycle.StopOptions{Machine: l.Machine, ImageDir: l.ImageDir})
+	_, err := lifecycle.Stop(ctx, lifecycle.StopOptions{Machine: l.Machine, ImageDir: l.ImageDir, Progress: io.Discard})
 	return err
 }
 

@@ -60,8 +60,8 @@ func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Bytes the client sent after its request are already buffered.
-	if n := rw.Reader.Buffered(); n > 0 {
-		b, _ := rw.Reader.Peek(n)
+	if n := rw.Reader.Buffered(); n > 0 { //nolint:staticcheck // rw embeds a Reader and a Writer: Buffered is ambiguous
+		b, _ := rw.Peek(n)
 		if _, err := guest.Write(b); err != nil {
 			return
 		}

@@ -156,13 +156,21 @@ func TestMachineLifecycle(t *testing.T) {
 		_, _ = e.docker(ctx, nil, "run", "--rm", "--privileged", "--pid=host", image, "sh", "-c", "kill -9 $(pidof dockerd)")
 		cancel()
 		t0 := time.Now()
-		waitFor(t, "the engine to answer again", 3*time.Minute, func() bool {
+		sawDegraded := ""
+		waitFor(t, "the engine to answer again", 4*time.Minute, func() bool {
+			if st := e.status(t); st.State == "degraded" {
+				sawDegraded = st.Error
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			out, err := e.docker(ctx, nil, "inspect", "--format", "{{.State.Running}}", "always")
 			return err == nil && strings.TrimSpace(out) == "true"
 		})
 		t.Logf("engine back and --restart=always container running %.1fs after kill -9 of dockerd", time.Since(t0).Seconds())
+		// While it came back, status said why.
+		if !strings.Contains(sawDegraded, "dockerd") && !strings.Contains(sawDegraded, "engine") {
+			t.Errorf("status never showed degraded with the reason during the restart (last seen: %q)", sawDegraded)
+		}
 		if st := e.status(t); st.State != "running" && st.State != "degraded" {
 			t.Errorf("state after the engine's crash: %+v", st)
 		}

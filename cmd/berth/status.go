@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/hostagent/lifecycle"
+	"github.com/berth-dev/berth/portfwd"
 	"github.com/berth-dev/berth/store"
 )
 
@@ -34,12 +35,24 @@ func newStatus(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The forwards, when the machine runs.
+			var fwds []portfwd.Forward
+			if st.State == api.StateRunning || st.State == api.StateDegraded {
+				fwds, _ = api.NewClient(m.AgentSocket()).Forwards(cmd.Context())
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				return enc.Encode(struct {
+					*api.Status
+					Forwards []portfwd.Forward `json:"forwards"`
+				}{st, nonNil(fwds)})
 			}
 			printStatus(cmd.OutOrStdout(), st)
+			if len(fwds) > 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "forwards:")
+				printForwards(cmd.OutOrStdout(), fwds)
+			}
 			return nil
 		},
 	}
@@ -110,4 +123,11 @@ func watchStatus(cmd *cobra.Command, m store.Machine, asJSON bool) error {
 		return nil //nolint:nilerr // interrupted by the user: not a failure
 	}
 	return err
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

@@ -39,7 +39,7 @@ run: deps build image
 deps:
 	@./hack/deps.sh
 
-test: check test-unit test-windows test-e2e
+test: check test-unit test-tray test-windows test-e2e
 
 test-unit:
 	$(GO) test -race -count=1 ./...

@@ -16,8 +16,8 @@ import (
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/tray"
 	"github.com/berth-dev/berth/tray/native"
-	"github.com/berth-dev/berth/tray/traytest"
 	"github.com/berth-dev/berth/tray/trayhost"
+	"github.com/berth-dev/berth/tray/traytest"
 )
 
 const trayPort = 19080

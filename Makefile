@@ -41,8 +41,9 @@ deps:
 
 test: check test-unit test-tray test-windows test-e2e
 
+# -race needs cgo (and a C compiler); the binaries themselves are built without.
 test-unit:
-	$(GO) test -race -count=1 ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
 test-e2e: build image
 	BERTH_E2E=1 BERTH_BIN=$(abspath $(BIN)/berth) $(GO) test -count=1 -timeout 50m -v ./e2e/...

@@ -1,6 +1,6 @@
 # The tray app (cmd/berth-tray). Included by the Makefile.
 
-.PHONY: berth-tray berth-tray-windows test-tray
+.PHONY: berth-tray berth-tray-windows test-tray tray-screenshot
 
 berth-tray:
 	$(GO) build -o $(BIN)/berth-tray ./cmd/berth-tray
@@ -14,3 +14,8 @@ berth-tray-windows:
 # on the first GetLayout (see tray/native/native_linux_test.go).
 test-tray:
 	$(GO) test -count=1 ./tray/native/
+
+# The menu in a real tray host (xfce4-panel on Xvfb); packages in
+# hack/screenshot-packages.txt. Not part of `make test`: an artifact.
+tray-screenshot:
+	./hack/tray-screenshot.sh docs/screenshots/tray-menu-stopped.png

@@ -51,6 +51,7 @@ type App struct {
 	snap      Snapshot
 	forwards  map[string]portfwd.Forward // by Forward.Key()
 	lastErr   string                     // a failed start, shown while no agent runs
+	saveMu    sync.Mutex                 // orders settings saves
 	engineOff context.CancelFunc         // stops the engine watcher
 	renderer  Renderer
 	quit      func()
@@ -170,8 +171,11 @@ func (a *App) onEvent(ctx context.Context, ev api.Event) {
 		if !up {
 			clear(a.forwards)
 			a.snap.Containers = nil
+		} else {
+			// A machine that runs supersedes an earlier failed start; a
+			// late event of the failed agent does not.
+			a.lastErr = ""
 		}
-		a.lastErr = ""
 		a.mu.Unlock()
 		a.engineWatch(ctx, up)
 	case ev.Forward != nil:
@@ -435,6 +439,10 @@ func (a *App) stop(ctx context.Context) error {
 }
 
 func (a *App) saveSettings(fn func(*Settings)) error {
+	// One save at a time, in the order of the changes: two quick clicks
+	// must not leave the older settings on disk.
+	a.saveMu.Lock()
+	defer a.saveMu.Unlock()
 	a.mu.Lock()
 	fn(&a.snap.Settings)
 	s := a.snap.Settings

@@ -3,6 +3,7 @@ package tray_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -278,8 +279,17 @@ func TestAppSettingsAndTroubleshoot(t *testing.T) {
 	r.scr.waitFor(t, "on quit: leave", func(m tray.Menu) bool { it, _ := tray.Find(m.Items, "onquit-leave"); return it.Checked })
 	do("start-with-tray")
 	r.scr.waitFor(t, "start with tray", func(m tray.Menu) bool { it, _ := tray.Find(m.Items, "start-with-tray"); return it.Checked })
-	if s, err := tray.LoadSettings(r.home + "/" + tray.SettingsFile); err != nil || s != (tray.Settings{StartEngine: true, OnQuit: tray.OnQuitLeave}) {
-		t.Errorf("saved settings %+v %v", s, err)
+	// The menu may show the change before the file is written.
+	want := tray.Settings{StartEngine: true, OnQuit: tray.OnQuitLeave}
+	var saved tray.Settings
+	var serr error
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if saved, serr = tray.LoadSettings(filepath.Join(r.home, tray.SettingsFile)); serr == nil && saved == want {
+			break
+		}
+	}
+	if serr != nil || saved != want {
+		t.Errorf("saved settings %+v %v", saved, serr)
 	}
 	do("settings")
 	do("diagnose")
@@ -287,7 +297,7 @@ func TestAppSettingsAndTroubleshoot(t *testing.T) {
 	do("about")
 	time.Sleep(100 * time.Millisecond)
 	log := strings.Join(r.desk.Log(), "\n")
-	for _, want := range []string{"edit " + r.home + "/config.yaml", "run /bin/berth --machine default diagnose --output ",
+	for _, want := range []string{"edit " + filepath.Join(r.home, "config.yaml"), "run /bin/berth --machine default diagnose --output ",
 		"reveal ", "confirm Reset Berth to factory defaults?", "info About Berth: Berth test"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("missing %q in\n%s", want, log)

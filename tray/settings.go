@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // SettingsFile is the tray's own settings, in the state directory
@@ -74,7 +75,16 @@ func SaveSettings(path string, s Settings) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("saving tray settings: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	// On Windows a reader holding the file open makes the replace fail for
+	// a moment (a sharing violation): try again briefly.
+	for i := 0; ; i++ {
+		err = os.Rename(tmp.Name(), path)
+		if err == nil || i == 20 {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if err != nil {
 		return fmt.Errorf("saving tray settings: %w", err)
 	}
 	return nil

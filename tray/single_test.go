@@ -3,6 +3,7 @@ package tray
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ func TestSingleInstance(t *testing.T) {
 }
 
 func TestInstancePath(t *testing.T) {
-	if p := instancePath("linux", "/home/u/.berth"); p != "/home/u/.berth/tray.sock" {
+	if p := instancePath("linux", "/home/u/.berth"); p != filepath.Join("/home/u/.berth", "tray.sock") {
 		t.Error(p)
 	}
 	a, b := instancePath("windows", `C:\Users\A\.berth`), instancePath("windows", `c:\users\a\.berth\`)

@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,8 +12,8 @@ func TestShareArgs(t *testing.T) {
 	m := &vm.Machine{MemoryMiB: 1024, StateDir: "/s,d", Shares: []vm.Share{{Tag: "berth0", HostPath: "/home/me"}, {Tag: "berth1", HostPath: "/ro", ReadOnly: true}}}
 	got := strings.Join(shareArgs(m, shareVirtiofs), " ")
 	want := "-object memory-backend-memfd,id=mem,size=1024M,share=on -numa node,memdev=mem " +
-		"-chardev socket,id=vfs0,path=/s,,d/vfs0.sock -device vhost-user-fs-pci,chardev=vfs0,tag=berth0 " +
-		"-chardev socket,id=vfs1,path=/s,,d/vfs1.sock -device vhost-user-fs-pci,chardev=vfs1,tag=berth1"
+		"-chardev socket,id=vfs0,path=" + escapeOpt(filepath.Join("/s,d", "vfs0.sock")) + " -device vhost-user-fs-pci,chardev=vfs0,tag=berth0 " +
+		"-chardev socket,id=vfs1,path=" + escapeOpt(filepath.Join("/s,d", "vfs1.sock")) + " -device vhost-user-fs-pci,chardev=vfs1,tag=berth1"
 	if got != want {
 		t.Errorf("virtiofs:\n%s\nwant\n%s", got, want)
 	}

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -151,7 +152,12 @@ func TestMachineLifecycle(t *testing.T) {
 
 	t.Run("the engine comes back after kill -9", func(t *testing.T) {
 		e.buildBusyboxImage(t, image)
-		e.mustDocker(t, "run", "-d", "--name", "always", "--restart=always", image, "sleep", "100000")
+		// A published port too: the agent's event stream drops with the
+		// engine, and the full resync after it must bring the forward back.
+		port := freePort(t)
+		e.mustDocker(t, "run", "-d", "--name", "always", "--restart=always", "-p", fmt.Sprintf("127.0.0.1:%d:80", port), image, "httpd", "-f", "-p", "80", "-h", "/etc")
+		url := fmt.Sprintf("http://127.0.0.1:%d/hostname", port)
+		waitFor(t, "the published port before the crash", time.Minute, func() bool { return httpOK(url) })
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		_, _ = e.docker(ctx, nil, "run", "--rm", "--privileged", "--pid=host", image, "sh", "-c", "kill -9 $(pidof dockerd)")
 		cancel()
@@ -167,6 +173,8 @@ func TestMachineLifecycle(t *testing.T) {
 			return err == nil && strings.TrimSpace(out) == "true"
 		})
 		t.Logf("engine back and --restart=always container running %.1fs after kill -9 of dockerd", time.Since(t0).Seconds())
+		waitFor(t, "the published port after the engine came back", time.Minute, func() bool { return httpOK(url) })
+		t.Logf("its published port answered again %.1fs after the kill", time.Since(t0).Seconds())
 		// While it came back, status said why.
 		if !strings.Contains(sawDegraded, "dockerd") && !strings.Contains(sawDegraded, "engine") {
 			t.Errorf("status never showed degraded with the reason during the restart (last seen: %q)", sawDegraded)
@@ -234,4 +242,14 @@ func readTarGz(t *testing.T, path string) map[string]string {
 		files[filepath.Base(h.Name)] = string(b)
 	}
 	return files
+}
+
+func httpOK(url string) bool {
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }

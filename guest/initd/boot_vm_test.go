@@ -36,7 +36,7 @@ var (
 	dockerPort = flag.Int("docker-port", 23750, "host port forwarded to the guest's dockerd")
 	agentPort  = flag.Int("agent-port", 23800, "host port forwarded to the guest agent")
 	smp        = flag.Int("smp", 2, "guest vCPUs")
-	accel      = flag.String("accel", "tcg", "QEMU -accel value")
+	accel      = flag.String("accel", "tcg,thread=single", "QEMU -accel value (multi-threaded TCG risks a guest Oops: see vm/qemu accelArg)")
 	boots      = flag.Int("boots", 3, "boots for TestBootTimes")
 	debugBoot  = flag.Bool("debug", false, "boot with config.Debug (daemon output on the console)")
 	consoleDir = flag.String("console-dir", "", "keep each boot's console in this directory")

@@ -42,7 +42,7 @@ func TestBuildArgsTCG(t *testing.T) {
 		}
 	}
 	check("-M", "q35")
-	check("-accel", "tcg")
+	check("-accel", "tcg,thread=single")
 	check("-cpu", "max")
 	check("-smp", "2")
 	check("-m", "2048M")

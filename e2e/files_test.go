@@ -336,8 +336,15 @@ func imageWorkflow(t *testing.T, e *env) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
-		if out := e.mustDocker(t, "ps", "-q"); strings.TrimSpace(out) != "" {
-			t.Fatalf("still running: %q", out)
+		// The engine's list can lag its stop under emulation by a moment.
+		var out string
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+			if out = strings.TrimSpace(e.mustDocker(t, "ps", "-q")); out == "" {
+				break
+			}
+		}
+		if out != "" {
+			t.Fatalf("still running: %q\n%s", out, e.mustDocker(t, "ps", "-a"))
 		}
 		e.mustDocker(t, "container", "prune", "-f")
 	})

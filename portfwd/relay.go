@@ -3,10 +3,11 @@ package portfwd
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
+
+	"github.com/berth-dev/berth/internal/netpipe"
 )
 
 // relay accepts on a host listener and joins each connection to a new
@@ -85,7 +86,7 @@ func (r *relay) handle(client net.Conn) {
 		return
 	}
 	defer r.track(guest, false)
-	pipe(client, guest)
+	netpipe.Pipe(client, guest)
 }
 
 // Close stops the relay.
@@ -101,27 +102,4 @@ func (r *relay) Close() error {
 	<-r.done
 	r.wg.Wait()
 	return err
-}
-
-// pipe copies both ways until both directions end. When one side stops
-// sending, the other side's write half is closed, so request/response
-// protocols that half-close (HTTP/1.0 clients, nc -N) work.
-func pipe(a, b net.Conn) {
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); copyHalf(b, a) }()
-	go func() { defer wg.Done(); copyHalf(a, b) }()
-	wg.Wait()
-}
-
-type closeWriter interface{ CloseWrite() error }
-
-func copyHalf(dst, src net.Conn) {
-	_, err := io.Copy(dst, src)
-	if cw, ok := dst.(closeWriter); ok && err == nil {
-		_ = cw.CloseWrite()
-		return
-	}
-	dst.Close()
-	src.Close()
 }

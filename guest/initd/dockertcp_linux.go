@@ -1,14 +1,13 @@
 package initd
 
 import (
-	"io"
 	"net"
 	"net/netip"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/internal/netpipe"
 )
 
 // serveDockerTCP carries the engine's API from the private network to
@@ -45,21 +44,5 @@ func proxyToDocker(c net.Conn) {
 		return // dockerd is not up yet: the client retries
 	}
 	defer d.Close()
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); halfCopy(d, c) }()
-	go func() { defer wg.Done(); halfCopy(c, d) }()
-	wg.Wait()
-}
-
-// halfCopy copies until src ends, then closes dst's write half so the
-// other side sees EOF while its answer can still flow back.
-func halfCopy(dst, src net.Conn) {
-	_, err := io.Copy(dst, src)
-	if cw, ok := dst.(interface{ CloseWrite() error }); ok && err == nil {
-		_ = cw.CloseWrite()
-		return
-	}
-	dst.Close()
-	src.Close()
+	netpipe.Pipe(c, d)
 }

@@ -13,10 +13,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
+
+	"github.com/berth-dev/berth/internal/netpipe"
 )
 
 // Dialer opens a connection to the engine.
@@ -101,38 +102,12 @@ func (b *Bridge) handle(ctx context.Context, client net.Conn) {
 	defer engine.Close()
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); copyHalf(client, engine) }()
+	go func() { defer wg.Done(); netpipe.CopyHalf(client, engine) }()
 	f := &forwarder{paths: b.paths, log: b.log}
 	err = f.run(engine, bufio.NewReaderSize(client, 64<<10), client)
-	if cw, ok := engine.(closeWriter); ok && err == nil {
-		_ = cw.CloseWrite()
-	} else {
-		engine.Close()
-		client.Close()
-	}
+	netpipe.CloseWrite(engine, client, err)
 	wg.Wait()
 }
 
-// Pipe copies both ways until both directions are done. When one side stops
-// sending, the other side's write half is closed, so a client that closes
-// its stdin (docker run -i < file) is seen by the container.
-func Pipe(a, b net.Conn) {
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); copyHalf(b, a) }()
-	go func() { defer wg.Done(); copyHalf(a, b) }()
-	wg.Wait()
-}
-
-type closeWriter interface{ CloseWrite() error }
-
-func copyHalf(dst, src net.Conn) {
-	_, err := io.Copy(dst, src)
-	if cw, ok := dst.(closeWriter); ok && err == nil {
-		_ = cw.CloseWrite()
-		return
-	}
-	// No half-close possible, or the copy failed: end both directions.
-	dst.Close()
-	src.Close()
-}
+// Pipe joins two connections with half-closes passed on (see netpipe).
+func Pipe(a, b net.Conn) { netpipe.Pipe(a, b) }

@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/creack/pty"
 
 	"github.com/berth-dev/berth/internal/proc"
 )
@@ -91,27 +88,9 @@ func TestEngine(t *testing.T) {
 	})
 
 	t.Run("run -it through a pty", func(t *testing.T) {
-		cmd := exec.Command("docker", "run", "--rm", "-it", image, "sh")
-		cmd.Env = e.environ()
-		f, err := pty.Start(cmd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		var buf bytes.Buffer
-		done := make(chan struct{})
-		go func() { io.Copy(&buf, f); close(done) }()
 		// The container's shell sees a terminal.
-		io.WriteString(f, "if [ -t 0 ]; then echo TTY-$((6*7)); fi; exit\r")
-		select {
-		case <-done:
-		case <-time.After(2 * time.Minute):
-			cmd.Process.Kill()
-			t.Fatalf("docker run -it did not finish; output: %q", buf.String())
-		}
-		cmd.Wait()
-		if !strings.Contains(buf.String(), "TTY-42") {
-			t.Fatalf("docker run -it output: %q", buf.String())
+		if out := e.dockerInPTY(t, "if [ -t 0 ]; then echo TTY-$((6*7)); fi; exit\r", "run", "--rm", "-it", image, "sh"); !strings.Contains(out, "TTY-42") {
+			t.Fatalf("docker run -it output: %q", out)
 		}
 	})
 

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -17,8 +16,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/creack/pty"
 )
 
 const filesImage = "berth-e2e/files:1"
@@ -246,26 +243,8 @@ func imageWorkflow(t *testing.T, e *env) {
 		}
 	})
 	t.Run("exec -it through a pty", func(t *testing.T) {
-		cmd := exec.Command("docker", "exec", "-it", "wf", "sh")
-		cmd.Env = e.environ()
-		f, err := pty.Start(cmd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		var buf bytes.Buffer
-		done := make(chan struct{})
-		go func() { io.Copy(&buf, f); close(done) }()
-		io.WriteString(f, "if [ -t 0 ]; then echo TTY-$((6*7)); fi; exit\r")
-		select {
-		case <-done:
-		case <-time.After(2 * time.Minute):
-			cmd.Process.Kill()
-			t.Fatalf("docker exec -it did not finish: %q", buf.String())
-		}
-		cmd.Wait()
-		if !strings.Contains(buf.String(), "TTY-42") {
-			t.Fatalf("exec -it output: %q", buf.String())
+		if out := e.dockerInPTY(t, "if [ -t 0 ]; then echo TTY-$((6*7)); fi; exit\r", "exec", "-it", "wf", "sh"); !strings.Contains(out, "TTY-42") {
+			t.Fatalf("exec -it output: %q", out)
 		}
 	})
 	t.Run("cp both ways", func(t *testing.T) {

@@ -8,12 +8,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/berth-dev/berth/internal/proc"
 )
@@ -193,3 +196,28 @@ func waitFor(t testing.TB, what string, d time.Duration, f func() bool) {
 }
 
 func pidAlive(pid int) bool { return pid > 0 && proc.Alive(pid) }
+
+// dockerInPTY runs the docker CLI on a pseudo-terminal, types input, and
+// returns what the terminal showed once the command ended.
+func (e *env) dockerInPTY(t testing.TB, input string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("docker", args...)
+	cmd.Env = e.environ()
+	f, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	done := make(chan struct{})
+	go func() { io.Copy(&buf, f); close(done) }()
+	io.WriteString(f, input)
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("docker %s did not finish; output: %q", strings.Join(args, " "), buf.String())
+	}
+	cmd.Wait()
+	return buf.String()
+}

@@ -160,17 +160,7 @@ func (e *env) dumpLogs(t testing.TB) {
 func (e *env) buildBusyboxImage(t testing.TB, tag string) {
 	t.Helper()
 	dir := t.TempDir()
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "busybox"), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	copyBusybox(t, dir)
 	dockerfile := `FROM scratch
 COPY busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
@@ -220,4 +210,20 @@ func (e *env) dockerInPTY(t testing.TB, input string, args ...string) string {
 	}
 	cmd.Wait()
 	return buf.String()
+}
+
+// copyBusybox puts the host's static busybox into a build context.
+func copyBusybox(t testing.TB, dir string) {
+	t.Helper()
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(bb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "busybox"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
 }

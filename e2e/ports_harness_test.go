@@ -28,17 +28,7 @@ const probeBody = "berth-ports-ok"
 func (e *env) buildProbeImage(t testing.TB) {
 	t.Helper()
 	dir := t.TempDir()
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "busybox"), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	copyBusybox(t, dir)
 	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "netprobe"), "./testdata/netprobe")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if out, err := build.CombinedOutput(); err != nil {

@@ -52,6 +52,7 @@ func (t *Tray) Run(onReady func()) {
 		if m != nil {
 			t.Render(*m)
 		}
+		go t.settle()
 		if onReady != nil {
 			onReady()
 		}

@@ -91,12 +91,17 @@ func TestTrayOverDBus(t *testing.T) {
 	has := func(prefix string) func(trayhost.Node) bool {
 		return func(m trayhost.Node) bool { _, ok := m.Find(prefix); return ok }
 	}
-	enabled := func(m trayhost.Node, label string) bool {
-		n, ok := m.Find(label)
-		if !ok {
-			t.Fatalf("no %q in\n%s", label, m)
+	// enabled says whether each label is there and enabled; a menu still
+	// being built may lack some.
+	enabled := func(m trayhost.Node, labels ...string) (got []bool, all bool) {
+		for _, label := range labels {
+			n, ok := m.Find(label)
+			if !ok {
+				return nil, false
+			}
+			got = append(got, n.Enabled)
 		}
-		return n.Enabled
+		return got, true
 	}
 	click := func(m trayhost.Node, label string) {
 		t.Helper()
@@ -126,14 +131,21 @@ func TestTrayOverDBus(t *testing.T) {
 		want := []bool{c.start, c.stop, c.restart, c.sh}
 		// A menu is read while it may still be changing: wait for all of it.
 		waitMenu(c.line+" with its actions", func(m trayhost.Node) bool {
-			got := []bool{enabled(m, "Start"), enabled(m, "Stop"), enabled(m, "Restart"), enabled(m, "Open shell in VM")}
-			return has(c.line)(m) && slices.Equal(got, want)
+			got, all := enabled(m, "Start", "Stop", "Restart", "Open shell in VM")
+			return all && has(c.line)(m) && slices.Equal(got, want)
 		})
-		if tt, err := item.Tooltip(); err != nil || !strings.HasPrefix(tt, "Berth: "+string(c.st.State)) {
-			t.Errorf("%s: tooltip %q %v", c.st.State, tt, err)
+		// The tooltip and icon are properties a panel reads on their own.
+		var tt string
+		var px []byte
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			tt, _ = item.Tooltip()
+			_, _, px, _ = item.Icon()
+			if strings.HasPrefix(tt, "Berth: "+string(c.st.State)) && len(px) > 0 {
+				break
+			}
 		}
-		if _, _, px, err := item.Icon(); err != nil || len(px) == 0 {
-			t.Errorf("%s: icon %v", c.st.State, err)
+		if !strings.HasPrefix(tt, "Berth: "+string(c.st.State)) || len(px) == 0 {
+			t.Errorf("%s: tooltip %q, icon of %d bytes", c.st.State, tt, len(px))
 		}
 	}
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"sync"
@@ -76,7 +77,7 @@ func (a *Agent) startPorts(network *vnet.Network) (func(), error) {
 		p.log.Warn("manual forwards", "err", err)
 	}
 	p.manual = manual
-	p.rec = portfwd.NewReconciler(&portfwd.Forwarders{Net: network, Log: p.log}, func(f portfwd.Forward) {
+	p.rec = portfwd.NewReconciler(&portfwd.Forwarders{Net: guestNet{network, a.guest}, Log: p.log}, func(f portfwd.Forward) {
 		p.log.Info("forward", "key", f.Key(), "target", f.GuestAddr(), "state", f.State, "source", f.Source,
 			"container", f.Container, "reason", f.Reason)
 		a.hub.Publish(api.Event{Time: time.Now(), Type: "forward", Forward: &f})
@@ -99,6 +100,20 @@ func (a *Agent) startPorts(network *vnet.Network) (func(), error) {
 		p.rec.Close()
 		p.docker.CloseIdleConnections()
 	}, nil
+}
+
+// guestNet is the virtual network, with the guest's own loopback
+// addresses reached through the guest agent.
+type guestNet struct {
+	*vnet.Network
+	guest *agentapi.Client
+}
+
+func (g guestNet) DialTCP(ctx context.Context, addr string) (net.Conn, error) {
+	if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr().IsLoopback() {
+		return g.guest.Connect(ctx, addr)
+	}
+	return g.Network.DialTCP(ctx, addr)
 }
 
 func (p *ports) trigger() {

@@ -87,10 +87,7 @@ func Desired(in Inputs, o Options) []Forward {
 			}
 			published[p.Proto][p.PublicPort] = true
 			ip, _ := netip.ParseAddr(p.IP)
-			target := guestconfig.GuestIP
-			if ip.IsLoopback() {
-				target = guestconfig.GuestLoopbackIP
-			}
+			target := guestTarget(ip)
 			for _, h := range hostIPs(ip, false, o) {
 				add(Forward{
 					Proto: p.Proto, HostIP: h, HostPort: p.PublicPort,
@@ -117,6 +114,22 @@ func Desired(in Inputs, o Options) []Forward {
 	}
 	Sort(out)
 	return out
+}
+
+// guestTarget is where the agent reaches a port the engine published on
+// ip in the guest: the guest's own address; for the guest's IPv4 loopback,
+// its loopback alias, which the guest maps to 127.0.0.1; for its IPv6
+// loopback, ::1 itself, which the agent reaches through the guest agent
+// (no IPv4 rewrite can land on ::1).
+func guestTarget(ip netip.Addr) string {
+	switch {
+	case ip.Is6() && !ip.Is4In6() && ip.IsLoopback():
+		return netip.IPv6Loopback().String()
+	case ip.Unmap().IsLoopback():
+		return guestconfig.GuestLoopbackIP
+	default:
+		return guestconfig.GuestIP
+	}
 }
 
 // reachableGuestIP: a socket bound to every address or to the guest's own

@@ -26,6 +26,7 @@ func TestDesired(t *testing.T) {
 			}},
 			{ID: "b", Name: "/lo", Ports: []PublishedPort{{IP: "127.0.0.1", PrivatePort: 53, PublicPort: 5353, Proto: UDP}}},
 			{ID: "c", Name: "/lan", Ports: []PublishedPort{{IP: "192.0.2.7", PrivatePort: 1, PublicPort: 9000, Proto: TCP}}},
+			{ID: "d", Name: "/v6lo", Ports: []PublishedPort{{IP: "::1", PrivatePort: 443, PublicPort: 8443, Proto: TCP}}},
 		},
 		Listeners: []Listener{
 			{Proto: TCP, IP: "0.0.0.0", Port: 8080},                          // docker-proxy of web: skipped
@@ -52,6 +53,8 @@ func TestDesired(t *testing.T) {
 		"tcp 0.0.0.0:8080->192.168.127.2:8080 docker web",
 		"udp 127.0.0.1:8080->192.168.127.2:8080 guest ",
 		"udp [::1]:8080->192.168.127.2:8080 guest ",
+		"tcp 127.0.0.1:8443->[::1]:8443 docker v6lo",
+		"tcp [::1]:8443->[::1]:8443 docker v6lo",
 		"tcp 192.0.2.7:9000->192.168.127.2:9000 docker lan",
 		"tcp 127.0.0.1:18000->192.168.127.2:18000 guest ",
 		"tcp [::1]:18000->192.168.127.2:18000 guest ",

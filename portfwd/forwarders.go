@@ -17,7 +17,8 @@ import (
 
 // GuestNet is what the forwarders need of the virtual network.
 type GuestNet interface {
-	// DialTCP connects to addr (ip:port) on the virtual network.
+	// DialTCP connects to addr (ip:port) in the guest: on the virtual
+	// network, or a loopback address of the guest itself.
 	DialTCP(ctx context.Context, addr string) (net.Conn, error)
 	// ExposeUDP relays UDP datagrams arriving at the host address local to
 	// remote on the virtual network, one session per client address, until
@@ -54,6 +55,9 @@ func (fw *Forwarders) Open(f Forward) (io.Closer, error) {
 		if p.loopbackOnly {
 			// The relay cannot filter sources; never listen wider than asked.
 			return nil, fmt.Errorf("UDP port %d is privileged on this host and cannot be bound to loopback alone", f.HostPort)
+		}
+		if ip, err := netip.ParseAddr(f.GuestIP); err == nil && ip.Is6() && ip.IsLoopback() {
+			return nil, fmt.Errorf("UDP published on the VM's IPv6 loopback cannot be forwarded; publish it on 127.0.0.1 (-p 127.0.0.1:%d:...), which the host serves on 127.0.0.1 and ::1", f.HostPort)
 		}
 		c, err := fw.Net.ExposeUDP(p.addr, f.GuestAddr())
 		if err != nil {

@@ -176,3 +176,11 @@ func TestExplainPrivilegedPort(t *testing.T) {
 		t.Errorf("windows: %v", err)
 	}
 }
+
+func TestUDPToGuestIPv6LoopbackSaysWhy(t *testing.T) {
+	fw := &Forwarders{Net: loopNet{}}
+	_, err := fw.Open(Forward{Proto: UDP, HostIP: "127.0.0.1", HostPort: freePort(t), GuestIP: "::1", GuestPort: 53})
+	if err == nil || !strings.Contains(err.Error(), "IPv6 loopback") || !strings.Contains(err.Error(), "-p 127.0.0.1:") {
+		t.Fatalf("UDP to the guest's ::1: %v", err)
+	}
+}

@@ -137,6 +137,16 @@ func (c *Client) Exec(ctx context.Context, req ExecRequest) (net.Conn, error) {
 // once the server switched protocols. The host agent's control API
 // speaks the same protocol, so the CLI uses this too.
 func DialExec(ctx context.Context, dial func(context.Context) (net.Conn, error), host, path string, req ExecRequest) (net.Conn, error) {
+	conn, err := dialUpgrade(ctx, dial, host, path, "berth-exec", req)
+	if err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
+	}
+	return conn, nil
+}
+
+// dialUpgrade posts req as JSON on a fresh connection asking to switch to
+// proto, and returns the connection once the server switched.
+func dialUpgrade(ctx context.Context, dial func(context.Context) (net.Conn, error), host, path, proto string, req any) (net.Conn, error) {
 	conn, err := dial(ctx)
 	if err != nil {
 		return nil, err
@@ -145,12 +155,12 @@ func DialExec(ctx context.Context, dial func(context.Context) (net.Conn, error),
 	if host == "" {
 		host = "guest"
 	}
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: Upgrade\r\nUpgrade: berth-exec\r\n\r\n%s", path, host, len(body), body)
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: Upgrade\r\nUpgrade: %s\r\n\r\n%s", path, host, len(body), proto, body)
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("exec: %w", err)
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
@@ -158,11 +168,11 @@ func DialExec(ctx context.Context, dial func(context.Context) (net.Conn, error),
 		conn.Close()
 		var e ErrorResponse
 		if json.Unmarshal(b, &e) == nil && e.Message != "" {
-			return nil, errors.New("exec: " + e.Message)
+			return nil, errors.New(e.Message)
 		}
-		return nil, fmt.Errorf("exec: %s: %s", resp.Status, strings.TrimSpace(string(b)))
+		return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
 	}
-	// A 101 has no body: what follows is the frame stream, on conn.
+	// A 101 has no body: what follows is the new protocol, on conn.
 	_ = resp.Body.Close()
 	if br.Buffered() > 0 {
 		return &bufferedConn{Conn: conn, r: br}, nil
@@ -176,3 +186,11 @@ type bufferedConn struct {
 }
 
 func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// CloseWrite half-closes the connection underneath, where it can.
+func (b *bufferedConn) CloseWrite() error {
+	if cw, ok := b.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return b.Conn.Close()
+}

@@ -26,6 +26,7 @@ func NewHandler(b Backend) http.Handler {
 	})
 	mux.HandleFunc("GET "+PathListeners, serveListeners(b))
 	mux.HandleFunc("POST "+PathExec, serveExec(b))
+	mux.HandleFunc("POST "+PathConnect, serveConnect)
 	mux.HandleFunc("POST "+PathTime, serveTime(b))
 	mux.HandleFunc("GET "+PathLogs+"{name}", serveLogs(b))
 	return mux

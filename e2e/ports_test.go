@@ -21,11 +21,13 @@ import (
 const (
 	portAll     = 18080 // -p 18080:80
 	portLo      = 18081 // -p 127.0.0.1:18081:80
+	portV6Lo    = 18086 // -p [::1]:18086:80
 	portUDP     = 18053 // -p 18053:53/udp
 	portHostNet = 18090 // --network host, httpd on the guest's 18090
 	portStop    = 18083
 	portRm      = 18084
 	portBusy    = 18070
+	portBusyUDP = 18071
 	portManual  = 18061
 	portRestart = 18095
 	portCompose = 18110
@@ -91,6 +93,18 @@ func TestPorts(t *testing.T) {
 			got, err := udpEcho(net.JoinHostPort(host, strconv.Itoa(portUDP)), "ping-"+host)
 			if err != nil || got != "echo:ping-"+host {
 				t.Fatalf("UDP through %s: %q %v", host, got, err)
+			}
+		}
+	})
+
+	t.Run("published TCP on IPv6 loopback", func(t *testing.T) {
+		e.mustDocker(t, "run", "-d", "--name", "v6lo", "-p", fmt.Sprintf("[::1]:%d:80", portV6Lo), probeImage, "httpd", "-f", "-p", "80", "-h", "/www")
+		// The engine binds the guest's ::1; the host listens on both loopbacks.
+		expectBody(t, fmt.Sprintf("http://[::1]:%d/", portV6Lo), 10*time.Second)
+		expectBody(t, fmt.Sprintf("http://127.0.0.1:%d/", portV6Lo), 2*time.Second)
+		for _, f := range forwardsOn(e.forwards(t), portV6Lo) {
+			if f.GuestIP != "::1" || f.State != portfwd.StateActive {
+				t.Errorf("forward of a [::1] publish: %+v", f)
 			}
 		}
 	})
@@ -203,6 +217,39 @@ func TestPorts(t *testing.T) {
 		}); !ok {
 			t.Errorf("no active event after the port freed")
 		}
+	})
+
+	t.Run("conflicting UDP host port", func(t *testing.T) {
+		busy, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", portBusyUDP))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.mustDocker(t, "run", "-d", "--name", "busyudp", "-p", fmt.Sprintf("127.0.0.1:%d:53/udp", portBusyUDP), probeImage, "netprobe", "udp-echo", ":53")
+		var failed portfwd.Forward
+		waitFor(t, "a failed UDP forward", 10*time.Second, func() bool {
+			for _, f := range forwardsOn(e.forwards(t), portBusyUDP) {
+				if f.HostIP == "127.0.0.1" && f.Proto == portfwd.UDP && f.State == portfwd.StateFailed {
+					failed = f
+					return true
+				}
+			}
+			return false
+		})
+		if !strings.Contains(failed.Reason, "in use") {
+			t.Errorf("reason %q does not say the port is in use", failed.Reason)
+		}
+		// ::1 was free: that half forwards.
+		if got, err := udpEcho(fmt.Sprintf("[::1]:%d", portBusyUDP), "v6"); err != nil || got != "echo:v6" {
+			t.Errorf("UDP through ::1 while 127.0.0.1 is busy: %q %v", got, err)
+		}
+		if st := strings.TrimSpace(e.mustDocker(t, "inspect", "-f", "{{.State.Running}}", "busyudp")); st != "true" {
+			t.Errorf("container not running: %s", st)
+		}
+		busy.Close()
+		waitFor(t, "the UDP forward once the port freed", 10*time.Second, func() bool {
+			got, err := udpEcho(fmt.Sprintf("127.0.0.1:%d", portBusyUDP), "freed")
+			return err == nil && got == "echo:freed"
+		})
 	})
 
 	t.Run("manual forwards", func(t *testing.T) {

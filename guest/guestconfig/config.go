@@ -36,6 +36,12 @@ const (
 	GuestLoopbackIP = "192.168.127.3"
 	GuestMAC        = "5a:94:ef:e4:0c:ee"
 	PrefixLen       = 24
+	// LinkMTU is the MTU of the virtual link, and of the engine's bridges.
+	// Under emulation the guest's cost is per packet (neither end passes
+	// offloads), so the largest frame the link can carry moves the most
+	// bytes per packet: forwarded connections end in the agent's own TCP
+	// stack, so nothing beyond the link ever sees these frames.
+	LinkMTU = 65520
 )
 
 // Ports the guest listens on, only on its private address and only for the
@@ -147,6 +153,7 @@ func Default() Config {
 			Address:   fmt.Sprintf("%s/%d", GuestIP, PrefixLen),
 			Gateway:   GatewayIP,
 			DNS:       []string{GatewayIP},
+			MTU:       LinkMTU,
 			AllowFrom: GatewayIP,
 		},
 		DataDisk: DataDisk{Device: "/dev/vdb", Label: "berth-data"},

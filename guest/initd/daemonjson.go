@@ -13,8 +13,13 @@ import (
 // RenderDaemonJSON turns the machine's daemon.json into the file dockerd
 // reads. It adds "shutdown-timeout" from stopTimeout when the user did not
 // set it, so dockerd gives containers the time the host expects, and
-// "host-gateway-ip" (the host's loopback as the guest reaches it).
-func RenderDaemonJSON(raw json.RawMessage, stopTimeout time.Duration) ([]byte, error) {
+// "host-gateway-ip" (the host's loopback as the guest reaches it). With an
+// mtu, the engine's bridges (the default one, "mtu", and every network
+// created later, "default-network-opts") take the link's MTU: a container's
+// TCP segments are then as large as the link carries, not 1460 bytes, which
+// is what makes forwarded ports fast under emulation. A user's own setting
+// of either key wins.
+func RenderDaemonJSON(raw json.RawMessage, stopTimeout time.Duration, mtu int) ([]byte, error) {
 	m := map[string]json.RawMessage{}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &m); err != nil {
@@ -38,6 +43,12 @@ func RenderDaemonJSON(raw json.RawMessage, stopTimeout time.Duration) ([]byte, e
 	// virtual network NATs to the host's loopback.
 	if _, ok := m["host-gateway-ip"]; !ok {
 		m["host-gateway-ip"] = json.RawMessage(`"` + guestconfig.HostIP + `"`)
+	}
+	if _, ok := m["mtu"]; !ok && mtu > 0 {
+		m["mtu"] = json.RawMessage(fmt.Sprint(mtu))
+	}
+	if _, ok := m["default-network-opts"]; !ok && mtu > 0 {
+		m["default-network-opts"] = json.RawMessage(fmt.Sprintf(`{"bridge":{"com.docker.network.driver.mtu":"%d"}}`, mtu))
 	}
 	if _, ok := m["shutdown-timeout"]; !ok && stopTimeout > 0 {
 		secs := int(math.Ceil(stopTimeout.Seconds()))

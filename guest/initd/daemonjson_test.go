@@ -13,6 +13,7 @@ func TestRenderDaemonJSON(t *testing.T) {
 		name    string
 		in      string
 		stop    time.Duration
+		mtu     int
 		want    map[string]any
 		wantErr string
 	}{
@@ -22,13 +23,18 @@ func TestRenderDaemonJSON(t *testing.T) {
 			want: map[string]any{"debug": true, "log-opts": map[string]any{"max-size": "10m"}, "shutdown-timeout": 2.0, "host-gateway-ip": gw}},
 		{name: "user shutdown-timeout wins", in: `{"shutdown-timeout":30}`, stop: 10 * time.Second, want: map[string]any{"shutdown-timeout": 30.0, "host-gateway-ip": gw}},
 		{name: "user host-gateway-ip wins", in: `{"host-gateway-ip":"10.0.0.1"}`, want: map[string]any{"host-gateway-ip": "10.0.0.1"}},
+		{name: "mtu for every bridge", in: `{}`, mtu: 65520, want: map[string]any{"host-gateway-ip": gw, "mtu": 65520.0,
+			"default-network-opts": map[string]any{"bridge": map[string]any{"com.docker.network.driver.mtu": "65520"}}}},
+		{name: "user mtu wins", in: `{"mtu":1400,"default-network-opts":{"bridge":{"com.docker.network.driver.mtu":"1400"}}}`, mtu: 65520,
+			want: map[string]any{"host-gateway-ip": gw, "mtu": 1400.0,
+				"default-network-opts": map[string]any{"bridge": map[string]any{"com.docker.network.driver.mtu": "1400"}}}},
 		{name: "hosts", in: `{"hosts":["tcp://0.0.0.0:2375"]}`, wantErr: "hosts"},
 		{name: "several reserved", in: `{"pidfile":"/x","data-root":"/y"}`, wantErr: `["data-root" "pidfile"]`},
 		{name: "not an object", in: `[1]`, wantErr: "JSON object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := RenderDaemonJSON(json.RawMessage(tt.in), tt.stop)
+			b, err := RenderDaemonJSON(json.RawMessage(tt.in), tt.stop, tt.mtu)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)

@@ -55,7 +55,7 @@ func (in *Init) startEngine(netErr, fwErr error) {
 	case fwErr != nil:
 		reason = "firewall (dockerd's TCP port would be open to every network peer): " + fwErr.Error()
 	}
-	daemonJSON, err := RenderDaemonJSON(in.cfg.Engine.DaemonJSON, time.Duration(in.cfg.Engine.StopTimeout))
+	daemonJSON, err := RenderDaemonJSON(in.cfg.Engine.DaemonJSON, time.Duration(in.cfg.Engine.StopTimeout), in.cfg.Network.MTU)
 	if err == nil {
 		err = os.WriteFile(daemonJSONPath, daemonJSON, 0o644)
 	}

@@ -27,7 +27,7 @@ import (
 const gatewayMAC = "5a:94:ef:e4:0c:dd"
 
 // MTU of the virtual link.
-const MTU = 1500
+const MTU = guestconfig.LinkMTU
 
 // Network is a running virtual network.
 type Network struct {

@@ -168,18 +168,12 @@ func (p *ports) followEngine(ctx context.Context) {
 	}
 }
 
-type dockerEvent struct {
-	Type   string `json:"Type"`
-	Action string `json:"Action"`
-	Actor  struct {
-		ID string `json:"ID"`
-	} `json:"Actor"`
-}
-
 func (p *ports) streamEvents(ctx context.Context) error {
+	// Container events only: a network (dis)connect changes no published
+	// port, and each event costs a full list.
 	filters, _ := json.Marshal(map[string][]string{
-		"type":  {"container", "network"},
-		"event": {"start", "die", "stop", "destroy", "kill", "pause", "unpause", "connect", "disconnect"},
+		"type":  {"container"},
+		"event": {"start", "die", "stop", "destroy", "kill", "pause", "unpause"},
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/events?filters="+url.QueryEscape(string(filters)), nil)
 	if err != nil {
@@ -197,17 +191,22 @@ func (p *ports) streamEvents(ctx context.Context) error {
 	if err := p.resync(ctx); err != nil {
 		return err
 	}
-	events := make(chan error, 1)
+	// Events only ask for a list; the asks that come while one is being
+	// made fold into the next. A container's start is then never queued
+	// behind the lists of events already handled (a stop sends kill, die
+	// and stop in a row).
+	events, changed := make(chan error, 1), make(chan struct{}, 1)
 	dec := json.NewDecoder(resp.Body)
 	go func() {
 		for {
-			var ev dockerEvent
+			var ev json.RawMessage
 			if err := dec.Decode(&ev); err != nil {
 				events <- err
 				return
 			}
-			if err := p.resync(ctx); err != nil {
-				p.log.Warn("listing containers after an event", "event", ev.Action, "err", err)
+			select {
+			case changed <- struct{}{}:
+			default:
 			}
 		}
 	}()
@@ -220,6 +219,10 @@ func (p *ports) streamEvents(ctx context.Context) error {
 		case <-ctx.Done():
 			resp.Body.Close()
 			return ctx.Err()
+		case <-changed:
+			if err := p.resync(ctx); err != nil {
+				p.log.Warn("listing containers after an event", "err", err)
+			}
 		case <-t.C:
 			if err := p.resync(ctx); err != nil {
 				resp.Body.Close()

@@ -364,9 +364,10 @@ func TestPorts(t *testing.T) {
 		waitRefused(t, fmt.Sprintf("127.0.0.1:%d", portCompose), 2*time.Second)
 	})
 
-	t.Run("resync after the agent is killed", func(t *testing.T) {
+	t.Run("the VM is adopted and resynced after the agent is killed", func(t *testing.T) {
 		e.mustDocker(t, "run", "-d", "--name", "survivor", "--restart", "always", "-p", fmt.Sprintf("%d:80", portRestart), probeImage, "httpd", "-f", "-p", "80", "-h", "/www")
 		expectBody(t, fmt.Sprintf("http://127.0.0.1:%d/", portRestart), 10*time.Second)
+		startedAt := e.mustDocker(t, "inspect", "-f", "{{.State.StartedAt}}", "survivor")
 		st := e.status(t)
 		p, err := os.FindProcess(st.AgentPID)
 		if err != nil {
@@ -380,6 +381,13 @@ func TestPorts(t *testing.T) {
 		t0 := time.Now()
 		e.mustBerth(t, "start")
 		t.Logf("berth start after the kill: %v", time.Since(t0))
+		// The new agent adopted the VM: same QEMU, the container never stopped.
+		if again := e.status(t); again.VMPID != st.VMPID || again.AgentPID == st.AgentPID {
+			t.Errorf("after the agent's death: VM pid %d -> %d, agent %d -> %d; want the VM adopted", st.VMPID, again.VMPID, st.AgentPID, again.AgentPID)
+		}
+		if again := e.mustDocker(t, "inspect", "-f", "{{.State.StartedAt}}", "survivor"); again != startedAt {
+			t.Errorf("the container restarted: started %s, now %s", startedAt, again)
+		}
 		expectBody(t, fmt.Sprintf("http://127.0.0.1:%d/", portRestart), 30*time.Second)
 		expectBody(t, fmt.Sprintf("http://127.0.0.1:%d/", portManual), 30*time.Second) // manual forward kept
 		if fs := forwardsOn(e.forwards(t), portRestart); len(fs) != 1 || fs[0].Container != "survivor" || fs[0].State != portfwd.StateActive {

@@ -219,16 +219,21 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	if err != nil {
 		return err
 	}
-	if err := a.reapOrphan(driver); err != nil {
+	adopted, err := a.adopt(ctx, driver, settings.Digest())
+	if err != nil {
 		return err
 	}
-
-	a.set(func(s *api.Status) { s.Phase = "booting" })
-	if err := driver.Start(ctx); err != nil {
-		return fmt.Errorf("booting the VM: %w", err)
+	if !adopted {
+		a.set(func(s *api.Status) { s.Phase = "booting" })
+		if err := driver.Start(ctx); err != nil {
+			return fmt.Errorf("booting the VM: %w", err)
+		}
+		if err := writeBootRecord(m.Path(store.BootFile), bootRecord{ConfigDigest: settings.Digest()}); err != nil {
+			a.log.Warn("could not record the boot for a later agent to adopt", "err", err)
+		}
 	}
 	info := driver.Info()
-	a.log.Info("guest init running", "accel", info.Accelerator, "note", info.AccelNote, "pid", info.PID)
+	a.log.Info("guest init running", "accel", info.Accelerator, "note", info.AccelNote, "pid", info.PID, "adopted", adopted)
 	a.set(func(s *api.Status) {
 		s.Phase, s.Driver, s.Accelerator, s.AccelNote, s.VMPID = "engine", info.Driver, info.Accelerator, info.AccelNote, info.PID
 		s.FileSharing, s.FileSharingNote, s.Shares = info.FileSharing, info.FileSharingNote, shares.describe()
@@ -277,30 +282,6 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	a.log.Info("engine ready", "dockerHost", m.DockerHost(), "seconds", now.Sub(a.snapshot().StartedAt).Seconds())
 
 	return a.supervise(ctx, vmDone)
-}
-
-// reapOrphan deals with a VM left running by an agent that died: it is
-// asked to power off (its disks stay consistent), then killed.
-func (a *Agent) reapOrphan(d vm.Driver) error {
-	type pidder interface{ RunningPID() (int, bool) }
-	p, ok := d.(pidder)
-	if !ok {
-		return nil
-	}
-	pid, alive := p.RunningPID()
-	if !alive {
-		return nil
-	}
-	a.log.Warn("a VM from an earlier agent is still running; powering it off", "pid", pid)
-	ctx, cancel := context.WithTimeout(context.Background(), acpiStopWait)
-	defer cancel()
-	if err := d.Stop(ctx); err != nil {
-		a.log.Warn("orphaned VM did not power off; killing it", "pid", pid, "err", err)
-		if err := d.Kill(); err != nil {
-			return fmt.Errorf("an orphaned VM (pid %d) could not be stopped: %w", pid, err)
-		}
-	}
-	return nil
 }
 
 // waitEngine waits until the guest reports a running engine and dockerd

@@ -13,6 +13,8 @@
 //	    ├── net.sock          where QEMU joins the virtual network
 //	    ├── qmp.sock          QEMU's monitor
 //	    ├── qemu.pid
+//	    ├── qemu.json         the running VM, for a later agent to adopt
+//	    ├── boot.json         the config the running VM booted with
 //	    ├── serial.log        the guest console
 //	    ├── accel.json        which accelerator works here, and why
 //	    └── forwards.json     the manual port forwards (`berth forward add`)
@@ -51,6 +53,7 @@ const (
 	SerialLogFile = "serial.log"
 	AccelFile     = "accel.json"
 	ForwardsFile  = "forwards.json"
+	BootFile      = "boot.json"
 )
 
 // Home returns the state directory: $BERTH_HOME, else ~/.berth.

@@ -27,6 +27,19 @@ type Driver interface {
 	Info() Info
 }
 
+// Adopter is a driver that can take over a VM that an earlier process
+// started for the same machine and left running (a host agent that
+// crashed), so the VM and its containers live on.
+type Adopter interface {
+	// Adopt attaches to the machine's running VM, found through the
+	// driver's own files in StateDir; Stop, Kill, Wait and Info then work
+	// on it as on one this process started. ErrNotRunning: there is none.
+	Adopt(ctx context.Context) error
+}
+
+// ErrNotRunning: the machine has no running VM.
+var ErrNotRunning = errors.New("the VM is not running")
+
 // Info is what a driver tells about its VM.
 type Info struct {
 	Driver string `json:"driver"`

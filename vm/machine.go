@@ -48,9 +48,10 @@ type Disk struct {
 	ReadOnly bool   `json:"readOnly,omitempty"`
 }
 
-// Network joins the VM to a virtual network served on a unix stream socket
-// (the host agent's in-process network), speaking QEMU's length-prefixed
-// frames.
+// Network joins the VM to the host agent's in-process virtual network over
+// a unix stream socket, in QEMU's length-prefixed frames. The hypervisor
+// listens on Socket and the agent connects: a VM outlives an agent that
+// crashed, and the next agent joins it again.
 type Network struct {
 	Socket string `json:"socket"`
 	MAC    string `json:"mac"`

@@ -1,6 +1,6 @@
 // Package vnet runs the machine's private network inside the host agent,
-// with gvisor-tap-vsock's user-space stack: the VM joins it over a unix
-// socket, and the agent reaches guest ports by dialing through the stack.
+// with gvisor-tap-vsock's user-space stack: the agent joins the VM's network
+// device over the unix socket the hypervisor listens on, and the agent reaches guest ports by dialing through the stack.
 // Nothing else on the host can reach the guest: there is no host interface,
 // no listening TCP port.
 package vnet
@@ -12,9 +12,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/containers/gvisor-tap-vsock/pkg/types"
 	"github.com/containers/gvisor-tap-vsock/pkg/virtualnetwork"
@@ -33,7 +33,6 @@ const MTU = guestconfig.LinkMTU
 type Network struct {
 	vn   *virtualnetwork.VirtualNetwork
 	mux  http.Handler // the network's services (port forwarder)
-	ln   net.Listener
 	sock string
 	log  *slog.Logger
 	wg   sync.WaitGroup
@@ -62,7 +61,11 @@ func Config() *types.Configuration {
 	}
 }
 
-// Start creates the network and listens on sock for the VM to join.
+// Start creates the network and joins the VM to it: it connects to sock,
+// where the hypervisor listens, as soon as that socket accepts, and again
+// whenever the link drops (the hypervisor listens again), until ctx ends.
+// The socket belongs to the hypervisor: a VM left running by an agent that
+// died is joined by the next agent just the same.
 func Start(ctx context.Context, sock string, log *slog.Logger) (*Network, error) {
 	// gvisor-tap-vsock logs through logrus: keep the agent's log all JSON.
 	logrus.SetFormatter(&logrus.JSONFormatter{})
@@ -70,46 +73,40 @@ func Start(ctx context.Context, sock string, log *slog.Logger) (*Network, error)
 	if err != nil {
 		return nil, fmt.Errorf("creating the virtual network: %w", err)
 	}
-	_ = os.Remove(sock) // only ever ours: the machine directory is private
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		return nil, fmt.Errorf("listening for the VM's network: %w", err)
-	}
 	ctx, cancel := context.WithCancel(ctx)
-	n := &Network{vn: vn, mux: vn.ServicesMux(), ln: ln, sock: sock, log: log, stop: cancel}
-	n.wg.Add(2)
+	n := &Network{vn: vn, mux: vn.ServicesMux(), sock: sock, log: log, stop: cancel}
+	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		<-ctx.Done()
-		ln.Close()
-	}()
-	go func() {
-		defer n.wg.Done()
-		n.accept(ctx)
+		n.join(ctx)
 	}()
 	return n, nil
 }
 
-// accept joins each VM connection to the switch. A hypervisor that
-// reconnects (after a restart of the VM) simply joins again.
-func (n *Network) accept(ctx context.Context) {
-	for {
-		conn, err := n.ln.Accept()
+// joinRetry is how often the agent tries the hypervisor's socket while it
+// is not there yet (QEMU is starting) or refuses (a stale file).
+const joinRetry = 20 * time.Millisecond
+
+// join links the VM's network device to the switch, one connection at a
+// time, until ctx ends.
+func (n *Network) join(ctx context.Context) {
+	var d net.Dialer
+	for ctx.Err() == nil {
+		conn, err := d.DialContext(ctx, "unix", n.sock)
 		if err != nil {
-			if ctx.Err() == nil {
-				n.log.Error("virtual network: accept", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(joinRetry):
 			}
-			return
+			continue
 		}
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			defer conn.Close()
-			go func() { <-ctx.Done(); conn.Close() }()
-			if err := n.vn.AcceptQemu(ctx, conn); err != nil && ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
-				n.log.Info("virtual network: VM link ended", "err", err)
-			}
-		}()
+		stop := context.AfterFunc(ctx, func() { conn.Close() })
+		err = n.vn.AcceptQemu(ctx, conn)
+		stop()
+		conn.Close()
+		if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+			n.log.Info("virtual network: VM link ended; joining again", "err", err)
+		}
 	}
 }
 
@@ -137,10 +134,9 @@ func (n *Network) Dial(ctx context.Context, _, addr string) (net.Conn, error) {
 	return n.DialGuest(ctx, port)
 }
 
-// Close stops the network and removes its socket.
+// Close stops the network and leaves the VM's link.
 func (n *Network) Close() error {
 	n.stop()
 	n.wg.Wait()
-	_ = os.Remove(n.sock)
 	return nil
 }

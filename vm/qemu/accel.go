@@ -47,7 +47,11 @@ func readVerdict(path, key string) (verdict, bool) {
 	return v, true
 }
 
-func writeVerdict(path string, v verdict) error {
+func writeVerdict(path string, v verdict) error { return writeJSONFile(path, v) }
+
+// writeJSONFile replaces path with v as JSON, atomically: a reader never
+// sees half a file.
+func writeJSONFile(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err

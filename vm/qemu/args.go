@@ -41,6 +41,8 @@ func consoleDevice(arch string) string {
 // files are the driver's own paths in the machine's state directory.
 type files struct {
 	QMP, PID, Log string
+	// Info records the running VM (vm.Info) for a later process to adopt.
+	Info string
 }
 
 // buildArgs translates a machine into QEMU's command line for one accelerator.
@@ -80,7 +82,9 @@ func buildArgs(m *vm.Machine, accel string, f files) []string {
 		args = append(args, "-drive", opts, "-device", "virtio-blk-pci,drive="+id)
 	}
 	args = append(args,
-		"-netdev", "stream,id=net0,server=off,addr.type=unix,addr.path="+escapeOpt(m.Network.Socket),
+		// QEMU listens and the agent connects: when the agent dies, QEMU
+		// listens again, and the next agent joins the running VM.
+		"-netdev", "stream,id=net0,server=on,addr.type=unix,addr.path="+escapeOpt(m.Network.Socket),
 		// No option ROM: nothing boots from the network, and loading iPXE
 		// costs boot time.
 		"-device", "virtio-net-pci,netdev=net0,mac="+m.Network.MAC+",romfile=",

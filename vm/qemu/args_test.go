@@ -51,7 +51,7 @@ func TestBuildArgsTCG(t *testing.T) {
 	check("-drive", "if=none,id=disk0,file=/img/rootfs.img,format=raw,readonly=on")
 	// A comma in a path must not split QEMU's option list.
 	check("-drive", "if=none,id=disk1,file=/m/data,,1.img,format=raw,discard=unmap,detect-zeroes=unmap")
-	check("-netdev", "stream,id=net0,server=off,addr.type=unix,addr.path=/m/net.sock")
+	check("-netdev", "stream,id=net0,server=on,addr.type=unix,addr.path=/m/net.sock")
 	check("-device", "virtio-net-pci,netdev=net0,mac=5a:94:ef:e4:0c:ee,romfile=")
 	check("-qmp", "unix:/m/qmp.sock,server=on,wait=off")
 	check("-pidfile", "/m/qemu.pid")

@@ -6,6 +6,7 @@ package qemu
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,7 +38,10 @@ type Driver struct {
 	exit   error
 }
 
-var _ vm.Driver = (*Driver)(nil)
+var (
+	_ vm.Driver  = (*Driver)(nil)
+	_ vm.Adopter = (*Driver)(nil)
+)
 
 // Timeouts for seeing the guest's boot marker. An accelerated boot reaches
 // the init in about a second; software emulation on a busy host can take
@@ -55,7 +59,8 @@ func New(m *vm.Machine) (*Driver, error) {
 		files: files{
 			QMP: filepath.Join(m.StateDir, "qmp.sock"),
 			PID: filepath.Join(m.StateDir, "qemu.pid"),
-			Log: filepath.Join(m.StateDir, "qemu.log"),
+			Log:  filepath.Join(m.StateDir, "qemu.log"),
+			Info: filepath.Join(m.StateDir, "qemu.json"),
 		},
 		info: vm.Info{Driver: "qemu"},
 	}, nil
@@ -92,9 +97,13 @@ func (d *Driver) Start(ctx context.Context) error {
 		if err == nil {
 			d.mu.Lock()
 			d.info.Accelerator, d.info.AccelNote = accel, note
+			info := d.info
 			d.mu.Unlock()
 			if i > 0 {
 				d.saveVerdict(accel, note)
+			}
+			if err := writeJSONFile(d.files.Info, info); err != nil {
+				d.log.Warn("could not record the VM for a later agent to adopt", "err", err)
 			}
 			return nil
 		}
@@ -142,7 +151,8 @@ func (d *Driver) saveVerdict(accel, note string) {
 
 // boot launches QEMU with one accelerator and waits for the boot marker.
 func (d *Driver) boot(ctx context.Context, accel string) error {
-	for _, f := range []string{d.files.QMP, d.files.PID, d.m.ConsoleLog} {
+	// QEMU does not replace a stale socket of its own.
+	for _, f := range []string{d.files.QMP, d.files.PID, d.files.Info, d.m.Network.Socket, d.m.ConsoleLog} {
 		_ = os.Remove(f)
 	}
 	logf, err := os.OpenFile(d.files.Log, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
@@ -298,8 +308,40 @@ func (d *Driver) killChild() bool {
 }
 
 func (d *Driver) cleanFiles() {
-	_ = os.Remove(d.files.QMP)
-	_ = os.Remove(d.files.PID)
+	for _, f := range []string{d.files.QMP, d.files.PID, d.files.Info, d.m.Network.Socket} {
+		_ = os.Remove(f)
+	}
+}
+
+// Adopt implements vm.Adopter: a QEMU of this machine that still runs, as
+// its pidfile, its record and its monitor say, becomes this driver's VM.
+func (d *Driver) Adopt(ctx context.Context) error {
+	pid, alive := d.runningPID()
+	if !alive {
+		return vm.ErrNotRunning
+	}
+	var info vm.Info
+	b, err := os.ReadFile(d.files.Info)
+	if err == nil {
+		err = json.Unmarshal(b, &info)
+	}
+	if err != nil {
+		return fmt.Errorf("QEMU (pid %d) runs, but its record is unreadable: %w", pid, err)
+	}
+	if info.PID != pid {
+		return fmt.Errorf("QEMU (pid %d) runs, but its record names pid %d", pid, info.PID)
+	}
+	st, err := queryStatus(d.files.QMP)
+	if err != nil {
+		return fmt.Errorf("QEMU (pid %d) does not answer on its monitor: %w", pid, err)
+	}
+	if st != "running" {
+		return fmt.Errorf("QEMU (pid %d) is %s, not running", pid, st)
+	}
+	d.mu.Lock()
+	d.info = info
+	d.mu.Unlock()
+	return ctx.Err()
 }
 
 // Wait implements vm.Driver.

@@ -1,0 +1,95 @@
+package hostagent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/berth-dev/berth/store"
+	"github.com/berth-dev/berth/vm"
+)
+
+// bootRecord is what the agent that booted the VM leaves for the next one:
+// the config the VM runs with.
+type bootRecord struct {
+	ConfigDigest string `json:"configDigest"`
+}
+
+func writeBootRecord(path string, r bootRecord) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func readBootRecord(path string) (bootRecord, error) {
+	var r bootRecord
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return r, err
+	}
+	return r, json.Unmarshal(b, &r)
+}
+
+// adopt takes over a VM that an agent which died left running, so its
+// containers live on: the driver attaches to it, and the agent joins its
+// network and resyncs everything else (forwards, health) from the guest.
+// A VM that cannot be adopted (the driver cannot, its record is gone, or
+// the config changed since it booted: `berth start` then applies the new
+// one) is powered off, and the caller boots afresh.
+func (a *Agent) adopt(ctx context.Context, d vm.Driver, digest string) (bool, error) {
+	ad, ok := d.(vm.Adopter)
+	if !ok {
+		return false, a.reapOrphan(d)
+	}
+	err := ad.Adopt(ctx)
+	if errors.Is(err, vm.ErrNotRunning) {
+		return false, nil
+	}
+	if err == nil {
+		rec, rerr := readBootRecord(a.o.Machine.Path(store.BootFile))
+		switch {
+		case rerr != nil:
+			err = fmt.Errorf("no record of its boot: %w", rerr)
+		case rec.ConfigDigest != digest:
+			err = errors.New("the config changed since it booted")
+		default:
+			a.log.Info("adopted the VM an earlier agent left running", "pid", d.Info().PID)
+			return true, nil
+		}
+	}
+	a.log.Warn("not adopting the running VM", "reason", err)
+	return false, a.reapOrphan(d)
+}
+
+// reapOrphan deals with a VM left running by an agent that died and that
+// is not adopted: it is asked to power off (its disks stay consistent),
+// then killed.
+func (a *Agent) reapOrphan(d vm.Driver) error {
+	type pidder interface{ RunningPID() (int, bool) }
+	p, ok := d.(pidder)
+	if !ok {
+		return nil
+	}
+	pid, alive := p.RunningPID()
+	if !alive {
+		return nil
+	}
+	a.log.Warn("a VM from an earlier agent is still running; powering it off", "pid", pid)
+	ctx, cancel := context.WithTimeout(context.Background(), acpiStopWait)
+	defer cancel()
+	if err := d.Stop(ctx); err != nil {
+		a.log.Warn("orphaned VM did not power off; killing it", "pid", pid, "err", err)
+		if err := d.Kill(); err != nil {
+			return fmt.Errorf("an orphaned VM (pid %d) could not be stopped: %w", pid, err)
+		}
+	}
+	return nil
+}

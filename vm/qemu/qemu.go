@@ -57,8 +57,8 @@ func New(m *vm.Machine) (*Driver, error) {
 		m:   m,
 		log: slog.Default().With("driver", "qemu"),
 		files: files{
-			QMP: filepath.Join(m.StateDir, "qmp.sock"),
-			PID: filepath.Join(m.StateDir, "qemu.pid"),
+			QMP:  filepath.Join(m.StateDir, "qmp.sock"),
+			PID:  filepath.Join(m.StateDir, "qemu.pid"),
 			Log:  filepath.Join(m.StateDir, "qemu.log"),
 			Info: filepath.Join(m.StateDir, "qemu.json"),
 		},

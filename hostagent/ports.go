@@ -49,6 +49,13 @@ type ports struct {
 	listeners  []portfwd.Listener
 	manual     []portfwd.Spec
 	paused     pausedPorts
+	// Early forwards (ports_early.go): fixed host ports by container ID,
+	// learnt at create; the started ones open ahead of the list.
+	asked   map[string]portfwd.Container
+	early   map[string]earlyForward
+	seq     uint64
+	toLearn map[string]bool
+	learn   chan struct{}
 
 	applyMu sync.Mutex // one reconcile at a time
 	kick    chan struct{}
@@ -69,6 +76,10 @@ func (a *Agent) startPorts(network *vnet.Network) (func(), error) {
 		guest:      a.guest,
 		manualPath: a.o.Machine.Path(store.ForwardsFile),
 		kick:       make(chan struct{}, 1),
+		asked:      map[string]portfwd.Container{},
+		early:      map[string]earlyForward{},
+		toLearn:    map[string]bool{},
+		learn:      make(chan struct{}, 1),
 	}
 	p.paused.emit = a.pauseEmitter()
 	manual, err := portfwd.LoadManual(p.manualPath)
@@ -145,7 +156,7 @@ func (p *ports) apply() {
 	defer p.applyMu.Unlock()
 	defer p.paused.flush() // after the listeners closed
 	p.mu.Lock()
-	in := portfwd.Inputs{Containers: p.containers, Listeners: p.listeners, Manual: p.manual}
+	in := portfwd.Inputs{Containers: p.withEarly(), Listeners: p.listeners, Manual: p.manual}
 	p.mu.Unlock()
 	p.rec.Apply(p.paused.hold(portfwd.Desired(in, p.opts)))
 }
@@ -173,7 +184,7 @@ func (p *ports) streamEvents(ctx context.Context) error {
 	// port, and each event costs a full list.
 	filters, _ := json.Marshal(map[string][]string{
 		"type":  {"container"},
-		"event": {"start", "die", "stop", "destroy", "kill", "pause", "unpause"},
+		"event": {"create", "start", "die", "stop", "destroy", "kill", "pause", "unpause"},
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/events?filters="+url.QueryEscape(string(filters)), nil)
 	if err != nil {
@@ -199,10 +210,13 @@ func (p *ports) streamEvents(ctx context.Context) error {
 	dec := json.NewDecoder(resp.Body)
 	go func() {
 		for {
-			var ev json.RawMessage
+			var ev dockerEvent
 			if err := dec.Decode(&ev); err != nil {
 				events <- err
 				return
+			}
+			if !p.onEvent(ev) {
+				continue
 			}
 			select {
 			case changed <- struct{}{}:
@@ -223,6 +237,8 @@ func (p *ports) streamEvents(ctx context.Context) error {
 			if err := p.resync(ctx); err != nil {
 				p.log.Warn("listing containers after an event", "err", err)
 			}
+		case <-p.learn:
+			p.learnQueued(ctx)
 		case <-t.C:
 			if err := p.resync(ctx); err != nil {
 				resp.Body.Close()
@@ -248,6 +264,9 @@ type dockerContainer struct {
 
 // resync replaces the container list with the engine's and reconciles.
 func (p *ports) resync(ctx context.Context) error {
+	p.mu.Lock()
+	seq := p.seq // the list covers every early forward opened so far
+	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, dockerCallTTL)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/containers/json", nil)
@@ -279,6 +298,7 @@ func (p *ports) resync(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	p.containers = cs
+	p.settleEarly(seq)
 	p.mu.Unlock()
 	p.apply()
 	return nil

@@ -22,6 +22,7 @@ const (
 	portAll     = 18080 // -p 18080:80
 	portLo      = 18081 // -p 127.0.0.1:18081:80
 	portV6Lo    = 18086 // -p [::1]:18086:80
+	portV6LoUDP = 18087 // -p [::1]:18087:53/udp
 	portUDP     = 18053 // -p 18053:53/udp
 	portHostNet = 18090 // --network host, httpd on the guest's 18090
 	portStop    = 18083
@@ -93,6 +94,19 @@ func TestPorts(t *testing.T) {
 			got, err := udpEcho(net.JoinHostPort(host, strconv.Itoa(portUDP)), "ping-"+host)
 			if err != nil || got != "echo:ping-"+host {
 				t.Fatalf("UDP through %s: %q %v", host, got, err)
+			}
+		}
+	})
+
+	t.Run("published UDP on IPv6 loopback", func(t *testing.T) {
+		e.mustDocker(t, "run", "-d", "--name", "v6udp", "-p", fmt.Sprintf("[::1]:%d:53/udp", portV6LoUDP), probeImage, "netprobe", "udp-echo", ":53")
+		waitFor(t, "the UDP forward", 10*time.Second, func() bool {
+			return len(forwardsOn(e.forwards(t), portV6LoUDP)) == 2
+		})
+		for _, host := range []string{"::1", "127.0.0.1"} {
+			got, err := udpEcho(net.JoinHostPort(host, strconv.Itoa(portV6LoUDP)), "v6-"+host)
+			if err != nil || got != "echo:v6-"+host {
+				t.Fatalf("UDP through %s to the guest's ::1: %q %v", host, got, err)
 			}
 		}
 	})
@@ -393,11 +407,25 @@ func TestPorts(t *testing.T) {
 		if fs := forwardsOn(e.forwards(t), portRestart); len(fs) != 1 || fs[0].Container != "survivor" || fs[0].State != portfwd.StateActive {
 			t.Errorf("forward of the restarted container: %+v", fs)
 		}
-		for _, port := range []int{portAll, portLo, portStop, portRm} {
+		// Resynced from the engine: the containers that still run have
+		// their forwards back, the stopped and removed ones none.
+		for _, port := range []int{portStop, portRm} {
 			if fs := forwardsOn(e.forwards(t), port); len(fs) != 0 {
 				t.Errorf("stale forward after resync: %+v", fs)
 			}
 		}
+		for _, port := range []int{portAll, portLo} {
+			fs := forwardsOn(e.forwards(t), port)
+			if len(fs) == 0 {
+				t.Errorf("no forward for %d after resync", port)
+			}
+			for _, f := range fs {
+				if f.State != portfwd.StateActive {
+					t.Errorf("forward after resync: %+v", f)
+				}
+			}
+		}
+		expectBody(t, fmt.Sprintf("http://127.0.0.1:%d/", portAll), 5*time.Second)
 	})
 }
 

@@ -127,6 +127,11 @@ func (g guestNet) DialTCP(ctx context.Context, addr string) (net.Conn, error) {
 	return g.Network.DialTCP(ctx, addr)
 }
 
+// DialUDPStream implements portfwd.DatagramDialer for the guest's loopback.
+func (g guestNet) DialUDPStream(ctx context.Context, addr string) (net.Conn, error) {
+	return g.guest.ConnectUDP(ctx, addr)
+}
+
 func (p *ports) trigger() {
 	select {
 	case p.kick <- struct{}{}:

@@ -56,8 +56,21 @@ func (fw *Forwarders) Open(f Forward) (io.Closer, error) {
 			// The relay cannot filter sources; never listen wider than asked.
 			return nil, fmt.Errorf("UDP port %d is privileged on this host and cannot be bound to loopback alone", f.HostPort)
 		}
-		if ip, err := netip.ParseAddr(f.GuestIP); err == nil && ip.Is6() && ip.IsLoopback() {
-			return nil, fmt.Errorf("UDP published on the VM's IPv6 loopback cannot be forwarded; publish it on 127.0.0.1 (-p 127.0.0.1:%d:...), which the host serves on 127.0.0.1 and ::1", f.HostPort)
+		if ip, err := netip.ParseAddr(f.GuestIP); err == nil && ip.IsLoopback() {
+			// The guest's own loopback: the virtual network cannot reach
+			// it; a datagram stream through the guest can.
+			dd, ok := fw.Net.(DatagramDialer)
+			if !ok {
+				return nil, fmt.Errorf("UDP to the VM's loopback %s cannot be forwarded by this network", f.GuestAddr())
+			}
+			pc, err := net.ListenPacket(p.network, p.addr)
+			if err != nil {
+				return nil, explainListenErr(runtime.GOOS, f.HostPort, err)
+			}
+			target := f.GuestAddr()
+			return startUDPRelay(pc, func(ctx context.Context) (net.Conn, error) {
+				return dd.DialUDPStream(ctx, target)
+			}, udpIdle, fw.logger().With("forward", f.Key(), "target", target)), nil
 		}
 		c, err := fw.Net.ExposeUDP(p.addr, f.GuestAddr())
 		if err != nil {
@@ -111,8 +124,13 @@ func listenPlan(goos string, f Forward) plan {
 	return plan{network: string(f.Proto), addr: f.HostAddr()}
 }
 
-// explainListenErr adds what a user can do about a refused privileged port.
+// explainListenErr says why a host port could not be listened on: in use
+// (in words every OS shares: Windows reports it as WSAEADDRINUSE), or
+// privileged and what a user can do about it.
 func explainListenErr(goos string, port int, err error) error {
+	if addrInUse(err) {
+		return fmt.Errorf("host port %d is in use by another program: %w", port, err)
+	}
 	if port >= 1024 || !errors.Is(err, os.ErrPermission) && !strings.Contains(err.Error(), "permission denied") {
 		return err
 	}

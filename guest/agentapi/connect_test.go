@@ -96,3 +96,50 @@ func TestConnectRefusals(t *testing.T) {
 		}
 	}
 }
+
+func TestConnectUDPCarriesDatagrams(t *testing.T) {
+	c := serveTCP(t)
+	echo, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		buf := make([]byte, 70000)
+		for {
+			n, from, err := echo.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = echo.WriteTo(append([]byte("echo:"), buf[:n]...), from)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := c.ConnectUDP(ctx, echo.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, maxDatagram)
+	// Boundaries are kept: two datagrams written back to back come back as two.
+	big := strings.Repeat("x", 60000)
+	for _, msg := range []string{"one", "two", big} {
+		if err := WriteDatagram(conn, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, msg := range []string{"one", "two", big} {
+		n, err := ReadDatagram(conn, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(buf[:n]); got != "echo:"+msg {
+			t.Fatalf("got %.20q (%d bytes), want echo of %.20q", got, n, msg)
+		}
+	}
+	if err := WriteDatagram(conn, make([]byte, maxDatagram+1)); err == nil {
+		t.Error("an oversized datagram was written")
+	}
+}

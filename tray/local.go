@@ -79,15 +79,15 @@ func (l *LocalAgent) Start(ctx context.Context, progress func(string)) error {
 	if _, _, err := config.LoadResolved(p, hostagent.HostLimits()); err != nil {
 		return fmt.Errorf("%s: %w", p, err)
 	}
-	pw := &lineWriter{fn: progress}
-	_, err := lifecycle.Start(ctx, lifecycle.StartOptions{Machine: l.Machine, Exe: l.BerthExe, ImageDir: l.ImageDir, Progress: pw})
-	if err != nil {
-		return err
-	}
+	// The context first: the menu shows "running" from the agent's events,
+	// which may come before lifecycle.Start returns, and a docker command
+	// run at that moment must find the context.
 	if dir, err := dockercontext.Dir(); err == nil {
 		_ = dockercontext.Ensure(dir, "berth", l.Machine.DockerHost(), "Berth")
 	}
-	return nil
+	pw := &lineWriter{fn: progress}
+	_, err := lifecycle.Start(ctx, lifecycle.StartOptions{Machine: l.Machine, Exe: l.BerthExe, ImageDir: l.ImageDir, Progress: pw})
+	return err
 }
 
 func (l *LocalAgent) Stop(ctx context.Context) error {

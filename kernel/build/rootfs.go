@@ -25,14 +25,17 @@ var strippedPaths = []string{
 }
 
 // iptablesAlternatives are the links the iptables package's postinst makes
-// with update-alternatives, resolved to the nft backend directly.
+// with update-alternatives, resolved to the legacy (x_tables) backend: the
+// nft backend reads the kernel's whole ruleset on every call, and the
+// engine calls iptables dozens of times at start and for every published
+// port; under emulation each call then costs about twice as long.
 var iptablesAlternatives = map[string]string{
-	"usr/sbin/iptables":          "iptables-nft",
-	"usr/sbin/iptables-save":     "iptables-nft-save",
-	"usr/sbin/iptables-restore":  "iptables-nft-restore",
-	"usr/sbin/ip6tables":         "ip6tables-nft",
-	"usr/sbin/ip6tables-save":    "ip6tables-nft-save",
-	"usr/sbin/ip6tables-restore": "ip6tables-nft-restore",
+	"usr/sbin/iptables":          "iptables-legacy",
+	"usr/sbin/iptables-save":     "iptables-legacy-save",
+	"usr/sbin/iptables-restore":  "iptables-legacy-restore",
+	"usr/sbin/ip6tables":         "ip6tables-legacy",
+	"usr/sbin/ip6tables-save":    "ip6tables-legacy-save",
+	"usr/sbin/ip6tables-restore": "ip6tables-legacy-restore",
 }
 
 // DockerGID is the docker group's id in the guest.

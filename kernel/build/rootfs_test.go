@@ -1,6 +1,7 @@
 package build
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ func fakeTree(t *testing.T) string {
 	root := t.TempDir()
 	files := map[string]string{
 		"usr/sbin/xtables-nft-multi":               "elf",
+		"usr/sbin/xtables-legacy-multi":            "elf",
 		"usr/bin/busybox":                          "elf",
 		"usr/share/ca-certificates/mozilla/B.crt":  "B",
 		"usr/share/ca-certificates/mozilla/A.crt":  "A\n",
@@ -30,9 +32,15 @@ func fakeTree(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	for _, n := range []string{"iptables-nft", "iptables-nft-save", "iptables-nft-restore", "ip6tables-nft", "ip6tables-nft-save", "ip6tables-nft-restore"} {
-		if err := os.Symlink("xtables-nft-multi", filepath.Join(root, "usr/sbin", n)); err != nil {
-			t.Fatal(err)
+	for _, backend := range []string{"nft", "legacy"} {
+		for _, n := range []string{"iptables-", "iptables-%s-save", "iptables-%s-restore", "ip6tables-", "ip6tables-%s-save", "ip6tables-%s-restore"} {
+			name := n + backend
+			if strings.Contains(n, "%s") {
+				name = fmt.Sprintf(n, backend)
+			}
+			if err := os.Symlink("xtables-"+backend+"-multi", filepath.Join(root, "usr/sbin", name)); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	return root
@@ -46,7 +54,7 @@ func TestFixupRoot(t *testing.T) {
 	}
 	links := map[string]string{
 		"bin": "usr/bin", "sbin": "usr/sbin", "lib": "usr/lib", "lib64": "usr/lib64",
-		"var/run": "/run", "var/lock": "/run/lock", "usr/sbin/iptables": "iptables-nft", "usr/sbin/ip6tables-restore": "ip6tables-nft-restore",
+		"var/run": "/run", "var/lock": "/run/lock", "usr/sbin/iptables": "iptables-legacy", "usr/sbin/ip6tables-restore": "ip6tables-legacy-restore",
 		"usr/bin/sh": "busybox",
 	}
 	for p, want := range links {

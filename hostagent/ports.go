@@ -185,11 +185,11 @@ func (p *ports) followEngine(ctx context.Context) {
 }
 
 func (p *ports) streamEvents(ctx context.Context) error {
-	// Container events only: a network (dis)connect changes no published
-	// port, and each event costs a full list.
+	// A network (dis)connect of a running container can add or drop its
+	// published ports.
 	filters, _ := json.Marshal(map[string][]string{
-		"type":  {"container"},
-		"event": {"create", "start", "die", "stop", "destroy", "kill", "pause", "unpause"},
+		"type":  {"container", "network"},
+		"event": {"create", "start", "die", "stop", "destroy", "kill", "pause", "unpause", "connect", "disconnect"},
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/events?filters="+url.QueryEscape(string(filters)), nil)
 	if err != nil {

@@ -28,6 +28,7 @@ type earlyForward struct {
 
 // dockerEvent is what the agent reads of an engine event.
 type dockerEvent struct {
+	Type   string `json:"Type"`
 	Action string `json:"Action"`
 	Actor  struct {
 		ID string `json:"ID"`
@@ -37,6 +38,9 @@ type dockerEvent struct {
 // onEvent handles an event at once, on the stream's goroutine; it returns
 // whether the event calls for a new container list.
 func (p *ports) onEvent(ev dockerEvent) (relist bool) {
+	if ev.Type != "container" {
+		return true // a network (dis)connect
+	}
 	id := ev.Actor.ID
 	switch ev.Action {
 	case "create":

@@ -80,7 +80,7 @@ func TestEarlyForwardLifecycle(t *testing.T) {
 	p, o := testPorts()
 	c := portfwd.Container{ID: "c1", Name: "/web", Ports: []portfwd.PublishedPort{{IP: "127.0.0.1", PrivatePort: 80, PublicPort: 8080, Proto: portfwd.TCP}}}
 	p.asked["c1"] = c
-	start := dockerEvent{Action: "start"}
+	start := dockerEvent{Type: "container", Action: "start"}
 	start.Actor.ID = "c1"
 
 	p.mu.Lock()
@@ -113,23 +113,29 @@ func TestEarlyForwardLifecycle(t *testing.T) {
 		t.Fatalf("the list did not close the early forward: %q", got)
 	}
 	// An unknown container's start is learnt for next time, not opened.
-	other := dockerEvent{Action: "start"}
+	other := dockerEvent{Type: "container", Action: "start"}
 	other.Actor.ID = "c2"
 	p.onEvent(other)
 	if got := o.keys(); len(got) != 0 || !p.toLearn["c2"] {
 		t.Fatalf("unknown start: open %q, to learn %v", got, p.toLearn)
 	}
 	// destroy forgets.
-	destroy := dockerEvent{Action: "destroy"}
+	destroy := dockerEvent{Type: "container", Action: "destroy"}
 	destroy.Actor.ID = "c1"
 	p.onEvent(destroy)
 	if _, ok := p.asked["c1"]; ok {
 		t.Fatal("destroy kept the container's ports")
 	}
 	// create asks for no list.
-	create := dockerEvent{Action: "create"}
+	create := dockerEvent{Type: "container", Action: "create"}
 	create.Actor.ID = "c3"
 	if p.onEvent(create) || !p.toLearn["c3"] {
 		t.Fatal("create: a list, or not learnt")
+	}
+	// A network's create is not a container's.
+	netCreate := dockerEvent{Type: "network", Action: "create"}
+	netCreate.Actor.ID = "n1"
+	if !p.onEvent(netCreate) || p.toLearn["n1"] {
+		t.Fatal("a network event: no list, or learnt as a container")
 	}
 }

@@ -28,7 +28,7 @@ type Driver struct {
 	files     files
 	log       *slog.Logger
 	binary    string
-	virtiofsd string // "" when the machine has no shares or the host no virtiofsd
+	virtiofsd *virtiofsd // nil when the machine has no shares or the host no virtiofsd
 
 	mu     sync.Mutex
 	info   vm.Info
@@ -77,8 +77,11 @@ func (d *Driver) Start(ctx context.Context) error {
 	}
 	d.binary = bin
 	if len(d.m.Shares) > 0 {
-		d.virtiofsd = findVirtiofsd()
-		mode, note := shareMode(runtime.GOOS, d.virtiofsd, virtiofsdNeedsRoot())
+		v, mode, note := chooseSharing(probeVirtiofsd(d.m.Virtiofsd))
+		d.virtiofsd = v
+		if v != nil {
+			d.log.Info("sharing folders", "virtiofsd", strings.Join(v.prog.Command(), " "), "unprivileged", v.unprivileged)
+		}
 		d.mu.Lock()
 		d.info.FileSharing, d.info.FileSharingNote = mode, note
 		d.mu.Unlock()

@@ -156,7 +156,14 @@ func (d *Driver) boot(ctx context.Context, accel string) error {
 	stopShares := func() {}
 	if len(d.m.Shares) > 0 && d.Info().FileSharing == shareVirtiofs {
 		if stopShares, err = d.startVirtiofsd(d.virtiofsd); err != nil {
-			return err
+			// The engine is useful without them (a host that forbids
+			// unprivileged user namespaces stops the daemon's sandbox);
+			// status and the socket's bind errors say why.
+			d.log.Warn("virtiofsd did not start; booting without shared folders", "err", err.Error())
+			d.mu.Lock()
+			d.info.FileSharing, d.info.FileSharingNote = "", "virtiofsd did not start ("+err.Error()+"), so folders are not shared"
+			d.mu.Unlock()
+			stopShares = func() {}
 		}
 	}
 	args := append(buildArgs(d.m, accel, d.files), shareArgs(d.m, d.Info().FileSharing)...)

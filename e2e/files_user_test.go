@@ -38,7 +38,7 @@ func TestFilesAsUser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e.bin = reachableBerth(t, e.bin, uid, gid)
+	e.bin = reachableBerth(t, e.bin, filepath.Join(e.home, "install"), uid, gid)
 	e.asUser = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	// No config: the default shares the user's home.
 	e.extraEnv = []string{"HOME=" + home, "USER=berthtest"}
@@ -137,9 +137,9 @@ func chown(t *testing.T, uid, gid int, p string) {
 
 // reachableBerth returns a berth binary that the user can run and whose
 // guest image (found next to it) the user can read: bin itself, or a copy
-// of both under a directory the user can reach (a checkout under /root is
-// not).
-func reachableBerth(t *testing.T, bin string, uid, gid int) string {
+// of both in dir (a checkout under /root is out of the user's reach). dir
+// goes with the machine's directory, after the machine has stopped.
+func reachableBerth(t *testing.T, bin, dir string, uid, gid int) string {
 	t.Helper()
 	img := filepath.Join(filepath.Dir(bin), "..", "share", "berth", "image")
 	check := exec.Command("sh", "-c", `test -x "$1" && test -r "$2"/*/rootfs.img && test -x "$2"/*/virtiofsd/usr/libexec/virtiofsd`, "sh", bin, img)
@@ -147,14 +147,10 @@ func reachableBerth(t *testing.T, bin string, uid, gid int) string {
 	if check.Run() == nil {
 		return bin
 	}
-	dir, err := os.MkdirTemp("", "berth-user-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
 	for _, d := range []string{"bin", "share/berth"} {
-		os.MkdirAll(filepath.Join(dir, d), 0o755)
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cp := exec.Command("sh", "-c", `cp "$1" "$3/bin/berth" && cp -r "$2" "$3/share/berth/image" && chmod -R a+rX "$3"`, "sh", bin, img, dir)
 	if out, err := cp.CombinedOutput(); err != nil {

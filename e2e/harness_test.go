@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +28,10 @@ type env struct {
 	bin       string
 	home      string
 	dockerCfg string
+	// asUser, when set, runs berth as another user (TestFilesAsUser);
+	// extraEnv comes last in every command's environment.
+	asUser   *syscall.SysProcAttr
+	extraEnv []string
 }
 
 func newEnv(t testing.TB) *env {
@@ -61,13 +66,15 @@ func newEnv(t testing.TB) *env {
 }
 
 func (e *env) environ() []string {
-	return append(os.Environ(), "BERTH_HOME="+e.home, "DOCKER_CONFIG="+e.dockerCfg, "DOCKER_HOST=", "DOCKER_CONTEXT=berth")
+	env := append(os.Environ(), "BERTH_HOME="+e.home, "DOCKER_CONFIG="+e.dockerCfg, "DOCKER_HOST=", "DOCKER_CONTEXT=berth")
+	return append(env, e.extraEnv...)
 }
 
 // berth runs the CLI and returns its combined output.
 func (e *env) berth(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, e.bin, args...)
 	cmd.Env = e.environ()
+	cmd.SysProcAttr = e.asUser
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -143,7 +150,7 @@ func (e *env) assertNothingLeft(t testing.TB) {
 }
 
 func (e *env) dumpLogs(t testing.TB) {
-	for _, f := range []string{"hostagent.log", "qemu.log", "serial.log"} {
+	for _, f := range []string{"hostagent.log", "qemu.log", "serial.log", "virtiofsd.log"} {
 		b, err := os.ReadFile(filepath.Join(e.machineDir(), f))
 		if err != nil {
 			continue

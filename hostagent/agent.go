@@ -215,6 +215,7 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 
 	mach := describe(a.o, spec)
 	mach.Shares = shares.vm
+	mach.Virtiofsd = bundledVirtiofsd(a.o.ImageDir, man)
 	driver, err := vm.New(a.o.Driver, mach)
 	if err != nil {
 		return err

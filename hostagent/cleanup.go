@@ -34,6 +34,21 @@ func describe(o Options, spec MachineSpec) *vm.Machine {
 	}
 }
 
+// bundledVirtiofsd is the image's own virtiofsd, nil when it has none.
+func bundledVirtiofsd(imageDir string, man *kernel.Manifest) *vm.Program {
+	p := man.Virtiofsd
+	if p == nil {
+		return nil
+	}
+	abs := func(rel string) string {
+		if rel == "" {
+			return ""
+		}
+		return filepath.Join(imageDir, filepath.FromSlash(rel))
+	}
+	return &vm.Program{Path: abs(p.Path), Loader: abs(p.Loader), LibraryPath: abs(p.LibraryPath)}
+}
+
 // Cleanup is called when no agent runs: it powers off a VM left without its
 // agent and removes stale sockets, and says what it found.
 func Cleanup(ctx context.Context, o Options) ([]string, error) {

@@ -16,6 +16,9 @@ const (
 	InitramfsFile = "initramfs.img" // /init (the guest init) and the modules needed to find the root disk
 	RootfsFile    = "rootfs.img"    // ext4, attached read-only as the first virtio disk
 	ManifestFile  = "manifest.json"
+	// VirtiofsdDir holds a virtiofsd for the host, with the C library it
+	// needs (see HostProgram).
+	VirtiofsdDir = "virtiofsd"
 )
 
 // Manifest records what an image is made of.
@@ -35,6 +38,22 @@ type Manifest struct {
 	// Sizes maps each artifact file name to its size in bytes (the builder's
 	// quick up-to-date check).
 	Sizes map[string]int64 `json:"sizes,omitempty"`
+	// Virtiofsd is the virtiofsd that comes with the image, for a host of
+	// the image's architecture; nil in an image built without it.
+	Virtiofsd *HostProgram `json:"virtiofsd,omitempty"`
+}
+
+// HostProgram is a program for the host shipped in the image directory
+// with its own C library: it runs as Loader --library-path LibraryPath
+// Path, so it does not depend on the host's glibc. Paths are relative to
+// the image directory.
+type HostProgram struct {
+	Path        string `json:"path"`
+	Loader      string `json:"loader"`
+	LibraryPath string `json:"libraryPath"`
+	// Version is what the program printed for --version when the image
+	// was built (empty when built on a host of another architecture).
+	Version string `json:"version,omitempty"`
 }
 
 // ReadManifest reads dir/manifest.json and checks that the artifacts exist.

@@ -46,3 +46,20 @@ func TestNewUnknownDriver(t *testing.T) {
 		t.Fatalf("New(nope) = %v", err)
 	}
 }
+
+func TestProgramCommand(t *testing.T) {
+	p := Program{Path: "/i/virtiofsd", Loader: "/i/ld.so", LibraryPath: "/i/lib"}
+	if got := strings.Join(p.Command("-V"), " "); got != "/i/ld.so --library-path /i/lib /i/virtiofsd -V" {
+		t.Errorf("with a loader: %s", got)
+	}
+	if got := strings.Join(Program{Path: "/usr/bin/x"}.Command("-V"), " "); got != "/usr/bin/x -V" {
+		t.Errorf("without: %s", got)
+	}
+	m := &Machine{Name: "x", Arch: "amd64", CPUs: 1, MemoryMiB: 512, Kernel: "k",
+		Network: Network{Socket: "s", MAC: "5a:94:ef:e4:0c:ee"}, StateDir: "d",
+		Virtiofsd: &Program{Path: "rel/virtiofsd", Loader: "/ld.so"}}
+	err := m.Validate()
+	if err == nil || !strings.Contains(err.Error(), "virtiofsd.path") || !strings.Contains(err.Error(), "virtiofsd.libraryPath") {
+		t.Errorf("relative virtiofsd paths: %v", err)
+	}
+}

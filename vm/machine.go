@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 )
 
 // Machine is a platform-neutral description of one VM.
@@ -29,6 +30,9 @@ type Machine struct {
 	Network Network `json:"network"`
 	// Shares are host folders exposed to the guest.
 	Shares []Share `json:"shares,omitempty"`
+	// Virtiofsd, when set, is the virtiofsd that came with the guest image;
+	// a driver that serves Shares with virtiofsd prefers it to the host's.
+	Virtiofsd *Program `json:"virtiofsd,omitempty"`
 	// ConsoleLog receives the guest's serial console.
 	ConsoleLog string `json:"consoleLog"`
 	// BootMarker is a line the guest prints on its console once its own
@@ -64,6 +68,23 @@ type Share struct {
 	ReadOnly bool   `json:"readOnly,omitempty"`
 }
 
+// Program is a host program that brings its own C library: it runs as
+// Loader --library-path LibraryPath Path (all absolute), independent of
+// the host's glibc. Without a Loader it runs directly.
+type Program struct {
+	Path        string `json:"path"`
+	Loader      string `json:"loader,omitempty"`
+	LibraryPath string `json:"libraryPath,omitempty"`
+}
+
+// Command is the program's command line with args.
+func (p Program) Command(args ...string) []string {
+	if p.Loader == "" {
+		return append([]string{p.Path}, args...)
+	}
+	return append([]string{p.Loader, "--library-path", p.LibraryPath, p.Path}, args...)
+}
+
 // Validate reports every problem with the description at once.
 func (m *Machine) Validate() error {
 	var errs []error
@@ -97,6 +118,14 @@ func (m *Machine) Validate() error {
 	}
 	if m.StateDir == "" {
 		errs = append(errs, errors.New("stateDir: must be set"))
+	}
+	if p := m.Virtiofsd; p != nil {
+		if !filepath.IsAbs(p.Path) {
+			errs = append(errs, fmt.Errorf("virtiofsd.path: %q must be an absolute path", p.Path))
+		}
+		if p.Loader != "" && (!filepath.IsAbs(p.Loader) || !filepath.IsAbs(p.LibraryPath)) {
+			errs = append(errs, fmt.Errorf("virtiofsd.loader, virtiofsd.libraryPath: %q, %q must both be absolute paths", p.Loader, p.LibraryPath))
+		}
 	}
 	return errors.Join(errs...)
 }

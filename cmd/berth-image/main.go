@@ -25,12 +25,17 @@ func main() {
 		lock     = flag.Bool("lock", false, "re-resolve kernel/packages.txt and write the lock file, then exit")
 		pkgs     = flag.String("packages", "kernel/packages.txt", "package list")
 		lockFile = flag.String("lockfile", "", "package lock file (default kernel/packages-ARCH.lock)")
+		hostPkgs = flag.String("host-packages", "kernel/host-packages.txt", "package list of the host programs shipped with the image (virtiofsd); empty for none")
+		hostLock = flag.String("host-lockfile", "", "lock file of the host programs (default kernel/host-packages-ARCH.lock)")
 		mirror   = flag.String("mirror", os.Getenv(build.MirrorEnv), "Debian mirror URL (default: from the host's apt sources; env "+build.MirrorEnv+")")
 		verbose  = flag.Bool("v", false, "log apt commands")
 	)
 	flag.Parse()
 	if *lockFile == "" {
 		*lockFile = filepath.Join("kernel", "packages-"+*arch+".lock")
+	}
+	if *hostLock == "" && *hostPkgs != "" {
+		*hostLock = filepath.Join("kernel", "host-packages-"+*arch+".lock")
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -41,20 +46,29 @@ func main() {
 	defer stop()
 	if err := run(ctx, log, *lock, build.Options{
 		Arch: *arch, InitPath: *initPath, OutDir: *out, CacheDir: *cache,
-		LockFile: *lockFile, PackagesFile: *pkgs, Mirror: *mirror, Log: log,
-	}, *pkgs); err != nil {
+		LockFile: *lockFile, PackagesFile: *pkgs, HostLockFile: *hostLock, HostPackagesFile: *hostPkgs,
+		Mirror: *mirror, Log: log,
+	}); err != nil {
 		fmt.Fprintln(os.Stderr, "berth-image:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, lock bool, o build.Options, pkgs string) error {
+func run(ctx context.Context, log *slog.Logger, lock bool, o build.Options) error {
 	start := time.Now()
 	if lock {
-		_, err := build.WriteLock(ctx, build.LockOptions{
-			Arch: o.Arch, PackagesFile: pkgs, LockFile: o.LockFile, CacheDir: o.CacheDir, Mirror: o.Mirror, Log: log,
-		})
-		return err
+		lists := [][2]string{{o.PackagesFile, o.LockFile}}
+		if o.HostLockFile != "" {
+			lists = append(lists, [2]string{o.HostPackagesFile, o.HostLockFile})
+		}
+		for _, l := range lists {
+			if _, err := build.WriteLock(ctx, build.LockOptions{
+				Arch: o.Arch, PackagesFile: l[0], LockFile: l[1], CacheDir: o.CacheDir, Mirror: o.Mirror, Log: log,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if o.InitPath == "" || o.OutDir == "" {
 		return fmt.Errorf("-init and -out are required (or -lock)")

@@ -82,7 +82,11 @@ func printStatus(w io.Writer, st *api.Status) {
 		fmt.Fprintf(w, "resources:   %d CPUs, %d MiB\n", st.CPUs, st.MemoryMiB)
 	}
 	if len(st.Shares) > 0 {
-		fmt.Fprintf(w, "shares:      %s: %s\n", st.FileSharing, strings.Join(st.Shares, ", "))
+		how := st.FileSharing
+		if how == "" {
+			how = "not shared"
+		}
+		fmt.Fprintf(w, "shares:      %s: %s\n", how, strings.Join(st.Shares, ", "))
 		if st.FileSharingNote != "" {
 			fmt.Fprintf(w, "             (%s)\n", st.FileSharingNote)
 		}

@@ -33,9 +33,15 @@ type Options struct {
 	// PackagesFile, when set, is the package list (packages.txt) the lock
 	// must have been made from; a build with a stale lock fails.
 	PackagesFile string
-	Mirror       string // overrides the mirror of the host's apt sources
-	AptEtc       string // the host's apt configuration directory (/etc/apt)
-	Log          *slog.Logger
+	// HostLockFile pins the host packages (host-packages-<arch>.lock:
+	// virtiofsd and its C library), unpacked into kernel.VirtiofsdDir;
+	// empty builds an image without them. HostPackagesFile is the list
+	// that lock must have been made from, like PackagesFile.
+	HostLockFile     string
+	HostPackagesFile string
+	Mirror           string // overrides the mirror of the host's apt sources
+	AptEtc           string // the host's apt configuration directory (/etc/apt)
+	Log              *slog.Logger
 }
 
 // Result tells what Build did.
@@ -55,25 +61,22 @@ func (o *Options) logger() *slog.Logger {
 // same inputs.
 func Build(ctx context.Context, o Options) (*Result, error) {
 	log := o.logger()
-	lockText, err := os.ReadFile(o.LockFile)
+	lock, lockText, err := readLock(o.LockFile, o.PackagesFile, o.Arch)
 	if err != nil {
-		return nil, fmt.Errorf("reading package lock (run `make image-lock`): %w", err)
-	}
-	lock, err := ParseLock(string(lockText))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.LockFile, err)
-	}
-	if lock.Arch != o.Arch {
-		return nil, fmt.Errorf("%s is for %s, not %s", o.LockFile, lock.Arch, o.Arch)
-	}
-	if err := checkLockCurrent(o, lock); err != nil {
 		return nil, err
+	}
+	var hostLock Lock
+	var hostLockText []byte
+	if o.HostLockFile != "" {
+		if hostLock, hostLockText, err = readLock(o.HostLockFile, o.HostPackagesFile, o.Arch); err != nil {
+			return nil, err
+		}
 	}
 	initBin, err := os.ReadFile(o.InitPath)
 	if err != nil {
 		return nil, fmt.Errorf("reading the guest init: %w", err)
 	}
-	version := InputsDigest(o.Arch, lockText, initBin)
+	version := InputsDigest(o.Arch, lockText, initBin, hostLockText)
 	unlock, err := lockBuild(o.CacheDir, o.Arch, log)
 	if err != nil {
 		return nil, err
@@ -87,7 +90,13 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := assemble(ctx, o, lock, debs, initBin, version)
+	var hostDebs []string
+	if hostLockText != nil {
+		if hostDebs, err = fetchDebs(ctx, o, hostLock); err != nil {
+			return nil, err
+		}
+	}
+	m, err := assemble(ctx, o, lock, debs, hostDebs, initBin, version)
 	if err != nil {
 		return nil, err
 	}
@@ -95,37 +104,60 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	return &Result{Manifest: m}, nil
 }
 
+// readLock reads and checks a lock file for arch.
+func readLock(lockFile, packagesFile, arch string) (Lock, []byte, error) {
+	text, err := os.ReadFile(lockFile)
+	if err != nil {
+		return Lock{}, nil, fmt.Errorf("reading package lock (run `make image-lock`): %w", err)
+	}
+	lock, err := ParseLock(string(text))
+	if err != nil {
+		return Lock{}, nil, fmt.Errorf("%s: %w", lockFile, err)
+	}
+	if lock.Arch != arch {
+		return Lock{}, nil, fmt.Errorf("%s is for %s, not %s", lockFile, lock.Arch, arch)
+	}
+	if err := checkLockCurrent(packagesFile, lockFile, arch, lock); err != nil {
+		return Lock{}, nil, err
+	}
+	return lock, text, nil
+}
+
 // checkLockCurrent fails when the package list changed since the lock was
 // made (the lock is what the image is built from).
-func checkLockCurrent(o Options, lock Lock) error {
-	if o.PackagesFile == "" || lock.Wanted == "" {
+func checkLockCurrent(packagesFile, lockFile, arch string, lock Lock) error {
+	if packagesFile == "" || lock.Wanted == "" {
 		return nil
 	}
-	text, err := os.ReadFile(o.PackagesFile)
+	text, err := os.ReadFile(packagesFile)
 	if err != nil {
 		return err
 	}
-	wanted, err := ParsePackageList(string(text), o.Arch)
+	wanted, err := ParsePackageList(string(text), arch)
 	if err != nil {
-		return fmt.Errorf("%s: %w", o.PackagesFile, err)
+		return fmt.Errorf("%s: %w", packagesFile, err)
 	}
 	if WantedDigest(wanted) != lock.Wanted {
-		return fmt.Errorf("%s changed since %s was made; run `make image-lock`", o.PackagesFile, o.LockFile)
+		return fmt.Errorf("%s changed since %s was made; run `make image-lock`", packagesFile, lockFile)
 	}
 	return nil
 }
 
 // InputsDigest is an image's version: a digest of everything it is made of.
-func InputsDigest(arch string, lockText, initBin []byte) string {
+func InputsDigest(arch string, lockText, initBin, hostLockText []byte) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "berth-image %s\narch %s\nlock %x\n", BuilderVersion, arch, sha256.Sum256(lockText))
 	fmt.Fprintf(h, "init %x\n", sha256.Sum256(initBin))
+	if hostLockText != nil {
+		fmt.Fprintf(h, "host-lock %x\n", sha256.Sum256(hostLockText))
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
 // UpToDate reports whether dir holds a complete image of version: its
-// manifest names that version, and every artifact exists with the size the
-// manifest recorded. (Hashing the artifacts again would cost a second.)
+// manifest names that version, every artifact is recorded, and every file
+// it recorded exists with the recorded size. (Hashing the artifacts again
+// would cost a second.)
 func UpToDate(dir, version string) bool {
 	b, err := os.ReadFile(filepath.Join(dir, kernel.ManifestFile))
 	if err != nil {
@@ -136,8 +168,13 @@ func UpToDate(dir, version string) bool {
 		return false
 	}
 	for _, f := range artifactFiles {
+		if m.Files[f] == "" {
+			return false
+		}
+	}
+	for f := range m.Files {
 		fi, err := os.Stat(filepath.Join(dir, f))
-		if err != nil || m.Files[f] == "" || m.Sizes[f] != fi.Size() {
+		if err != nil || m.Sizes[f] != fi.Size() {
 			return false
 		}
 	}
@@ -147,7 +184,7 @@ func UpToDate(dir, version string) bool {
 var artifactFiles = []string{kernel.KernelFile, kernel.InitramfsFile, kernel.RootfsFile}
 
 // assemble unpacks debs into a root tree and writes the artifacts.
-func assemble(ctx context.Context, o Options, lock Lock, debs []string, initBin []byte, version string) (_ *kernel.Manifest, err error) {
+func assemble(ctx context.Context, o Options, lock Lock, debs, hostDebs []string, initBin []byte, version string) (_ *kernel.Manifest, err error) {
 	log := o.logger()
 	work := filepath.Join(o.CacheDir, "work", o.Arch)
 	root := filepath.Join(work, "root")
@@ -162,8 +199,8 @@ func assemble(ctx context.Context, o Options, lock Lock, debs []string, initBin 
 	stage := func(name string) string { return filepath.Join(o.OutDir, "."+name+".new") }
 	defer func() {
 		if err != nil {
-			for _, f := range append(artifactFiles, kernel.ManifestFile) {
-				os.Remove(stage(f))
+			for _, f := range append(artifactFiles, kernel.ManifestFile, kernel.VirtiofsdDir) {
+				os.RemoveAll(stage(f))
 			}
 		}
 	}()
@@ -187,6 +224,12 @@ func assemble(ctx context.Context, o Options, lock Lock, debs []string, initBin 
 	m := &kernel.Manifest{
 		Version: version, Arch: o.Arch, Suite: lock.Suite, KernelRelease: krel,
 		Packages: map[string]string{}, Files: map[string]string{}, Sizes: map[string]int64{},
+	}
+	if len(hostDebs) > 0 {
+		log.Info("unpacking host packages", "count", len(hostDebs), "dir", kernel.VirtiofsdDir)
+		if m.Virtiofsd, err = unpackVirtiofsd(ctx, hostDebs, stage(kernel.VirtiofsdDir), o.Arch); err != nil {
+			return nil, fmt.Errorf("host packages: %w", err)
+		}
 	}
 	for _, p := range lock.Packages {
 		m.Packages[p.Name] = p.Version
@@ -256,6 +299,9 @@ func publish(dir string, stage func(string) string, m *kernel.Manifest) error {
 			return err
 		}
 	}
+	if err := publishVirtiofsd(dir, stage, m); err != nil {
+		return err
+	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
@@ -264,6 +310,30 @@ func publish(dir string, stage func(string) string, m *kernel.Manifest) error {
 		return err
 	}
 	return os.Rename(stage(kernel.ManifestFile), filepath.Join(dir, kernel.ManifestFile))
+}
+
+// publishVirtiofsd replaces the image's virtiofsd directory with the staged
+// one (or removes it when the image has none) and records the daemon and
+// its loader in the manifest.
+func publishVirtiofsd(dir string, stage func(string) string, m *kernel.Manifest) error {
+	final := filepath.Join(dir, kernel.VirtiofsdDir)
+	if err := os.RemoveAll(final); err != nil {
+		return err
+	}
+	if m.Virtiofsd == nil {
+		return nil
+	}
+	if err := os.Rename(stage(kernel.VirtiofsdDir), final); err != nil {
+		return err
+	}
+	for _, f := range []string{m.Virtiofsd.Path, m.Virtiofsd.Loader} {
+		sum, size, err := hashFile(filepath.Join(dir, f))
+		if err != nil {
+			return err
+		}
+		m.Files[f], m.Sizes[f] = sum, size
+	}
+	return nil
 }
 
 // sourceDateEpoch is SOURCE_DATE_EPOCH when set, else the newest packaged

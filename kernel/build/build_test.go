@@ -11,14 +11,15 @@ import (
 )
 
 func TestInputsDigest(t *testing.T) {
-	base := InputsDigest("amd64", []byte("lock"), []byte("init"))
-	if base != InputsDigest("amd64", []byte("lock"), []byte("init")) {
+	base := InputsDigest("amd64", []byte("lock"), []byte("init"), nil)
+	if base != InputsDigest("amd64", []byte("lock"), []byte("init"), nil) {
 		t.Fatal("digest not stable")
 	}
 	for _, other := range []string{
-		InputsDigest("arm64", []byte("lock"), []byte("init")),
-		InputsDigest("amd64", []byte("lock2"), []byte("init")),
-		InputsDigest("amd64", []byte("lock"), []byte("init2")),
+		InputsDigest("arm64", []byte("lock"), []byte("init"), nil),
+		InputsDigest("amd64", []byte("lock2"), []byte("init"), nil),
+		InputsDigest("amd64", []byte("lock"), []byte("init2"), nil),
+		InputsDigest("amd64", []byte("lock"), []byte("init"), []byte("host")),
 	} {
 		if other == base {
 			t.Error("a changed input left the digest unchanged")
@@ -64,6 +65,22 @@ func TestUpToDate(t *testing.T) {
 	if UpToDate(dir, "v1") {
 		t.Error("missing artifact is up to date")
 	}
+	// A recorded host program counts like an artifact.
+	writeImage(t, dir, "v1")
+	b, _ := os.ReadFile(filepath.Join(dir, kernel.ManifestFile))
+	var m kernel.Manifest
+	json.Unmarshal(b, &m)
+	m.Files["virtiofsd/usr/libexec/virtiofsd"], m.Sizes["virtiofsd/usr/libexec/virtiofsd"] = "x", 3
+	b, _ = json.Marshal(m)
+	os.WriteFile(filepath.Join(dir, kernel.ManifestFile), b, 0o644)
+	if UpToDate(dir, "v1") {
+		t.Error("image without its recorded virtiofsd is up to date")
+	}
+	os.MkdirAll(filepath.Join(dir, "virtiofsd/usr/libexec"), 0o755)
+	os.WriteFile(filepath.Join(dir, "virtiofsd/usr/libexec/virtiofsd"), []byte("vfs"), 0o755)
+	if !UpToDate(dir, "v1") {
+		t.Error("image with its virtiofsd is not up to date")
+	}
 }
 
 func TestMissingDebs(t *testing.T) {
@@ -82,7 +99,7 @@ func TestMissingDebs(t *testing.T) {
 }
 
 func TestUUIDFrom(t *testing.T) {
-	u := uuidFrom(InputsDigest("amd64", nil, nil))
+	u := uuidFrom(InputsDigest("amd64", nil, nil, nil))
 	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(u) {
 		t.Errorf("uuid %s", u)
 	}

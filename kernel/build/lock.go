@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path"
 	"sort"
 )
 
@@ -69,10 +68,8 @@ func resolveAll(ctx context.Context, resolve resolveFunc, wanted []Wanted) ([]Pi
 	byName := map[string]string{}
 	add := func(pins []Pin, only string) error {
 		for _, p := range pins {
-			if only != "" {
-				if ok, _ := path.Match(only, p.Name); !ok {
-					continue
-				}
+			if only != "" && !matchOnly(only, p.Name) {
+				continue
 			}
 			if v, ok := byName[p.Name]; ok && v != p.Version {
 				return fmt.Errorf("%s resolved to both %s and %s", p.Name, v, p.Version)

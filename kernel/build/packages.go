@@ -17,7 +17,8 @@ const Suite = "trixie"
 type Wanted struct {
 	Name string
 	// Only, when set, resolves Name on its own and keeps only the packages
-	// of that resolution whose names match this glob.
+	// of that resolution whose names match one of these comma-separated
+	// globs.
 	Only string
 }
 
@@ -37,8 +38,10 @@ func ParsePackageList(text, arch string) ([]Wanted, error) {
 			k, v, _ := strings.Cut(opt, "=")
 			switch {
 			case k == "only" && v != "":
-				if _, err := path.Match(v, ""); err != nil {
-					return nil, fmt.Errorf("line %d: bad glob %q: %w", i+1, v, err)
+				for _, g := range strings.Split(v, ",") {
+					if _, err := path.Match(g, ""); err != nil || g == "" {
+						return nil, fmt.Errorf("line %d: bad glob %q in only=%s", i+1, g, v)
+					}
 				}
 				w.Only = v
 			default:
@@ -51,6 +54,16 @@ func ParsePackageList(text, arch string) ([]Wanted, error) {
 		return nil, fmt.Errorf("no packages listed")
 	}
 	return out, nil
+}
+
+// matchOnly reports whether a package name matches an "only=" list.
+func matchOnly(only, name string) bool {
+	for _, g := range strings.Split(only, ",") {
+		if ok, _ := path.Match(g, name); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Pin is one exact package version.

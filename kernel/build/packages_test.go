@@ -16,7 +16,19 @@ func TestParsePackageList(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v", got)
 	}
-	for _, bad := range []string{"x nodeps\n", "x only=[\n", "# only comments\n"} {
+	got, err = ParsePackageList("virtiofsd only=virtiofsd,libc6,lib*\n", "amd64")
+	if err != nil || len(got) != 1 || got[0].Only != "virtiofsd,libc6,lib*" {
+		t.Errorf("only= list: %+v %v", got, err)
+	}
+	for _, n := range []string{"virtiofsd", "libc6", "libseccomp2"} {
+		if !matchOnly(got[0].Only, n) {
+			t.Errorf("%s does not match %s", n, got[0].Only)
+		}
+	}
+	if matchOnly(got[0].Only, "uidmap") {
+		t.Error("uidmap matches")
+	}
+	for _, bad := range []string{"x nodeps\n", "x only=[\n", "x only=a,,b\n", "# only comments\n"} {
 		if _, err := ParsePackageList(bad, "amd64"); err == nil {
 			t.Errorf("%q: want an error", bad)
 		}

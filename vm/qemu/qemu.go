@@ -29,7 +29,7 @@ type Driver struct {
 	files     files
 	log       *slog.Logger
 	binary    string
-	virtiofsd string // "" when the machine has no shares or the host no virtiofsd
+	virtiofsd *virtiofsd // nil when the machine has no shares or the host no virtiofsd
 
 	mu     sync.Mutex
 	info   vm.Info
@@ -82,8 +82,11 @@ func (d *Driver) Start(ctx context.Context) error {
 	}
 	d.binary = bin
 	if len(d.m.Shares) > 0 {
-		d.virtiofsd = findVirtiofsd()
-		mode, note := shareMode(runtime.GOOS, d.virtiofsd, virtiofsdNeedsRoot())
+		v, mode, note := chooseSharing(probeVirtiofsd(d.m.Virtiofsd))
+		d.virtiofsd = v
+		if v != nil {
+			d.log.Info("sharing folders", "virtiofsd", strings.Join(v.prog.Command(), " "), "unprivileged", v.unprivileged)
+		}
 		d.mu.Lock()
 		d.info.FileSharing, d.info.FileSharingNote = mode, note
 		d.mu.Unlock()
@@ -163,7 +166,14 @@ func (d *Driver) boot(ctx context.Context, accel string) error {
 	stopShares := func() {}
 	if len(d.m.Shares) > 0 && d.Info().FileSharing == shareVirtiofs {
 		if stopShares, err = d.startVirtiofsd(d.virtiofsd); err != nil {
-			return err
+			// The engine is useful without them (a host that forbids
+			// unprivileged user namespaces stops the daemon's sandbox);
+			// status and the socket's bind errors say why.
+			d.log.Warn("virtiofsd did not start; booting without shared folders", "err", err.Error())
+			d.mu.Lock()
+			d.info.FileSharing, d.info.FileSharingNote = "", "virtiofsd did not start ("+err.Error()+"), so folders are not shared"
+			d.mu.Unlock()
+			stopShares = func() {}
 		}
 	}
 	args := append(buildArgs(d.m, accel, d.files), shareArgs(d.m, d.Info().FileSharing)...)

@@ -21,21 +21,64 @@ const (
 	share9p       = "9p"
 )
 
-// shareMode picks the sharing method for this host and says why when it
-// is not virtiofs; "" means folders cannot be shared.
-func shareMode(goos, virtiofsd string, needsRoot bool) (mode, note string) {
-	if virtiofsd != "" && needsRoot {
-		return "", virtiofsd + " runs as root only, so folders are not shared when Berth runs as another user"
-	}
-	if virtiofsd != "" {
-		return shareVirtiofs, ""
-	}
-	why := "virtiofsd was not found (Debian/Ubuntu: qemu-system-common ships it as /usr/lib/qemu/virtiofsd)"
-	if goos != "linux" {
-		why = "virtiofsd runs on Linux hosts only"
-	}
-	return share9p, why + "; QEMU shares folders over 9p instead, which Berth's guest kernel does not support, so shared folders are unavailable"
+// virtiofsdHost is what a host offers to serve shares with.
+type virtiofsdHost struct {
+	goos string
+	// bundled is the guest image's own virtiofsd (Debian's Rust daemon
+	// with its C library), nil when the image has none; bundledErr says
+	// why it cannot run here.
+	bundled    *vm.Program
+	bundledErr error
+	// system is the host's virtiofsd, "" when it has none; systemRust
+	// tells the Rust daemon (which runs as any user) from QEMU's C one
+	// (root only).
+	system     string
+	systemRust bool
+	root       bool // Berth runs as root
+	uid, gid   int  // Berth's user and group
 }
+
+// virtiofsd is the daemon chosen to serve the shares.
+type virtiofsd struct {
+	prog vm.Program
+	rust bool // the Rust daemon's options (--shared-dir ...), else the C daemon's (-o source=...)
+	// unprivileged: Berth is not root; the Rust daemon then runs in a user
+	// namespace of its own and everything the guest creates belongs to
+	// uid:gid, Berth's user (see args).
+	unprivileged bool
+	uid, gid     int
+}
+
+// chooseSharing picks the sharing method and the virtiofsd for this host,
+// and says why when folders are shared some other way, or not at all
+// (mode ""). The image's virtiofsd comes first: it runs as any user and
+// behaves the same on every host.
+func chooseSharing(h virtiofsdHost) (d *virtiofsd, mode, note string) {
+	if h.goos != "linux" {
+		return nil, share9p, "virtiofsd runs on Linux hosts only; " + no9p
+	}
+	if h.bundled != nil && h.bundledErr == nil {
+		return &virtiofsd{prog: *h.bundled, rust: true, unprivileged: !h.root, uid: h.uid, gid: h.gid}, shareVirtiofs, ""
+	}
+	why := "the guest image has no virtiofsd of its own (rebuild it: make image)"
+	if h.bundled != nil {
+		why = "the guest image's virtiofsd does not run here (" + h.bundledErr.Error() + ")"
+	}
+	switch {
+	case h.system != "" && (h.systemRust || h.root):
+		if h.bundled == nil {
+			why = "" // a host virtiofsd is what images without one always used
+		} else {
+			why += "; using " + h.system
+		}
+		return &virtiofsd{prog: vm.Program{Path: h.system}, rust: h.systemRust, unprivileged: !h.root, uid: h.uid, gid: h.gid}, shareVirtiofs, why
+	case h.system != "":
+		return nil, "", why + ", and " + h.system + " (QEMU's C virtiofsd) runs as root only, so folders are not shared when Berth runs as another user"
+	}
+	return nil, share9p, why + ", and the host has none (Debian/Ubuntu: qemu-system-common or virtiofsd ships one); " + no9p
+}
+
+const no9p = "QEMU shares folders over 9p instead, which Berth's guest kernel does not support, so shared folders are unavailable"
 
 // vfsSocket is the vhost-user socket of share i, in the machine's directory.
 func vfsSocket(stateDir string, i int) string {
@@ -72,24 +115,57 @@ func shareArgs(m *vm.Machine, mode string) []string {
 	return args
 }
 
-// virtiofsdArgs runs QEMU's C virtiofsd (the Rust one accepts the same
-// -o options). cache=auto with timeout=0 revalidates names and attributes
-// on every lookup and drops a file's cached pages when it changed on open,
-// so an edit on either side is seen by the other at once, while reads of
-// an unchanged file stay cached.
-func virtiofsdArgs(sock string, s vm.Share) []string {
-	return []string{
-		"--socket-path=" + sock,
-		"-o", "source=" + s.HostPath,
-		"-o", "cache=auto", "-o", "timeout=0",
-		"-o", "log_level=warn",
+// virtiofsdArgs are the daemon's arguments for one share.
+//
+// Caching: cache=auto (with timeout=0 for the C daemon) revalidates names
+// and attributes and drops a file's cached pages when it changed on open,
+// so an edit on either side is seen by the other at once (with the Rust
+// daemon a host edit reached a polling container in under 0.1 s), while
+// reads of an unchanged file stay cached. cache=never would make large
+// direct reads (dd bs=1M) several times faster but sends every small read
+// to the host and forbids mmap; always would keep stale pages.
+//
+// Ownership: as root, the daemon creates files with the guest's owners. As
+// a normal user, the Rust daemon's namespace sandbox puts it in a user
+// namespace of its own where only the host user is mapped (other host
+// users' files show as nobody in the guest), and every guest user is
+// squashed to the host user: what a container creates, as root or anyone,
+// belongs to the host user, and a chown in the guest succeeds without
+// changing the host owner. The host user's files keep its uid in the
+// guest, as with Docker on Linux: a container running as that uid may
+// write where the host user may; other users are refused by the guest
+// kernel's own permission checks.
+func (v *virtiofsd) args(sock string, s vm.Share) []string {
+	if !v.rust {
+		return []string{
+			"--socket-path=" + sock,
+			"-o", "source=" + s.HostPath,
+			"-o", "cache=auto", "-o", "timeout=0",
+			"-o", "log_level=warn",
+		}
 	}
+	args := []string{
+		"--socket-path=" + sock,
+		"--shared-dir=" + s.HostPath,
+		"--cache=auto",
+		"--sandbox=namespace",
+		"--log-level=warn",
+	}
+	if s.ReadOnly {
+		args = append(args, "--readonly")
+	}
+	if v.unprivileged {
+		args = append(args,
+			fmt.Sprintf("--translate-uid=squash-guest:0:%d:4294967295", v.uid),
+			fmt.Sprintf("--translate-gid=squash-guest:0:%d:4294967295", v.gid))
+	}
+	return args
 }
 
 // startVirtiofsd starts one virtiofsd per share and waits for their
 // sockets. The daemons exit by themselves when QEMU disconnects; stop
 // makes sure of it.
-func (d *Driver) startVirtiofsd(bin string) (stop func(), err error) {
+func (d *Driver) startVirtiofsd(v *virtiofsd) (stop func(), err error) {
 	var cmds []*exec.Cmd
 	stop = func() {
 		for _, c := range cmds {
@@ -97,7 +173,9 @@ func (d *Driver) startVirtiofsd(bin string) (stop func(), err error) {
 			_ = c.Wait()
 		}
 		for i := range d.m.Shares {
+			// The Rust daemon keeps a pid file next to its socket.
 			_ = os.Remove(vfsSocket(d.m.StateDir, i))
+			_ = os.Remove(vfsSocket(d.m.StateDir, i) + ".pid")
 		}
 	}
 	logf, err := os.OpenFile(filepath.Join(d.m.StateDir, "virtiofsd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -108,7 +186,8 @@ func (d *Driver) startVirtiofsd(bin string) (stop func(), err error) {
 	for i, s := range d.m.Shares {
 		sock := vfsSocket(d.m.StateDir, i)
 		_ = os.Remove(sock)
-		cmd := exec.Command(bin, virtiofsdArgs(sock, s)...)
+		argv := v.prog.Command(v.args(sock, s)...)
+		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		proc.Detach(cmd)
 		if err := cmd.Start(); err != nil {

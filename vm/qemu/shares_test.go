@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,14 +28,86 @@ func TestShareArgs(t *testing.T) {
 	}
 }
 
-func TestShareMode(t *testing.T) {
-	if m, n := shareMode("linux", "/usr/lib/qemu/virtiofsd", false); m != shareVirtiofs || n != "" {
-		t.Errorf("with virtiofsd: %s %q", m, n)
+func TestChooseSharing(t *testing.T) {
+	bundled := &vm.Program{Path: "/img/virtiofsd/usr/libexec/virtiofsd", Loader: "/img/ld.so", LibraryPath: "/img/lib"}
+	const cVfsd, rustVfsd = "/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd"
+	broken := errors.New("exit status 127")
+	cases := []struct {
+		name string
+		h    virtiofsdHost
+		// want: the daemon's path ("" none), Rust or not, unprivileged,
+		// the mode, and words the note must contain ("" for no note).
+		prog               string
+		rust, unprivileged bool
+		mode, note         string
+	}{
+		{"bundled, root", virtiofsdHost{goos: "linux", bundled: bundled, system: cVfsd, root: true},
+			bundled.Path, true, false, shareVirtiofs, ""},
+		{"bundled, user", virtiofsdHost{goos: "linux", bundled: bundled, system: cVfsd, uid: 1000, gid: 1000},
+			bundled.Path, true, true, shareVirtiofs, ""},
+		{"bundled preferred to the host's Rust one", virtiofsdHost{goos: "linux", bundled: bundled, system: rustVfsd, systemRust: true},
+			bundled.Path, true, true, shareVirtiofs, ""},
+		{"no bundled, C daemon, root (as before)", virtiofsdHost{goos: "linux", system: cVfsd, root: true},
+			cVfsd, false, false, shareVirtiofs, ""},
+		{"no bundled, C daemon, user", virtiofsdHost{goos: "linux", system: cVfsd},
+			"", false, false, "", "has no virtiofsd of its own (rebuild it: make image), and /usr/lib/qemu/virtiofsd (QEMU's C virtiofsd) runs as root only"},
+		{"bundled broken, C daemon, user", virtiofsdHost{goos: "linux", bundled: bundled, bundledErr: broken, system: cVfsd},
+			"", false, false, "", "does not run here (exit status 127)"},
+		{"bundled broken, C daemon, root", virtiofsdHost{goos: "linux", bundled: bundled, bundledErr: broken, system: cVfsd, root: true},
+			cVfsd, false, false, shareVirtiofs, "does not run here (exit status 127); using /usr/lib/qemu/virtiofsd"},
+		{"no bundled, host Rust daemon, user", virtiofsdHost{goos: "linux", system: rustVfsd, systemRust: true},
+			rustVfsd, true, true, shareVirtiofs, ""},
+		{"nothing", virtiofsdHost{goos: "linux"},
+			"", false, false, share9p, "the host has none"},
+		{"macOS", virtiofsdHost{goos: "darwin", bundled: bundled},
+			"", false, false, share9p, "Linux hosts only"},
 	}
-	if m, n := shareMode("darwin", "", false); m != share9p || !strings.Contains(n, "does not support") {
-		t.Errorf("without virtiofsd: %s %q", m, n)
+	for _, c := range cases {
+		d, mode, note := chooseSharing(c.h)
+		prog := ""
+		if d != nil {
+			prog = d.prog.Path
+			if d.rust != c.rust || d.unprivileged != c.unprivileged {
+				t.Errorf("%s: rust %v unprivileged %v, want %v %v", c.name, d.rust, d.unprivileged, c.rust, c.unprivileged)
+			}
+		}
+		if prog != c.prog || mode != c.mode {
+			t.Errorf("%s: %q %q, want %q %q", c.name, prog, mode, c.prog, c.mode)
+		}
+		if (c.note == "") != (note == "") || !strings.Contains(note, c.note) {
+			t.Errorf("%s: note %q, want one with %q", c.name, note, c.note)
+		}
+		if mode == share9p && !strings.Contains(note, "9p") {
+			t.Errorf("%s: the note does not say why 9p does not help: %q", c.name, note)
+		}
 	}
-	if m, n := shareMode("linux", "/usr/lib/qemu/virtiofsd", true); m != "" || !strings.Contains(n, "root only") {
-		t.Errorf("not root: %s %q", m, n)
+}
+
+func TestVirtiofsdArgs(t *testing.T) {
+	rw, ro := vm.Share{Tag: "berth0", HostPath: "/home/me"}, vm.Share{Tag: "berth1", HostPath: "/data", ReadOnly: true}
+	bundled := vm.Program{Path: "/i/vfsd", Loader: "/i/ld.so", LibraryPath: "/i/lib"}
+
+	c := &virtiofsd{prog: vm.Program{Path: "/usr/lib/qemu/virtiofsd"}}
+	got := strings.Join(c.prog.Command(c.args("/s/vfs0.sock", rw)...), " ")
+	if want := "/usr/lib/qemu/virtiofsd --socket-path=/s/vfs0.sock -o source=/home/me -o cache=auto -o timeout=0 -o log_level=warn"; got != want {
+		t.Errorf("C daemon:\n%s\nwant\n%s", got, want)
+	}
+
+	root := &virtiofsd{prog: bundled, rust: true}
+	got = strings.Join(root.prog.Command(root.args("/s/vfs1.sock", ro)...), " ")
+	if !strings.HasPrefix(got, "/i/ld.so --library-path /i/lib /i/vfsd --socket-path=/s/vfs1.sock --shared-dir=/data ") ||
+		!strings.Contains(got, " --sandbox=namespace") || !strings.Contains(got, " --readonly") || strings.Contains(got, "translate") {
+		t.Errorf("Rust daemon as root, read-only share: %s", got)
+	}
+
+	user := &virtiofsd{prog: bundled, rust: true, unprivileged: true, uid: 1000, gid: 1001}
+	got = strings.Join(user.args("/s/vfs0.sock", rw), " ")
+	for _, want := range []string{"--sandbox=namespace", "--translate-uid=squash-guest:0:1000:4294967295", "--translate-gid=squash-guest:0:1001:4294967295"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Rust daemon as a user: %s lacks %s", got, want)
+		}
+	}
+	if strings.Contains(got, "--readonly") {
+		t.Errorf("read-write share made read-only: %s", got)
 	}
 }

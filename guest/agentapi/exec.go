@@ -192,5 +192,5 @@ func (b *bufferedConn) CloseWrite() error {
 	if cw, ok := b.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
-	return b.Conn.Close()
+	return b.Close()
 }

@@ -22,11 +22,7 @@ func writeBootRecord(path string, r bootRecord) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return writeFileAtomic(path, b)
 }
 
 func readBootRecord(path string) (bootRecord, error) {

@@ -102,18 +102,11 @@ func serveConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer target.Close()
-	conn, rw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, ErrorResponse{Message: err.Error()})
+	conn, rw, ok := switchProtocols(w, req.Network)
+	if !ok {
 		return
 	}
 	defer conn.Close()
-	if _, err := io.WriteString(rw, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"); err != nil {
-		return
-	}
-	if err := rw.Flush(); err != nil {
-		return
-	}
 	client := conn
 	if n := rw.Reader.Buffered(); n > 0 { // the client wrote ahead of our answer
 		client = &bufferedConn{Conn: conn, r: rw.Reader}

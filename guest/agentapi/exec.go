@@ -105,18 +105,11 @@ func serveExec(b Backend) http.HandlerFunc {
 			writeJSON(w, http.StatusBadRequest, ErrorResponse{Message: "exec request: " + err.Error()})
 			return
 		}
-		conn, rw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			writeJSON(w, http.StatusInternalServerError, ErrorResponse{Message: err.Error()})
+		conn, rw, ok := switchProtocols(w, "berth-exec")
+		if !ok {
 			return
 		}
 		defer conn.Close()
-		if _, err := io.WriteString(rw, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: berth-exec\r\n\r\n"); err != nil {
-			return
-		}
-		if err := rw.Flush(); err != nil {
-			return
-		}
 		code, err := ex.Exec(r.Context(), req, rw.Reader, conn)
 		if err != nil {
 			_ = WriteFrame(conn, FrameOutput, []byte("berth: "+err.Error()+"\r\n"))
@@ -124,6 +117,26 @@ func serveExec(b Backend) http.HandlerFunc {
 		}
 		_ = WriteFrame(conn, FrameExit, ExitFrame(code))
 	}
+}
+
+// switchProtocols takes the connection over from the HTTP server and
+// answers 101 Switching Protocols to proto; false when that failed (the
+// client then saw an error, or the connection is gone).
+func switchProtocols(w http.ResponseWriter, proto string) (net.Conn, *bufio.ReadWriter, bool) {
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, ErrorResponse{Message: err.Error()})
+		return nil, nil, false
+	}
+	if _, err := io.WriteString(rw, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "+proto+"\r\n\r\n"); err != nil {
+		conn.Close()
+		return nil, nil, false
+	}
+	if err := rw.Flush(); err != nil {
+		conn.Close()
+		return nil, nil, false
+	}
+	return conn, rw, true
 }
 
 // Exec starts a command and returns the frame stream.

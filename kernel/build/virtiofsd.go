@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -58,7 +59,7 @@ func unpackVirtiofsd(ctx context.Context, debs []string, dir, arch string) (*ker
 		p.Version = v
 	}
 	for _, f := range []*string{&p.Path, &p.Loader, &p.LibraryPath} {
-		*f = filepath.Join(kernel.VirtiofsdDir, *f)
+		*f = path.Join(kernel.VirtiofsdDir, *f) // the manifest's paths are slashed
 	}
 	return p, nil
 }
@@ -74,8 +75,9 @@ func describeVirtiofsd(dir string) (*kernel.HostProgram, error) {
 	if len(loaders) != 1 {
 		return nil, fmt.Errorf("want one glibc loader (usr/lib/*/ld-linux*.so.*) in the host packages, found %d: is libc6 in the host package list?", len(loaders))
 	}
-	loader, _ := filepath.Rel(dir, loaders[0])
-	return &kernel.HostProgram{Path: virtiofsdBinary, Loader: loader, LibraryPath: filepath.Dir(loader)}, nil
+	rel, _ := filepath.Rel(dir, loaders[0])
+	loader := filepath.ToSlash(rel) // the manifest's paths are slashed on every OS
+	return &kernel.HostProgram{Path: virtiofsdBinary, Loader: loader, LibraryPath: path.Dir(loader)}, nil
 }
 
 // hostProgramVersion runs p --version, its paths relative to base.

@@ -348,10 +348,13 @@ func (d *Driver) Adopt(ctx context.Context) error {
 	if st != "running" {
 		return fmt.Errorf("QEMU (pid %d) is %s, not running", pid, st)
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	d.info = info
 	d.mu.Unlock()
-	return ctx.Err()
+	return nil
 }
 
 // Wait implements vm.Driver.

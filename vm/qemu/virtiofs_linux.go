@@ -22,11 +22,13 @@ var virtiofsdPaths = []string{
 }
 
 // probeVirtiofsd looks at what this host offers: whether the image's
-// virtiofsd runs, and the host's own.
+// virtiofsd runs, and, only when it does not, the host's own.
 func probeVirtiofsd(bundled *vm.Program) virtiofsdHost {
 	h := virtiofsdHost{goos: runtime.GOOS, bundled: bundled, root: os.Geteuid() == 0, uid: os.Geteuid(), gid: os.Getegid()}
 	if bundled != nil {
-		_, h.bundledErr = run(bundled.Command("--version"))
+		if _, h.bundledErr = run(bundled.Command("--version")); h.bundledErr == nil {
+			return h // chooseSharing takes the image's daemon
+		}
 	}
 	h.system = findVirtiofsd()
 	if h.system != "" {

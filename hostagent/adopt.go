@@ -12,9 +12,10 @@ import (
 )
 
 // bootRecord is what the agent that booted the VM leaves for the next one:
-// the config the VM runs with.
+// the config the VM runs with and how its card links to the network.
 type bootRecord struct {
-	ConfigDigest string `json:"configDigest"`
+	ConfigDigest string  `json:"configDigest"`
+	Link         vm.Link `json:"link,omitempty"`
 }
 
 func writeBootRecord(path string, r bootRecord) error {
@@ -40,7 +41,7 @@ func readBootRecord(path string) (bootRecord, error) {
 // A VM that cannot be adopted (the driver cannot, its record is gone, or
 // the config changed since it booted: `berth start` then applies the new
 // one) is powered off, and the caller boots afresh.
-func (a *Agent) adopt(ctx context.Context, d vm.Driver, digest string) (bool, error) {
+func (a *Agent) adopt(ctx context.Context, d vm.Driver, want bootRecord) (bool, error) {
 	ad, ok := d.(vm.Adopter)
 	if !ok {
 		return false, a.reapOrphan(d)
@@ -54,8 +55,10 @@ func (a *Agent) adopt(ctx context.Context, d vm.Driver, digest string) (bool, er
 		switch {
 		case rerr != nil:
 			err = fmt.Errorf("no record of its boot: %w", rerr)
-		case rec.ConfigDigest != digest:
+		case rec.ConfigDigest != want.ConfigDigest:
 			err = errors.New("the config changed since it booted")
+		case rec.Link != want.Link:
+			err = fmt.Errorf("its network link is %q, this agent's is %q", rec.Link, want.Link)
 		default:
 			a.log.Info("adopted the VM an earlier agent left running", "pid", d.Info().PID)
 			return true, nil

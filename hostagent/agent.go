@@ -36,6 +36,29 @@ import (
 // own output on the guest console (serial.log).
 const EnvGuestDebug = "BERTH_GUEST_DEBUG"
 
+// EnvNetLink overrides how the VM's card meets the agent's network:
+// "stream" or "vhost-user" (see vm.Link). For diagnosis and benchmarks.
+const EnvNetLink = "BERTH_NET_LINK"
+
+// netLink picks the network link: on Linux, QEMU's card gets the agent as
+// its vhost-user back end (checksum offload, no copy through QEMU); other
+// hosts and drivers use QEMU's stream of frames.
+func netLink(goos, driver, override string) (vm.Link, error) {
+	switch override {
+	case "":
+	case "stream":
+		return vm.LinkStream, nil
+	case string(vm.LinkVhostUser):
+		return vm.LinkVhostUser, nil
+	default:
+		return "", fmt.Errorf("%s=%q: want \"stream\" or %q", EnvNetLink, override, vm.LinkVhostUser)
+	}
+	if goos == "linux" && (driver == "" || driver == "qemu") {
+		return vm.LinkVhostUser, nil
+	}
+	return vm.LinkStream, nil
+}
+
 // Options configure one agent run.
 type Options struct {
 	Machine store.Machine
@@ -203,7 +226,12 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	}
 
 	netCtx, stopNet := context.WithCancel(context.Background())
-	network, err := vnet.Start(netCtx, m.Path(store.NetSock), a.log)
+	link, err := netLink(runtime.GOOS, a.o.Driver, os.Getenv(EnvNetLink))
+	if err != nil {
+		stopNet()
+		return err
+	}
+	network, err := vnet.Start(netCtx, m.Path(store.NetSock), link, a.log)
 	if err != nil {
 		stopNet()
 		return err
@@ -214,13 +242,15 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	a.mu.Unlock()
 
 	mach := describe(a.o, spec)
+	mach.Network.Link = link
 	mach.Shares = shares.vm
 	mach.Virtiofsd = bundledVirtiofsd(a.o.ImageDir, man)
 	driver, err := vm.New(a.o.Driver, mach)
 	if err != nil {
 		return err
 	}
-	adopted, err := a.adopt(ctx, driver, settings.Digest())
+	booted := bootRecord{ConfigDigest: settings.Digest(), Link: link}
+	adopted, err := a.adopt(ctx, driver, booted)
 	if err != nil {
 		return err
 	}
@@ -229,7 +259,7 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 		if err := driver.Start(ctx); err != nil {
 			return fmt.Errorf("booting the VM: %w", err)
 		}
-		if err := writeBootRecord(m.Path(store.BootFile), bootRecord{ConfigDigest: settings.Digest()}); err != nil {
+		if err := writeBootRecord(m.Path(store.BootFile), booted); err != nil {
 			a.log.Warn("could not record the boot for a later agent to adopt", "err", err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/vm"
 )
 
 func TestApplyEngine(t *testing.T) {
@@ -42,5 +43,32 @@ func TestApplyEngine(t *testing.T) {
 	}
 	if got := guestURL("http://localhost"); !strings.Contains(got, "192.168.127.254") {
 		t.Errorf("guestURL(localhost) = %s", got)
+	}
+}
+
+func TestNetLink(t *testing.T) {
+	for _, tc := range []struct {
+		goos, driver, override string
+		want                   vm.Link
+		err                    string
+	}{
+		{"linux", "", "", vm.LinkVhostUser, ""},
+		{"linux", "qemu", "", vm.LinkVhostUser, ""},
+		{"darwin", "qemu", "", vm.LinkStream, ""},
+		{"windows", "", "", vm.LinkStream, ""},
+		{"linux", "", "stream", vm.LinkStream, ""},
+		{"linux", "", "vhost-user", vm.LinkVhostUser, ""},
+		{"linux", "", "tap", "", EnvNetLink},
+	} {
+		got, err := netLink(tc.goos, tc.driver, tc.override)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%+v: %v, want an error naming %s", tc, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%+v: %q, %v", tc, got, err)
+		}
 	}
 }

@@ -53,13 +53,27 @@ type Disk struct {
 }
 
 // Network joins the VM to the host agent's in-process virtual network over
-// a unix stream socket, in QEMU's length-prefixed frames. The hypervisor
-// listens on Socket and the agent connects: a VM outlives an agent that
-// crashed, and the next agent joins it again.
+// a unix socket. The hypervisor listens on Socket and the agent connects:
+// a VM outlives an agent that crashed, and the next agent joins it again.
 type Network struct {
 	Socket string `json:"socket"`
 	MAC    string `json:"mac"`
+	// Link is what the agent and the hypervisor speak on Socket.
+	Link Link `json:"link,omitempty"`
 }
+
+// Link is how frames pass between the VM's card and the agent.
+type Link string
+
+const (
+	// LinkStream carries frames over the socket, each behind its length
+	// (QEMU's stream netdev): any OS, the hypervisor emulates the card.
+	LinkStream Link = ""
+	// LinkVhostUser makes the agent the card's back end (vhost-user): it
+	// reads and writes the guest's queues in shared memory and offers
+	// checksum offload. Linux hosts only.
+	LinkVhostUser Link = "vhost-user"
+)
 
 // Share is a host folder the guest mounts by tag.
 type Share struct {
@@ -115,6 +129,11 @@ func (m *Machine) Validate() error {
 	}
 	if _, err := net.ParseMAC(m.Network.MAC); err != nil {
 		errs = append(errs, fmt.Errorf("network.mac: %w", err))
+	}
+	switch m.Network.Link {
+	case LinkStream, LinkVhostUser:
+	default:
+		errs = append(errs, fmt.Errorf("network.link: %q, want %q or none", m.Network.Link, LinkVhostUser))
 	}
 	if m.StateDir == "" {
 		errs = append(errs, errors.New("stateDir: must be set"))

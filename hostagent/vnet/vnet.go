@@ -21,6 +21,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/vm"
 )
 
 // gatewayMAC is the virtual gateway's MAC address.
@@ -65,8 +66,13 @@ func Config() *types.Configuration {
 // where the hypervisor listens, as soon as that socket accepts, and again
 // whenever the link drops (the hypervisor listens again), until ctx ends.
 // The socket belongs to the hypervisor: a VM left running by an agent that
-// died is joined by the next agent just the same.
-func Start(ctx context.Context, sock string, log *slog.Logger) (*Network, error) {
+// died is joined by the next agent just the same. link says what the two
+// speak on it.
+func Start(ctx context.Context, sock string, link vm.Link, log *slog.Logger) (*Network, error) {
+	accept, err := linkAcceptor(link)
+	if err != nil {
+		return nil, err
+	}
 	// gvisor-tap-vsock logs through logrus: keep the agent's log all JSON.
 	logrus.SetFormatter(&logrus.JSONFormatter{})
 	vn, err := virtualnetwork.New(Config())
@@ -78,7 +84,7 @@ func Start(ctx context.Context, sock string, log *slog.Logger) (*Network, error)
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		n.join(ctx)
+		n.join(ctx, accept)
 	}()
 	return n, nil
 }
@@ -87,9 +93,18 @@ func Start(ctx context.Context, sock string, log *slog.Logger) (*Network, error)
 // is not there yet (QEMU is starting) or refuses (a stale file).
 const joinRetry = 20 * time.Millisecond
 
+// acceptor runs one connection to the hypervisor's socket as the VM's
+// link to the switch, until it ends.
+type acceptor func(ctx context.Context, vn *virtualnetwork.VirtualNetwork, conn *net.UnixConn, log *slog.Logger) error
+
+// acceptStream carries QEMU's length-prefixed frames.
+func acceptStream(ctx context.Context, vn *virtualnetwork.VirtualNetwork, conn *net.UnixConn, _ *slog.Logger) error {
+	return vn.AcceptQemu(ctx, conn)
+}
+
 // join links the VM's network device to the switch, one connection at a
 // time, until ctx ends.
-func (n *Network) join(ctx context.Context) {
+func (n *Network) join(ctx context.Context, accept acceptor) {
 	var d net.Dialer
 	for ctx.Err() == nil {
 		conn, err := d.DialContext(ctx, "unix", n.sock)
@@ -101,7 +116,7 @@ func (n *Network) join(ctx context.Context) {
 			continue
 		}
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
-		err = n.vn.AcceptQemu(ctx, conn)
+		err = accept(ctx, n.vn, conn.(*net.UnixConn), n.log)
 		stop()
 		conn.Close()
 		if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {

@@ -81,13 +81,8 @@ func buildArgs(m *vm.Machine, accel string, f files) []string {
 		}
 		args = append(args, "-drive", opts, "-device", "virtio-blk-pci,drive="+id)
 	}
+	args = append(args, netArgs(m.Network, accel)...)
 	args = append(args,
-		// QEMU listens and the agent connects: when the agent dies, QEMU
-		// listens again, and the next agent joins the running VM.
-		"-netdev", "stream,id=net0,server=on,addr.type=unix,addr.path="+escapeOpt(m.Network.Socket),
-		// No option ROM: nothing boots from the network, and loading iPXE
-		// costs boot time.
-		"-device", "virtio-net-pci,netdev=net0,mac="+m.Network.MAC+",romfile=",
 		"-device", "virtio-rng-pci",
 		"-chardev", "file,id=console0,path="+escapeOpt(m.ConsoleLog),
 		"-serial", "chardev:console0",
@@ -97,6 +92,34 @@ func buildArgs(m *vm.Machine, accel string, f files) []string {
 		"-no-reboot",
 	)
 	return args
+}
+
+// netArgs are the VM's network card and its link to the agent. QEMU
+// listens and the agent connects: when the agent dies, QEMU listens again,
+// and the next agent joins the running VM. No option ROM: nothing boots
+// from the network, and loading iPXE costs boot time.
+func netArgs(n vm.Network, accel string) []string {
+	card := "virtio-net-pci,netdev=net0,mac=" + n.MAC + ",romfile="
+	if n.Link == vm.LinkVhostUser {
+		if accel == "tcg" {
+			// QEMU 7.2 crashes when the guest starts a vhost-user card
+			// with MSI-X and no KVM: it unmasks the vectors through KVM's
+			// irqfd routes, which only exist with KVM. The card
+			// interrupts through its INTx line instead.
+			card += ",vectors=0"
+		}
+		// QEMU waits at start for the agent to connect; the card's
+		// offloads are what the agent's back end offers.
+		return []string{
+			"-chardev", "socket,id=net0,server=on,wait=off,path=" + escapeOpt(n.Socket),
+			"-netdev", "vhost-user,id=net0,chardev=net0",
+			"-device", card,
+		}
+	}
+	return []string{
+		"-netdev", "stream,id=net0,server=on,addr.type=unix,addr.path=" + escapeOpt(n.Socket),
+		"-device", card,
+	}
 }
 
 // escapeOpt doubles commas, QEMU's escape inside option values.

@@ -33,6 +33,37 @@ func argAfter(args []string, flag string) []string {
 	return vals
 }
 
+func TestNetArgsVhostUser(t *testing.T) {
+	m := testMachine()
+	m.Network.Link = vm.LinkVhostUser
+	m.Network.Socket = "/m,1/net.sock"
+	for accel, card := range map[string]string{
+		"kvm": "virtio-net-pci,netdev=net0,mac=5a:94:ef:e4:0c:ee,romfile=",
+		"tcg": "virtio-net-pci,netdev=net0,mac=5a:94:ef:e4:0c:ee,romfile=,vectors=0",
+	} {
+		got := strings.Join(netArgs(m.Network, accel), " ")
+		want := "-chardev socket,id=net0,server=on,wait=off,path=/m,,1/net.sock -netdev vhost-user,id=net0,chardev=net0 -device " + card
+		if got != want {
+			t.Errorf("%s:\ngot  %s\nwant %s", accel, got, want)
+		}
+	}
+}
+
+func TestCheckLink(t *testing.T) {
+	for _, goos := range []string{"linux", "darwin", "windows"} {
+		if err := checkLink(goos, vm.LinkStream); err != nil {
+			t.Errorf("%s, stream: %v", goos, err)
+		}
+		err := checkLink(goos, vm.LinkVhostUser)
+		if (err == nil) != (goos == "linux") {
+			t.Errorf("%s, vhost-user: %v", goos, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "network.link") {
+			t.Errorf("%s: the error does not name the field: %v", goos, err)
+		}
+	}
+}
+
 func TestBuildArgsTCG(t *testing.T) {
 	args := buildArgs(testMachine(), "tcg", files{QMP: "/m/qmp.sock", PID: "/m/qemu.pid"})
 	check := func(flag, want string) {

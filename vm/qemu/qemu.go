@@ -53,6 +53,9 @@ const (
 
 // New returns a driver for m.
 func New(m *vm.Machine) (*Driver, error) {
+	if err := checkLink(runtime.GOOS, m.Network.Link); err != nil {
+		return nil, err
+	}
 	return &Driver{
 		m:   m,
 		log: slog.Default().With("driver", "qemu"),
@@ -64,6 +67,15 @@ func New(m *vm.Machine) (*Driver, error) {
 		},
 		info: vm.Info{Driver: "qemu"},
 	}, nil
+}
+
+// checkLink refuses a network link QEMU cannot give the card on goos:
+// vhost-user needs Linux (memfd guest RAM, eventfds).
+func checkLink(goos string, link vm.Link) error {
+	if link == vm.LinkVhostUser && goos != "linux" {
+		return fmt.Errorf("network.link: %q needs a Linux host, not %s", link, goos)
+	}
+	return nil
 }
 
 // Info implements vm.Driver.
@@ -176,7 +188,10 @@ func (d *Driver) boot(ctx context.Context, accel string) error {
 			stopShares = func() {}
 		}
 	}
-	args := append(buildArgs(d.m, accel, d.files), shareArgs(d.m, d.Info().FileSharing)...)
+	mode := d.Info().FileSharing
+	args := buildArgs(d.m, accel, d.files)
+	args = append(args, sharedRAMArgs(d.m, mode)...)
+	args = append(args, shareArgs(d.m, mode)...)
 	cmd := exec.Command(d.binary, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: a signal to the agent's terminal or group must not

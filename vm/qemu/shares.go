@@ -85,6 +85,18 @@ func vfsSocket(stateDir string, i int) string {
 	return filepath.Join(stateDir, fmt.Sprintf("vfs%d.sock", i))
 }
 
+// sharedRAMArgs put the guest's RAM in a memfd that vhost-user back ends
+// (virtiofsd, the agent's network card) can map, when one runs.
+func sharedRAMArgs(m *vm.Machine, shareMode string) []string {
+	if m.Network.Link != vm.LinkVhostUser && (len(m.Shares) == 0 || shareMode != shareVirtiofs) {
+		return nil
+	}
+	return []string{
+		"-object", fmt.Sprintf("memory-backend-memfd,id=mem,size=%dM,share=on", m.MemoryMiB),
+		"-numa", "node,memdev=mem",
+	}
+}
+
 // shareArgs are QEMU's arguments for the machine's shares.
 func shareArgs(m *vm.Machine, mode string) []string {
 	if len(m.Shares) == 0 {
@@ -93,10 +105,6 @@ func shareArgs(m *vm.Machine, mode string) []string {
 	var args []string
 	switch mode {
 	case shareVirtiofs:
-		// vhost-user devices need guest RAM that virtiofsd can map.
-		args = append(args,
-			"-object", fmt.Sprintf("memory-backend-memfd,id=mem,size=%dM,share=on", m.MemoryMiB),
-			"-numa", "node,memdev=mem")
 		for i, s := range m.Shares {
 			id := fmt.Sprintf("vfs%d", i)
 			args = append(args,

@@ -12,8 +12,7 @@ import (
 func TestShareArgs(t *testing.T) {
 	m := &vm.Machine{MemoryMiB: 1024, StateDir: "/s,d", Shares: []vm.Share{{Tag: "berth0", HostPath: "/home/me"}, {Tag: "berth1", HostPath: "/ro", ReadOnly: true}}}
 	got := strings.Join(shareArgs(m, shareVirtiofs), " ")
-	want := "-object memory-backend-memfd,id=mem,size=1024M,share=on -numa node,memdev=mem " +
-		"-chardev socket,id=vfs0,path=" + escapeOpt(filepath.Join("/s,d", "vfs0.sock")) + " -device vhost-user-fs-pci,chardev=vfs0,tag=berth0 " +
+	want := "-chardev socket,id=vfs0,path=" + escapeOpt(filepath.Join("/s,d", "vfs0.sock")) + " -device vhost-user-fs-pci,chardev=vfs0,tag=berth0 " +
 		"-chardev socket,id=vfs1,path=" + escapeOpt(filepath.Join("/s,d", "vfs1.sock")) + " -device vhost-user-fs-pci,chardev=vfs1,tag=berth1"
 	if got != want {
 		t.Errorf("virtiofs:\n%s\nwant\n%s", got, want)
@@ -25,6 +24,29 @@ func TestShareArgs(t *testing.T) {
 	}
 	if shareArgs(&vm.Machine{}, shareVirtiofs) != nil {
 		t.Error("no shares, no arguments")
+	}
+}
+
+func TestSharedRAMArgs(t *testing.T) {
+	ram := "-object memory-backend-memfd,id=mem,size=1024M,share=on -numa node,memdev=mem"
+	shares := []vm.Share{{Tag: "berth0", HostPath: "/home/me"}}
+	for _, tc := range []struct {
+		name   string
+		link   vm.Link
+		shares []vm.Share
+		mode   string
+		want   string
+	}{
+		{"stream link, no shares", vm.LinkStream, nil, "", ""},
+		{"stream link, virtiofs", vm.LinkStream, shares, shareVirtiofs, ram},
+		{"stream link, 9p", vm.LinkStream, shares, share9p, ""},
+		{"vhost-user link, no shares", vm.LinkVhostUser, nil, "", ram},
+		{"vhost-user link, virtiofs", vm.LinkVhostUser, shares, shareVirtiofs, ram},
+	} {
+		m := &vm.Machine{MemoryMiB: 1024, Shares: tc.shares, Network: vm.Network{Link: tc.link}}
+		if got := strings.Join(sharedRAMArgs(m, tc.mode), " "); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
 

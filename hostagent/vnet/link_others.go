@@ -1,0 +1,16 @@
+//go:build !linux
+
+package vnet
+
+import (
+	"fmt"
+
+	"github.com/berth-dev/berth/vm"
+)
+
+func linkAcceptor(link vm.Link) (acceptor, error) {
+	if link == vm.LinkStream {
+		return acceptStream, nil
+	}
+	return nil, fmt.Errorf("network link %q needs a Linux host", link)
+}

@@ -74,7 +74,7 @@ func TestBuildArgsTCG(t *testing.T) {
 	}
 	check("-M", "q35")
 	check("-accel", "tcg,thread=single")
-	check("-cpu", "max")
+	check("-cpu", "max,erms=off")
 	check("-smp", "2")
 	check("-m", "2048M")
 	check("-append", "quiet panic=-1 console=ttyS0")

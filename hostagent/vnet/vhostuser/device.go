@@ -148,8 +148,7 @@ func (d *Device) handle(m *message) error {
 		if f&^Features != 0 {
 			return fmt.Errorf("vhost-user: features %#x not offered", f&^Features)
 		}
-		d.change(func() error { d.features = f; return nil })
-		return nil
+		return d.change(func() error { d.features = f; return nil })
 	case reqResetOwner:
 		return d.change(func() error {
 			d.features = 0

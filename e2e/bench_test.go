@@ -58,7 +58,7 @@ func BenchmarkStart(b *testing.B) {
 func bareBoot(b *testing.B, e *env, accel string) time.Duration {
 	b.Helper()
 	img := filepath.Join(filepath.Dir(filepath.Dir(e.bin)), "share", "berth", "image", runtime.GOARCH)
-	cpu, accelArg := "max", "tcg,thread=single" // as the driver runs it
+	cpu, accelArg := "max,erms=off", "tcg,thread=single" // as the driver runs it
 	if accel != "tcg" {
 		cpu, accelArg = "host", accel
 	}

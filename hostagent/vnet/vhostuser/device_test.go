@@ -266,6 +266,14 @@ func (f *frontend) interrupted(q int) bool {
 	return n == 8
 }
 
+// startedPair is a device whose card the front end has started.
+func startedPair(t *testing.T, features uint64) (*frontend, *Device) {
+	f, d := newPair(t)
+	serve(t, d)
+	f.start(features)
+	return f, d
+}
+
 func serve(t *testing.T, d *Device) chan error {
 	done := make(chan error, 1)
 	go func() { done <- d.Serve() }()
@@ -307,9 +315,7 @@ func netHdr(flags uint8, csumStart, csumOff uint16) []byte {
 }
 
 func TestTransmitCompletesChecksum(t *testing.T) {
-	f, d := newPair(t)
-	serve(t, d)
-	f.start(Features)
+	f, d := startedPair(t, Features)
 
 	frame, want := udpFrame(3000)
 	// The header and the frame in separate buffers, the frame split too,
@@ -344,9 +350,7 @@ func TestTransmitCompletesChecksum(t *testing.T) {
 }
 
 func TestTransmitIndirectAndBadChains(t *testing.T) {
-	f, d := newPair(t)
-	serve(t, d)
-	f.start(Features)
+	f, d := startedPair(t, Features)
 
 	// A chain whose buffer lies outside guest memory is given back and
 	// dropped; the frame after it arrives.
@@ -384,9 +388,7 @@ func (f *frontend) postRx(n, size int) {
 }
 
 func TestReceiveMergesBuffers(t *testing.T) {
-	f, d := newPair(t)
-	serve(t, d)
-	f.start(Features)
+	f, d := startedPair(t, Features)
 	f.postRx(8, 1536)
 
 	frame := make([]byte, 4000)
@@ -422,9 +424,7 @@ func TestReceiveMergesBuffers(t *testing.T) {
 }
 
 func TestReceiveWaitsForBuffers(t *testing.T) {
-	f, d := newPair(t)
-	serve(t, d)
-	f.start(Features)
+	f, d := startedPair(t, Features)
 
 	done := make(chan error, 1)
 	go func() {
@@ -455,9 +455,7 @@ func TestReceiveWaitsForBuffers(t *testing.T) {
 }
 
 func TestWithoutMergeAFrameNeedsOneBuffer(t *testing.T) {
-	f, d := newPair(t)
-	serve(t, d)
-	f.start(featVersion1 | featCSUM | featGuestCSUM)
+	f, d := startedPair(t, featVersion1 | featCSUM | featGuestCSUM)
 	f.postRx(2, 1000)
 	// Too large for one buffer: dropped, the buffer given back empty.
 	if _, err := d.Write(make([]byte, 1500)); err != nil {
@@ -475,9 +473,7 @@ func TestWithoutMergeAFrameNeedsOneBuffer(t *testing.T) {
 }
 
 func TestVringBaseStopsTheRing(t *testing.T) {
-	f, d := newPair(t)
-	serve(t, d)
-	f.start(Features)
+	f, d := startedPair(t, Features)
 	frame, _ := udpFrame(10)
 	f.post(txQ, []desc{{f.alloc(netHdr(0, 0, 0)), 12, 0}, {f.alloc(frame), uint32(len(frame)), 0}})
 	buf := make([]byte, 65536)

@@ -217,23 +217,21 @@ func (mem memory) unmap() {
 // guest is n bytes of guest memory at guest physical address gpa, or nil
 // when any of it lies outside the shared regions.
 func (mem memory) guest(gpa uint64, n uint64) []byte {
-	for _, r := range mem {
-		if gpa >= r.gpa && gpa-r.gpa < uint64(len(r.data)) {
-			off := gpa - r.gpa
-			if n > uint64(len(r.data))-off {
-				return nil
-			}
-			return r.data[off : off+n : off+n]
-		}
-	}
-	return nil
+	return mem.at(gpa, n, func(r *region) uint64 { return r.gpa })
 }
 
 // user is n bytes at the front end's address uva, or nil.
 func (mem memory) user(uva uint64, n uint64) []byte {
-	for _, r := range mem {
-		if uva >= r.uva && uva-r.uva < uint64(len(r.data)) {
-			off := uva - r.uva
+	return mem.at(uva, n, func(r *region) uint64 { return r.uva })
+}
+
+// at is n bytes at addr, with each region starting at base(region).
+func (mem memory) at(addr, n uint64, base func(*region) uint64) []byte {
+	for i := range mem {
+		r := &mem[i]
+		start := base(r)
+		if addr >= start && addr-start < uint64(len(r.data)) {
+			off := addr - start
 			if n > uint64(len(r.data))-off {
 				return nil
 			}

@@ -455,7 +455,7 @@ func TestReceiveWaitsForBuffers(t *testing.T) {
 }
 
 func TestWithoutMergeAFrameNeedsOneBuffer(t *testing.T) {
-	f, d := startedPair(t, featVersion1 | featCSUM | featGuestCSUM)
+	f, d := startedPair(t, featVersion1|featCSUM|featGuestCSUM)
 	f.postRx(2, 1000)
 	// Too large for one buffer: dropped, the buffer given back empty.
 	if _, err := d.Write(make([]byte, 1500)); err != nil {

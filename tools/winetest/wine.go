@@ -58,6 +58,13 @@ func newPrefix(ctx context.Context, wine, work, shimSrc string) (*prefix, error)
 	if err := os.WriteFile(filepath.Join(sys32, "bcryptprimitives.dll"), b, 0o644); err != nil {
 		return nil, fmt.Errorf("installing the shim: %w", err)
 	}
+	// One wineserver for the whole run (close kills it). Started on
+	// demand, it exits a few seconds after the last Windows program ends,
+	// and a test binary that starts just then dies with "wine client
+	// error: recvmsg: Connection reset by peer" before running a test.
+	if _, err := p.exec(ctx, "wineserver-persist.log", time.Minute, "wineserver", "-p"); err != nil {
+		return nil, fmt.Errorf("starting the prefix's wineserver: %w", err)
+	}
 	return p, nil
 }
 

@@ -106,10 +106,10 @@ func netArgs(n vm.Network, accel string) []string {
 	card := "virtio-net-pci,netdev=net0,mac=" + n.MAC + ",romfile="
 	if n.Link == vm.LinkVhostUser {
 		if accel == "tcg" {
-			// QEMU 7.2 crashes when the guest starts a vhost-user card
-			// with MSI-X and no KVM: it unmasks the vectors through KVM's
-			// irqfd routes, which only exist with KVM. The card
-			// interrupts through its INTx line instead.
+			// QEMU 7.2 crashes (SIGSEGV in msix_set_vector_notifiers,
+			// under vhost_net_start) when the guest starts a vhost-user
+			// card with MSI-X and no KVM. The card interrupts through
+			// its INTx line instead.
 			card += ",vectors=0"
 		}
 		// QEMU waits at start for the agent to connect; the card's

@@ -425,8 +425,7 @@ func completeChecksum(f []byte, start, off int) error {
 // frame, reporting success as a wire would, when the card is not running
 // or the guest posts no buffers in time.
 func (d *Device) Write(frame []byte) (int, error) {
-	deadline := time.Now().Add(rxWait)
-	var timer *time.Timer
+	var timer *time.Timer // started at the first wait: the hot path takes no clock
 	defer func() {
 		if timer != nil {
 			timer.Stop()
@@ -450,12 +449,8 @@ func (d *Device) Write(frame []byte) (int, error) {
 				return len(frame), nil
 			}
 		}
-		wait := time.Until(deadline)
-		if wait <= 0 {
-			return len(frame), nil
-		}
 		if timer == nil {
-			timer = time.NewTimer(wait)
+			timer = time.NewTimer(rxWait)
 		}
 		select {
 		case <-q.kicked:
@@ -478,11 +473,12 @@ func (d *Device) putFrame(q *vring, frame []byte) bool {
 	need := hl + len(frame)
 	merge := d.features&featMrgRxbuf != 0
 	for {
-		chains, ok := d.takeRx(q, need, hl, merge)
+		chains, segs, ok := d.takeRx(q, need, hl, merge)
+		d.rxHeads, d.rxSegs = chains[:0], segs[:0] // their arrays serve the next frame
 		if ok {
 			if len(chains) > 0 {
 				q.setNotify(false)
-				scatter(d.rxSegs, chains, frame, hl, merge, q)
+				scatter(segs, chains, frame, hl, merge, q)
 			}
 			q.publish()
 			return true
@@ -497,21 +493,19 @@ func (d *Device) putFrame(q *vring, frame []byte) bool {
 	}
 }
 
-// takeRx takes receive chains holding at least need bytes. Without
-// enough it takes none (ok false); chains nil with ok true means the
-// frame cannot fit and is dropped.
-func (d *Device) takeRx(q *vring, need, hl int, merge bool) ([]rxChain, bool) {
+// takeRx takes receive chains holding at least need bytes, with their
+// segments. Without enough it takes none (ok false); no chains with ok
+// true means the frame cannot fit and is dropped.
+func (d *Device) takeRx(q *vring, need, hl int, merge bool) (chains []rxChain, segs []segment, ok bool) {
 	start := q.lastAvail
-	chains := d.rxHeads[:0]
-	segs := d.rxSegs[:0]
-	defer func() { d.rxHeads, d.rxSegs = chains[:0], segs[:0] }()
+	chains, segs = d.rxHeads[:0], d.rxSegs[:0]
 	have := 0
 	for have < need {
 		from := len(segs)
 		head, more, ok, err := q.pop(d.mem, segs)
 		if !ok {
 			q.lastAvail = start
-			return nil, false
+			return chains[:0], segs[:0], false
 		}
 		segs = more
 		size := 0
@@ -539,8 +533,7 @@ func (d *Device) takeRx(q *vring, need, hl int, merge bool) ([]rxChain, bool) {
 				q.push(head, 0)
 			}
 			if len(chains) > 0 || !merge {
-				chains = chains[:0]
-				return nil, true
+				return chains[:0], segs[:0], true
 			}
 			segs = segs[:0]
 			start = q.lastAvail
@@ -549,7 +542,7 @@ func (d *Device) takeRx(q *vring, need, hl int, merge bool) ([]rxChain, bool) {
 		chains = append(chains, rxChain{head: head, from: from, to: len(segs)})
 		have += size
 	}
-	return chains, true
+	return chains, segs, true
 }
 
 // scatter writes the header and the frame across chains and pushes them.

@@ -33,6 +33,9 @@ func BenchmarkStart(b *testing.B) {
 	e := newEnv(b)
 	e.mustBerth(b, "start") // creates the machine and formats the disk
 	accel := e.status(b).Accelerator
+	// The bare boot emulates the CPU the driver chose, on its accelerator.
+	vmArgs := qemuArgs(b, e)
+	cpu, accelArg := argValue(b, vmArgs, "-cpu"), argValue(b, vmArgs, "-accel")
 	e.mustBerth(b, "stop")
 	const runs = 5
 	var starts, bares []time.Duration
@@ -42,7 +45,7 @@ func BenchmarkStart(b *testing.B) {
 			e.mustBerth(b, "start")
 			starts = append(starts, time.Since(t0))
 			e.mustBerth(b, "stop")
-			bares = append(bares, bareBoot(b, e, accel))
+			bares = append(bares, bareBoot(b, e, cpu, accelArg))
 		}
 	}
 	ms, mb := median(starts), median(bares)
@@ -53,15 +56,23 @@ func BenchmarkStart(b *testing.B) {
 		accel, ms.Seconds(), starts, mb.Seconds(), bares, ms.Seconds()/mb.Seconds())
 }
 
+// argValue is the value after flag in a command line.
+func argValue(b *testing.B, args []string, flag string) string {
+	b.Helper()
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag {
+			return args[i+1]
+		}
+	}
+	b.Fatalf("QEMU's command line has no %s: %q", flag, args)
+	return ""
+}
+
 // bareBoot launches QEMU with the image's kernel and initramfs and no disk,
 // network or config, and times it to the init's first console line.
-func bareBoot(b *testing.B, e *env, accel string) time.Duration {
+func bareBoot(b *testing.B, e *env, cpu, accelArg string) time.Duration {
 	b.Helper()
 	img := filepath.Join(filepath.Dir(filepath.Dir(e.bin)), "share", "berth", "image", runtime.GOARCH)
-	cpu, accelArg := "max,erms=off", "tcg,thread=single" // as the driver runs it
-	if accel != "tcg" {
-		cpu, accelArg = "host", accel
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", "-nodefaults", "-no-user-config", "-M", "q35",

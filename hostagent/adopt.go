@@ -41,12 +41,14 @@ func readBootRecord(path string) (bootRecord, error) {
 // A VM that cannot be adopted (the driver cannot, its record is gone, or
 // the config changed since it booted: `berth start` then applies the new
 // one) is powered off, and the caller boots afresh.
-func (a *Agent) adopt(ctx context.Context, d vm.Driver, want bootRecord) (bool, error) {
-	ad, ok := d.(vm.Adopter)
-	if !ok {
+func (a *Agent) adopt(ctx context.Context, d vm.Driver, caps vm.Capabilities, want bootRecord) (bool, error) {
+	if !caps.SurvivesAgent {
 		return false, a.reapOrphan(d)
 	}
-	err := ad.Adopt(ctx)
+	err := vm.Adopt(ctx, d)
+	if errors.Is(err, vm.ErrUnsupported) {
+		return false, a.reapOrphan(d)
+	}
 	if errors.Is(err, vm.ErrNotRunning) {
 		return false, nil
 	}
@@ -72,13 +74,8 @@ func (a *Agent) adopt(ctx context.Context, d vm.Driver, want bootRecord) (bool, 
 // is not adopted: it is asked to power off (its disks stay consistent),
 // then killed.
 func (a *Agent) reapOrphan(d vm.Driver) error {
-	type pidder interface{ RunningPID() (int, bool) }
-	p, ok := d.(pidder)
-	if !ok {
-		return nil
-	}
-	pid, alive := p.RunningPID()
-	if !alive {
+	pid, err := vm.RunningPID(d)
+	if errors.Is(err, vm.ErrUnsupported) || errors.Is(err, vm.ErrNotRunning) {
 		return nil
 	}
 	a.log.Warn("a VM from an earlier agent is still running; powering it off", "pid", pid)

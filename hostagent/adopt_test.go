@@ -46,7 +46,7 @@ func TestAdoptChecksTheBootRecord(t *testing.T) {
 				}
 			}
 			d := &adoptable{}
-			got, err := a.adopt(context.Background(), d, booted)
+			got, err := a.adopt(context.Background(), d, vm.Capabilities{SurvivesAgent: true}, booted)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,5 +61,24 @@ func TestAdoptChecksTheBootRecord(t *testing.T) {
 				t.Fatal("the adopted VM was stopped")
 			}
 		})
+	}
+}
+
+func TestNoAdoptionWhenTheVMDoesNotSurviveItsAgent(t *testing.T) {
+	// A driver whose VM lives in the agent's process declares so: a VM the
+	// driver still finds is not adopted, it is powered off.
+	a := testAgent()
+	a.o.Machine = store.Machine{Name: "default", Dir: t.TempDir()}
+	booted := bootRecord{ConfigDigest: "abc"}
+	if err := writeBootRecord(a.o.Machine.Path(store.BootFile), booted); err != nil {
+		t.Fatal(err)
+	}
+	d := &adoptable{}
+	got, err := a.adopt(context.Background(), d, vm.Capabilities{SurvivesAgent: false}, booted)
+	if err != nil || got {
+		t.Fatalf("adopted %v (%v), want a fresh boot", got, err)
+	}
+	if !d.stopped {
+		t.Fatal("the VM that was not adopted still runs")
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -40,23 +39,31 @@ const EnvGuestDebug = "BERTH_GUEST_DEBUG"
 // "stream" or "vhost-user" (see vm.Link). For diagnosis and benchmarks.
 const EnvNetLink = "BERTH_NET_LINK"
 
-// netLink picks the network link: on Linux, QEMU's card gets the agent as
-// its vhost-user back end (checksum offload, no copy through QEMU); other
-// hosts and drivers use QEMU's stream of frames.
-func netLink(goos, driver, override string) (vm.Link, error) {
-	switch override {
-	case "":
-	case "stream":
-		return vm.LinkStream, nil
-	case string(vm.LinkVhostUser):
-		return vm.LinkVhostUser, nil
-	default:
-		return "", fmt.Errorf("%s=%q: want \"stream\" or %q", EnvNetLink, override, vm.LinkVhostUser)
+// netLink picks the network link from what the driver offers, best first:
+// the first one the agent's network serves, or the one override (the
+// BERTH_NET_LINK variable) names, when the driver offers it.
+func netLink(offered []vm.LinkSpec, override string, serves func(vm.LinkSpec) bool) (vm.LinkSpec, error) {
+	want := vm.Link(override)
+	if override == "stream" {
+		want = vm.LinkStream
 	}
-	if goos == "linux" && (driver == "" || driver == "qemu") {
-		return vm.LinkVhostUser, nil
+	if override != "" && (!want.Valid() || want == vm.LinkStream && override != "stream") {
+		return vm.LinkSpec{}, fmt.Errorf("%s=%q: want \"stream\", %q, %q or %q", EnvNetLink, override, vm.LinkVhostUser, vm.LinkVfkit, vm.LinkHvsock)
 	}
-	return vm.LinkStream, nil
+	var names []string
+	for _, l := range offered {
+		names = append(names, l.String())
+		if override != "" && l.Link != want {
+			continue
+		}
+		if serves(l) {
+			return l, nil
+		}
+	}
+	if override != "" {
+		return vm.LinkSpec{}, fmt.Errorf("%s=%q: the driver offers %v, and the agent's network serves none of those here", EnvNetLink, override, names)
+	}
+	return vm.LinkSpec{}, fmt.Errorf("the driver offers the network links %v, and the agent's network serves none of them here", names)
 }
 
 // Options configure one agent run.
@@ -177,6 +184,17 @@ func Run(ctx context.Context, o Options) (err error) {
 
 func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	m := a.o.Machine
+	name, caps, err := vm.CapabilitiesOf(a.o.Driver, runtime.GOOS)
+	if err != nil {
+		return err
+	}
+	a.o.Driver = name
+	if err := m.CheckSockets(socketFiles(caps.RuntimeFiles)...); err != nil {
+		return err
+	}
+	if caps.DataDisk.CreatedBy != vm.PartyAgent {
+		return fmt.Errorf("the %s driver makes its own %s data disk, which this agent does not prepare yet", name, caps.DataDisk.Format)
+	}
 	settings, warnings, err := config.LoadResolved(a.o.ConfigPath, HostLimits())
 	if err != nil {
 		return err
@@ -221,17 +239,17 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	if err := applyEngine(&cfg, settings); err != nil {
 		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)
 	}
-	if err := writeInitrd(m.Path(store.InitrdFile), filepath.Join(a.o.ImageDir, kernel.InitramfsFile), cfg); err != nil {
+	if err := prepareBoot(caps.Boot, m, a.o.ImageDir, cfg); err != nil {
 		return err
 	}
 
 	netCtx, stopNet := context.WithCancel(context.Background())
-	link, err := netLink(runtime.GOOS, a.o.Driver, os.Getenv(EnvNetLink))
+	link, err := netLink(caps.Links, os.Getenv(EnvNetLink), vnet.Serves)
 	if err != nil {
 		stopNet()
 		return err
 	}
-	network, err := vnet.Start(netCtx, m.Path(store.NetSock), link, a.log)
+	network, err := vnet.Start(netCtx, m.Path(store.NetSock), link.Link, a.log)
 	if err != nil {
 		stopNet()
 		return err
@@ -242,15 +260,15 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	a.mu.Unlock()
 
 	mach := describe(a.o, spec)
-	mach.Network.Link = link
+	mach.Network.Link = link.Link
 	mach.Shares = shares.vm
 	mach.Virtiofsd = bundledVirtiofsd(a.o.ImageDir, man)
 	driver, err := vm.New(a.o.Driver, mach)
 	if err != nil {
 		return err
 	}
-	booted := bootRecord{ConfigDigest: settings.Digest(), Link: link}
-	adopted, err := a.adopt(ctx, driver, booted)
+	booted := bootRecord{ConfigDigest: settings.Digest(), Link: link.Link}
+	adopted, err := a.adopt(ctx, driver, caps, booted)
 	if err != nil {
 		return err
 	}

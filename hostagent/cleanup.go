@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/kernel"
@@ -50,26 +51,41 @@ func bundledVirtiofsd(imageDir string, man *kernel.Manifest) *vm.Program {
 }
 
 // Cleanup is called when no agent runs: it powers off a VM left without its
-// agent and removes stale sockets, and says what it found.
+// agent and removes stale sockets, and says what it found. The driver's
+// own files are removed only once the driver says no VM runs: a driver
+// that cannot be made here leaves them all in place.
 func Cleanup(ctx context.Context, o Options) ([]string, error) {
 	var found []string
 	m := o.Machine
-	spec, err := readSpec(m)
-	if err == nil {
-		d, err := vm.New(o.Driver, describe(o, spec))
-		if err == nil {
+	name, caps, err := vm.CapabilitiesOf(o.Driver, runtime.GOOS)
+	if err != nil {
+		return nil, fmt.Errorf("cleaning up machine %q: %w", m.Name, err)
+	}
+	if spec, err := readSpec(m); err == nil {
+		d, err := vm.New(name, describe(o, spec))
+		if err != nil {
+			return nil, fmt.Errorf("cleaning up machine %q: the %s driver: %w", m.Name, name, err)
+		}
+		pid, err := vm.RunningPID(d)
+		switch {
+		case err == nil:
+			found = append(found, fmt.Sprintf("the VM (pid %d) was running without its host agent: powered off", pid))
 			a := &Agent{o: o, log: discardLogger()}
-			if p, ok := d.(interface{ RunningPID() (int, bool) }); ok {
-				if pid, alive := p.RunningPID(); alive {
-					found = append(found, fmt.Sprintf("the VM (pid %d) was running without its host agent: powered off", pid))
-					if err := a.reapOrphan(d); err != nil {
-						return found, err
-					}
-				}
+			if err := a.reapOrphan(d); err != nil {
+				return found, err
 			}
+		case errors.Is(err, vm.ErrNotRunning):
+		default:
+			// The driver cannot tell: its files may be a live VM's.
+			caps.RuntimeFiles = nil
 		}
 	}
-	for _, s := range []string{m.AgentSocket(), m.DockerSocket(), m.Path(store.NetSock), m.Path(store.QMPSock), m.Path(store.QEMUPIDFile)} {
+	stale := []string{m.AgentSocket(), m.DockerSocket(), m.Path(store.NetSock)}
+	for _, pattern := range caps.RuntimeFiles {
+		matches, _ := filepath.Glob(m.Path(pattern))
+		stale = append(stale, matches...)
+	}
+	for _, s := range stale {
 		if _, err := os.Lstat(s); err == nil {
 			if err := os.Remove(s); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return found, fmt.Errorf("removing stale %s: %w", s, err)

@@ -5,11 +5,26 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/cavaliergopher/cpio"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/kernel"
+	"github.com/berth-dev/berth/store"
+	"github.com/berth-dev/berth/vm"
 )
+
+// prepareBoot writes what the driver's way of booting needs from the agent:
+// for a kernel boot, the initrd with this boot's guest config.
+func prepareBoot(boot vm.Boot, m store.Machine, imageDir string, cfg guestconfig.Config) error {
+	switch boot {
+	case vm.BootKernel:
+		return writeInitrd(m.Path(store.InitrdFile), filepath.Join(imageDir, kernel.InitramfsFile), cfg)
+	default:
+		return fmt.Errorf("boot %q: this guest image has a kernel and initramfs only (kernel+initrd boots)", boot)
+	}
+}
 
 // writeInitrd writes the image's initramfs followed by a second, plain cpio
 // archive holding this boot's guest config. The kernel unpacks concatenated
@@ -68,4 +83,15 @@ func appendConfig(w io.Writer, js []byte) error {
 		return err
 	}
 	return cw.Close()
+}
+
+// socketFiles are the unix sockets among a driver's runtime files.
+func socketFiles(names []string) []string {
+	var socks []string
+	for _, n := range names {
+		if filepath.Ext(n) == ".sock" {
+			socks = append(socks, n)
+		}
+	}
+	return socks
 }

@@ -47,28 +47,52 @@ func TestApplyEngine(t *testing.T) {
 }
 
 func TestNetLink(t *testing.T) {
+	vhost := vm.LinkSpec{Link: vm.LinkVhostUser, Listener: vm.PartyHypervisor}
+	stream := vm.LinkSpec{Link: vm.LinkStream, Listener: vm.PartyHypervisor}
+	vfkitAgent := vm.LinkSpec{Link: vm.LinkVfkit, Listener: vm.PartyAgent}
+	all := func(vm.LinkSpec) bool { return true }
+	noVhost := func(l vm.LinkSpec) bool { return l.Link != vm.LinkVhostUser }
 	for _, tc := range []struct {
-		goos, driver, override string
-		want                   vm.Link
-		err                    string
+		name     string
+		offered  []vm.LinkSpec
+		override string
+		serves   func(vm.LinkSpec) bool
+		want     vm.LinkSpec
+		err      string
 	}{
-		{"linux", "", "", vm.LinkVhostUser, ""},
-		{"linux", "qemu", "", vm.LinkVhostUser, ""},
-		{"darwin", "qemu", "", vm.LinkStream, ""},
-		{"windows", "", "", vm.LinkStream, ""},
-		{"linux", "", "stream", vm.LinkStream, ""},
-		{"linux", "", "vhost-user", vm.LinkVhostUser, ""},
-		{"linux", "", "tap", "", EnvNetLink},
+		{"best first", []vm.LinkSpec{vhost, stream}, "", all, vhost, ""},
+		{"the network cannot serve the best", []vm.LinkSpec{vhost, stream}, "", noVhost, stream, ""},
+		{"override to stream", []vm.LinkSpec{vhost, stream}, "stream", all, stream, ""},
+		{"override to vhost-user", []vm.LinkSpec{vhost, stream}, "vhost-user", all, vhost, ""},
+		{"override the driver does not offer", []vm.LinkSpec{stream}, "vhost-user", all, vm.LinkSpec{}, "offers"},
+		{"unknown override", []vm.LinkSpec{vhost, stream}, "tap", all, vm.LinkSpec{}, EnvNetLink},
+		{"nothing served", []vm.LinkSpec{vfkitAgent}, "", noVhost, vfkitAgent, ""},
+		{"nothing at all", []vm.LinkSpec{vhost}, "", noVhost, vm.LinkSpec{}, "serves none"},
 	} {
-		got, err := netLink(tc.goos, tc.driver, tc.override)
+		got, err := netLink(tc.offered, tc.override, tc.serves)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("%+v: %v, want an error naming %s", tc, err, tc.err)
+				t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.err)
 			}
 			continue
 		}
 		if err != nil || got != tc.want {
-			t.Errorf("%+v: %q, %v", tc, got, err)
+			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+func TestQEMULinksPerOS(t *testing.T) {
+	// The driver's declaration and the network together give what the
+	// agent used to decide by the driver's name.
+	for goos, want := range map[string]vm.Link{"linux": vm.LinkVhostUser, "darwin": vm.LinkStream, "windows": vm.LinkStream} {
+		_, caps, err := vm.CapabilitiesOf("qemu", goos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := netLink(caps.Links, "", func(vm.LinkSpec) bool { return true })
+		if err != nil || got.Link != want || got.Listener != vm.PartyHypervisor {
+			t.Errorf("%s: %v %v, want %q with QEMU listening", goos, got, err, want)
 		}
 	}
 }

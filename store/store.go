@@ -2,22 +2,26 @@
 // one place. The layout is
 //
 //	$BERTH_HOME (default ~/.berth)
+//	├── config.yaml           the user's configuration (package config)
+//	├── tray.json             the tray's own settings
+//	├── tray.log              the tray's log
+//	├── tray.sock             the running tray (one per user)
+//	├── docker-context-previous  the docker context before `berth context use`
 //	└── <machine>/            one directory per machine ("default")
 //	    ├── machine.json      the machine as created (resources, image)
-//	    ├── data.img          the engine's persistent disk (sparse, raw)
-//	    ├── initrd.img        image initramfs + this boot's guest config
+//	    ├── data.img          the engine's persistent disk (sparse, raw), when the agent makes it
+//	    ├── initrd.img        image initramfs + this boot's guest config, for drivers that boot a kernel
+//	    ├── guest.json        this boot's guest config, for drivers that do not
 //	    ├── hostagent.pid     the host agent's pidfile
 //	    ├── hostagent.log     its JSON log
 //	    ├── agent.sock        the control API (owner only)
 //	    ├── docker.sock       the docker socket bridge (owner only)
-//	    ├── net.sock          where QEMU joins the virtual network
-//	    ├── qmp.sock          QEMU's monitor
-//	    ├── qemu.pid
-//	    ├── qemu.json         the running VM, for a later agent to adopt
+//	    ├── net.sock          where the VM's card joins the virtual network
 //	    ├── boot.json         the config the running VM booted with
 //	    ├── serial.log        the guest console
-//	    ├── accel.json        which accelerator works here, and why
-//	    └── forwards.json     the manual port forwards (`berth forward add`)
+//	    ├── forwards.json     the manual port forwards (`berth forward add`)
+//	    └── ...               the driver's own files, which it declares
+//	                          (vm.Capabilities: RuntimeFiles, LogFiles)
 //
 // On Windows the two user-facing sockets are named pipes instead.
 package store
@@ -48,12 +52,20 @@ const (
 	AgentSock     = "agent.sock"
 	DockerSock    = "docker.sock"
 	NetSock       = "net.sock"
-	QMPSock       = "qmp.sock"
-	QEMUPIDFile   = "qemu.pid"
 	SerialLogFile = "serial.log"
-	AccelFile     = "accel.json"
 	ForwardsFile  = "forwards.json"
 	BootFile      = "boot.json"
+	GuestConfig   = "guest.json"
+)
+
+// File names directly under $BERTH_HOME.
+const (
+	TraySettingsFile = "tray.json"
+	TrayLogFile      = "tray.log"
+	TraySock         = "tray.sock"
+	// PreviousContextFile remembers the docker context that was current
+	// before `berth context use`, for `berth context restore`.
+	PreviousContextFile = "docker-context-previous"
 )
 
 // Home returns the state directory: $BERTH_HOME, else ~/.berth.
@@ -143,12 +155,17 @@ func maxSocketPath(goos string) int {
 
 // checkSockets fails early when the state directory is too deep for unix
 // sockets, naming the path and the way out.
-func (m Machine) checkSockets() error {
+func (m Machine) checkSockets() error { return m.CheckSockets(AgentSock, DockerSock, NetSock) }
+
+// CheckSockets checks that unix sockets of these names (a driver's own,
+// say) fit in the machine directory; a '*' in a name stands for two digits.
+func (m Machine) CheckSockets(names ...string) error {
 	if m.goos == "windows" {
 		return nil
 	}
 	var errs []error
-	for _, f := range []string{AgentSock, DockerSock, NetSock, QMPSock} {
+	for _, f := range names {
+		f = strings.ReplaceAll(f, "*", "00")
 		p := filepath.Join(m.Dir, f)
 		if len(p)+1 > maxSocketPath(m.goos) {
 			errs = append(errs, fmt.Errorf("socket path %s is %d bytes, over the %d-byte limit of %s: set %s to a shorter directory",

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/berth-dev/berth/store"
 )
 
 // SettingsFile is the tray's own settings, in the state directory
@@ -14,7 +16,7 @@ import (
 // the machine and is the user's, comments and all; these are answers the
 // tray remembers from its own menu and dialogs, and change nothing in the
 // machine.
-const SettingsFile = "tray.json"
+const SettingsFile = store.TraySettingsFile
 
 // OnQuit is what quitting the tray does to the engine.
 type OnQuit string

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/sockets"
+	"github.com/berth-dev/berth/store"
 )
 
 // ErrAlreadyRunning: another tray of this user runs; it was asked to show
@@ -26,7 +27,7 @@ func instancePath(goos, home string) string {
 		sum := sha256.Sum256([]byte(strings.TrimRight(strings.ToLower(home), `\/`)))
 		return `\\.\pipe\berth-tray-` + hex.EncodeToString(sum[:8])
 	}
-	return filepath.Join(home, "tray.sock")
+	return filepath.Join(home, store.TraySock)
 }
 
 // ClaimInstance makes this process the user's only tray. When another one

@@ -55,21 +55,14 @@ type Info struct {
 	FileSharingNote string `json:"fileSharingNote,omitempty"`
 }
 
-// Capabilities declares what a driver can do, so callers need no type switches.
-type Capabilities struct {
-	// Accelerators the driver may use, best first.
-	Accelerators []string
-	// ShareTypes the driver can expose folders with ("virtiofs", "9p").
-	ShareTypes []string
-}
-
 // ErrUnsupported is returned for an ability a driver does not have.
 var ErrUnsupported = errors.New("not supported by this driver")
 
 // Factory creates a driver for a machine.
 type Factory struct {
-	Name         string
-	Capabilities func() Capabilities
+	Name string
+	// Capabilities declares the driver's differences on a host OS.
+	Capabilities func(goos string) Capabilities
 	New          func(m *Machine) (Driver, error)
 }
 
@@ -86,6 +79,25 @@ func Register(f Factory) {
 		panic("vm: driver registered twice: " + f.Name)
 	}
 	factories[f.Name] = f
+}
+
+// CapabilitiesOf is what the named driver ("" for the OS default)
+// declares on goos, with its name.
+func CapabilitiesOf(name, goos string) (string, Capabilities, error) {
+	if name == "" {
+		name = DefaultDriver(Drivers())
+	}
+	mu.Lock()
+	f, ok := factories[name]
+	mu.Unlock()
+	if !ok {
+		return name, Capabilities{}, fmt.Errorf("vm driver %q is not available on this system (available: %v)", name, Drivers())
+	}
+	c := f.Capabilities(goos)
+	if err := c.Validate(); err != nil {
+		return name, c, fmt.Errorf("vm driver %q declares bad capabilities: %w", name, err)
+	}
+	return name, c, nil
 }
 
 // Drivers lists the registered drivers.

@@ -20,10 +20,17 @@ type Machine struct {
 	// CPUs and MemoryMiB size the VM.
 	CPUs      int `json:"cpus"`
 	MemoryMiB int `json:"memoryMiB"`
-	// Kernel, Initrd and Cmdline boot the guest directly, without firmware.
-	Kernel  string `json:"kernel"`
-	Initrd  string `json:"initrd"`
-	Cmdline string `json:"cmdline"`
+	// Kernel, Initrd and Cmdline boot the guest directly, without firmware
+	// (vm.BootKernel).
+	Kernel  string `json:"kernel,omitempty"`
+	Initrd  string `json:"initrd,omitempty"`
+	Cmdline string `json:"cmdline,omitempty"`
+	// RootFS is the image's root file system for a driver that imports it
+	// (vm.BootRootFS: a tar) or boots it through firmware (vm.BootUEFI: a
+	// disk image); GuestConfig is then this boot's guest config (JSON),
+	// which the driver puts where the guest's init reads it.
+	RootFS      string `json:"rootFS,omitempty"`
+	GuestConfig string `json:"guestConfig,omitempty"`
 	// Disks in order: the guest sees them as vda, vdb, ...
 	Disks []Disk `json:"disks"`
 	// Network is the VM's one NIC.
@@ -73,7 +80,22 @@ const (
 	// reads and writes the guest's queues in shared memory and offers
 	// checksum offload. Linux hosts only.
 	LinkVhostUser Link = "vhost-user"
+	// LinkVfkit carries one frame per datagram on a unixgram socket pair
+	// (Virtualization.framework's file-handle attachment, vfkit framing).
+	LinkVfkit Link = "vfkit"
+	// LinkHvsock carries the stream's length-prefixed frames over a
+	// Hyper-V socket (WSL2, Hyper-V guests). Windows hosts only.
+	LinkHvsock Link = "hvsock"
 )
+
+// Valid tells a link this package knows.
+func (l Link) Valid() bool {
+	switch l {
+	case LinkStream, LinkVhostUser, LinkVfkit, LinkHvsock:
+		return true
+	}
+	return false
+}
 
 // Share is a host folder the guest mounts by tag.
 type Share struct {
@@ -116,8 +138,8 @@ func (m *Machine) Validate() error {
 	if m.MemoryMiB < 256 {
 		errs = append(errs, fmt.Errorf("memory: %d MiB, must be at least 256 MiB", m.MemoryMiB))
 	}
-	if m.Kernel == "" {
-		errs = append(errs, errors.New("kernel: must be set"))
+	if m.Kernel == "" && m.RootFS == "" {
+		errs = append(errs, errors.New("kernel: must be set (or rootFS, for a driver that imports it)"))
 	}
 	for i, d := range m.Disks {
 		if d.Path == "" {
@@ -130,10 +152,8 @@ func (m *Machine) Validate() error {
 	if _, err := net.ParseMAC(m.Network.MAC); err != nil {
 		errs = append(errs, fmt.Errorf("network.mac: %w", err))
 	}
-	switch m.Network.Link {
-	case LinkStream, LinkVhostUser:
-	default:
-		errs = append(errs, fmt.Errorf("network.link: %q, want %q or none", m.Network.Link, LinkVhostUser))
+	if !m.Network.Link.Valid() {
+		errs = append(errs, fmt.Errorf("network.link: %q, want none (stream), %q, %q or %q", m.Network.Link, LinkVhostUser, LinkVfkit, LinkHvsock))
 	}
 	if m.StateDir == "" {
 		errs = append(errs, errors.New("stateDir: must be set"))

@@ -58,7 +58,7 @@ func run() error {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return err
 	}
-	log, closeLog := openLog(filepath.Join(home, "tray.log"))
+	log, closeLog := openLog(filepath.Join(home, store.TrayLogFile))
 	defer closeLog()
 	berth, err := findBerth()
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 
 // previousContextFile remembers the docker context that `berth context use`
 // replaced, so it can be put back.
-const previousContextFile = "docker-context-previous"
+const previousContextFile = store.PreviousContextFile
 
 func newContext(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "context", Short: "Point the docker CLI at Berth, or back"}

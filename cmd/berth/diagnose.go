@@ -1,6 +1,10 @@
 package main
 
 import (
+	"runtime"
+
+	"github.com/berth-dev/berth/vm"
+
 	"fmt"
 	"os"
 	"time"
@@ -39,7 +43,9 @@ func newDiagnose(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--output: %w", err)
 			}
-			if err := diagnose.Write(f, diagnose.Options{Machine: m, ConfigPath: cfg, ImageDir: img, Status: st, Version: version}); err != nil {
+			// The driver hands the bundle its own logs.
+			_, caps, _ := vm.CapabilitiesOf(st.Driver, runtime.GOOS)
+			if err := diagnose.Write(f, diagnose.Options{Machine: m, ConfigPath: cfg, ImageDir: img, Status: st, Version: version, DriverLogs: caps.LogFiles}); err != nil {
 				f.Close()
 				os.Remove(out)
 				return err

@@ -31,10 +31,12 @@ type Options struct {
 	ImageDir   string
 	Status     *api.Status
 	Version    string
+	// DriverLogs are the machine driver's own logs (vm.Capabilities.LogFiles).
+	DriverLogs []string
 }
 
 // logFiles are copied as they are (their tails when large).
-var logFiles = []string{store.AgentLogFile, store.SerialLogFile, "qemu.log", store.MachineFile, store.AccelFile}
+var logFiles = []string{store.AgentLogFile, store.SerialLogFile, store.MachineFile}
 
 const maxLog = 4 << 20
 
@@ -62,7 +64,7 @@ func Write(w io.Writer, o Options) error {
 			return err
 		}
 	}
-	for _, f := range logFiles {
+	for _, f := range append(logFiles, o.DriverLogs...) {
 		b, err := readTail(o.Machine.Path(f), maxLog)
 		if err != nil {
 			continue

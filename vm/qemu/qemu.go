@@ -39,8 +39,10 @@ type Driver struct {
 }
 
 var (
-	_ vm.Driver  = (*Driver)(nil)
-	_ vm.Adopter = (*Driver)(nil)
+	_ vm.Driver        = (*Driver)(nil)
+	_ vm.Adopter       = (*Driver)(nil)
+	_ vm.ProcessFinder = (*Driver)(nil)
+	_ vm.Pauser        = (*Driver)(nil)
 )
 
 // Timeouts for seeing the guest's boot marker. An accelerated boot reaches
@@ -60,10 +62,10 @@ func New(m *vm.Machine) (*Driver, error) {
 		m:   m,
 		log: slog.Default().With("driver", "qemu"),
 		files: files{
-			QMP:  filepath.Join(m.StateDir, "qmp.sock"),
-			PID:  filepath.Join(m.StateDir, "qemu.pid"),
-			Log:  filepath.Join(m.StateDir, "qemu.log"),
-			Info: filepath.Join(m.StateDir, "qemu.json"),
+			QMP:  filepath.Join(m.StateDir, qmpSockFile),
+			PID:  filepath.Join(m.StateDir, pidFile),
+			Log:  filepath.Join(m.StateDir, logFile),
+			Info: filepath.Join(m.StateDir, infoFile),
 		},
 		info: vm.Info{Driver: "qemu"},
 	}, nil
@@ -146,7 +148,7 @@ func (d *Driver) accelerators() ([]string, string) {
 	}
 	cands := accelFor(runtime.GOOS, runtime.GOARCH, d.m.Arch, kvmUsable())
 	if len(cands) > 1 {
-		if v, ok := readVerdict(filepath.Join(d.m.StateDir, "accel.json"), d.verdictKey()); ok {
+		if v, ok := readVerdict(filepath.Join(d.m.StateDir, accelFile), d.verdictKey()); ok {
 			return []string{v.Accelerator}, v.Note
 		}
 	}
@@ -159,7 +161,7 @@ func (d *Driver) verdictKey() string {
 
 func (d *Driver) saveVerdict(accel, note string) {
 	v := verdict{Key: d.verdictKey(), Accelerator: accel, Note: note}
-	if err := writeVerdict(filepath.Join(d.m.StateDir, "accel.json"), v); err != nil {
+	if err := writeVerdict(filepath.Join(d.m.StateDir, accelFile), v); err != nil {
 		d.log.Warn("could not remember the accelerator verdict", "err", err)
 	}
 }
@@ -369,6 +371,33 @@ func (d *Driver) Adopt(ctx context.Context) error {
 	d.mu.Lock()
 	d.info = info
 	d.mu.Unlock()
+	return nil
+}
+
+// Pause implements vm.Pauser: QEMU stops the guest's CPUs.
+func (d *Driver) Pause(ctx context.Context) error { return d.runState(ctx, "stop", "paused") }
+
+// Resume implements vm.Pauser.
+func (d *Driver) Resume(ctx context.Context) error { return d.runState(ctx, "cont", "running") }
+
+// runState sends a monitor command and checks the run state it leads to.
+func (d *Driver) runState(ctx context.Context, command, want string) error {
+	if _, alive := d.runningPID(); !alive {
+		return vm.ErrNotRunning
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := qmpCommand(d.files.QMP, command); err != nil {
+		return fmt.Errorf("QEMU %s: %w", command, err)
+	}
+	st, err := queryStatus(d.files.QMP)
+	if err != nil {
+		return fmt.Errorf("QEMU %s: %w", command, err)
+	}
+	if st != want {
+		return fmt.Errorf("QEMU %s: the VM is %s, not %s", command, st, want)
+	}
 	return nil
 }
 

@@ -13,13 +13,10 @@ import (
 	"github.com/berth-dev/berth/vm"
 )
 
-// How the driver shares folders. virtiofs needs a virtiofsd per share and
-// guest memory QEMU can share with it; 9p is built into QEMU (where QEMU
-// has it) but is about 20 times slower, so it is the fallback only.
-const (
-	shareVirtiofs = "virtiofs"
-	share9p       = "9p"
-)
+// How the driver shares folders: virtiofs, with a virtiofsd per share and
+// guest memory QEMU can share with it. QEMU's 9p is not offered: Berth's
+// guest kernel has no 9p, so a -virtfs device would share nothing.
+const shareVirtiofs = "virtiofs"
 
 // virtiofsdHost is what a host offers to serve shares with.
 type virtiofsdHost struct {
@@ -55,7 +52,7 @@ type virtiofsd struct {
 // behaves the same on every host.
 func chooseSharing(h virtiofsdHost) (d *virtiofsd, mode, note string) {
 	if h.goos != "linux" {
-		return nil, share9p, "virtiofsd runs on Linux hosts only; " + no9p
+		return nil, "", "virtiofsd runs on Linux hosts only, and QEMU's other way (9p) is not in Berth's guest kernel, so folders are not shared"
 	}
 	if h.bundled != nil && h.bundledErr == nil {
 		return &virtiofsd{prog: *h.bundled, rust: true, unprivileged: !h.root, uid: h.uid, gid: h.gid}, shareVirtiofs, ""
@@ -75,14 +72,12 @@ func chooseSharing(h virtiofsdHost) (d *virtiofsd, mode, note string) {
 	case h.system != "":
 		return nil, "", why + ", and " + h.system + " (QEMU's C virtiofsd) runs as root only, so folders are not shared when Berth runs as another user"
 	}
-	return nil, share9p, why + ", and the host has none (Debian/Ubuntu: qemu-system-common or virtiofsd ships one); " + no9p
+	return nil, "", why + ", and the host has none (Debian/Ubuntu: qemu-system-common or virtiofsd ships one), so folders are not shared"
 }
-
-const no9p = "QEMU shares folders over 9p instead, which Berth's guest kernel does not support, so shared folders are unavailable"
 
 // vfsSocket is the vhost-user socket of share i, in the machine's directory.
 func vfsSocket(stateDir string, i int) string {
-	return filepath.Join(stateDir, fmt.Sprintf("vfs%d.sock", i))
+	return filepath.Join(stateDir, fmt.Sprintf(vfsSockFormat, i))
 }
 
 // sharedRAMArgs put the guest's RAM in a memfd that vhost-user back ends
@@ -102,23 +97,15 @@ func shareArgs(m *vm.Machine, mode string) []string {
 	if len(m.Shares) == 0 {
 		return nil
 	}
+	if mode != shareVirtiofs {
+		return nil
+	}
 	var args []string
-	switch mode {
-	case shareVirtiofs:
-		for i, s := range m.Shares {
-			id := fmt.Sprintf("vfs%d", i)
-			args = append(args,
-				"-chardev", "socket,id="+id+",path="+escapeOpt(vfsSocket(m.StateDir, i)),
-				"-device", "vhost-user-fs-pci,chardev="+id+",tag="+escapeOpt(s.Tag))
-		}
-	case share9p:
-		for i, s := range m.Shares {
-			opts := fmt.Sprintf("local,id=fs%d,path=%s,mount_tag=%s,security_model=none", i, escapeOpt(s.HostPath), escapeOpt(s.Tag))
-			if s.ReadOnly {
-				opts += ",readonly=on"
-			}
-			args = append(args, "-virtfs", opts)
-		}
+	for i, s := range m.Shares {
+		id := fmt.Sprintf("vfs%d", i)
+		args = append(args,
+			"-chardev", "socket,id="+id+",path="+escapeOpt(vfsSocket(m.StateDir, i)),
+			"-device", "vhost-user-fs-pci,chardev="+id+",tag="+escapeOpt(s.Tag))
 	}
 	return args
 }
@@ -186,7 +173,7 @@ func (d *Driver) startVirtiofsd(v *virtiofsd) (stop func(), err error) {
 			_ = os.Remove(vfsSocket(d.m.StateDir, i) + ".pid")
 		}
 	}
-	logf, err := os.OpenFile(filepath.Join(d.m.StateDir, "virtiofsd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	logf, err := os.OpenFile(filepath.Join(d.m.StateDir, virtiofsdLog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("creating the virtiofsd log: %w", err)
 	}

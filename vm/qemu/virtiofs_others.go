@@ -9,7 +9,7 @@ import (
 )
 
 // probeVirtiofsd: virtiofsd is a Linux program; other hosts use their
-// hypervisor's own sharing, or 9p under QEMU.
+// hypervisor's own sharing (QEMU there shares no folders).
 func probeVirtiofsd(bundled *vm.Program) virtiofsdHost {
 	return virtiofsdHost{goos: runtime.GOOS, bundled: bundled}
 }

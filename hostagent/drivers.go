@@ -1,0 +1,8 @@
+package hostagent
+
+// Every driver is linked into every binary that links the agent (the CLI,
+// the tray): whichever of them stops a machine must find its VM through
+// the driver, or it would take a live VM's files for stale ones.
+import (
+	_ "github.com/berth-dev/berth/vm/qemu" // the portable driver, on every OS
+)

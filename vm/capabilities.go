@@ -1,0 +1,215 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Capabilities declares how a driver differs from the others, as data the
+// host agent reads: it branches on these fields, never on a driver's name.
+// A driver's factory computes them for a host OS (a pure function of goos,
+// so every OS's answer is tested anywhere).
+type Capabilities struct {
+	// Boot is how the guest starts, and so what the agent prepares.
+	Boot Boot
+	// DataDisk is the engine's persistent disk: its format and who makes it.
+	DataDisk DataDisk
+	// Links the driver can give the VM's card, best first; the agent takes
+	// the first one its network serves (or the one BERTH_NET_LINK names,
+	// when it is in this list).
+	Links []LinkSpec
+	// SurvivesAgent: the VM keeps running when its host agent dies, and a
+	// later agent adopts it (the driver is an Adopter). A VM that lives
+	// inside the agent's process is false.
+	SurvivesAgent bool
+	// Accelerators the driver may use, best first.
+	Accelerators []string
+	// ShareTypes are the ways the driver can expose folders that the
+	// guest can mount ("virtiofs"); empty: no shared folders.
+	ShareTypes []string
+	// RuntimeFiles are the driver's files in the machine directory that
+	// exist only while its VM runs (sockets, pidfiles, records): removed
+	// when the driver says no VM runs, never while one does.
+	RuntimeFiles []string
+	// LogFiles are the driver's own logs in the machine directory, for
+	// `berth diagnose`.
+	LogFiles []string
+}
+
+// Boot is how a driver starts the guest.
+type Boot string
+
+const (
+	// BootKernel boots the image's kernel directly with an initrd that the
+	// agent prepares: the image's initramfs followed by this boot's guest
+	// config (Machine.Kernel, Initrd, Cmdline).
+	BootKernel Boot = "kernel+initrd"
+	// BootRootFS imports the image's root file system into a system that
+	// brings its own kernel and init (a WSL2 distro); the guest config
+	// reaches it as a file (Machine.GuestConfig).
+	BootRootFS Boot = "rootfs"
+	// BootUEFI boots a disk image through firmware (Hyper-V generation 2);
+	// the guest config reaches it as a file (Machine.GuestConfig).
+	BootUEFI Boot = "uefi"
+)
+
+// DataDisk says what the engine's persistent disk is.
+type DataDisk struct {
+	Format DiskFormat
+	// CreatedBy is who creates and grows it: the agent (a raw sparse file
+	// it can make and truncate on any OS) or the driver (a DiskOwner).
+	CreatedBy Party
+}
+
+// DiskFormat is a data disk's format.
+type DiskFormat string
+
+const (
+	// DiskRaw is a sparse raw file.
+	DiskRaw DiskFormat = "raw"
+	// DiskVHDX is a Hyper-V virtual disk.
+	DiskVHDX DiskFormat = "vhdx"
+	// DiskDistro is the WSL distro's own disk (ext4.vhdx under the distro's
+	// directory), made by `wsl --import`.
+	DiskDistro DiskFormat = "distro"
+)
+
+// Party is a side of the machine: the host agent or the hypervisor.
+type Party string
+
+const (
+	PartyAgent      Party = "agent"
+	PartyHypervisor Party = "hypervisor"
+	PartyDriver     Party = "driver"
+)
+
+// LinkSpec is one way the VM's card can meet the agent's network.
+type LinkSpec struct {
+	Link Link
+	// Listener is the side that listens on Machine.Network.Socket; the
+	// other connects. The hypervisor listening lets a VM outlive the
+	// agent: the next agent connects again.
+	Listener Party
+}
+
+// String is the link's name and who listens, for logs and errors.
+func (l LinkSpec) String() string {
+	name := string(l.Link)
+	if name == "" {
+		name = "stream"
+	}
+	return fmt.Sprintf("%s (%s listens)", name, l.Listener)
+}
+
+// Validate checks a driver's declaration for what the agent relies on.
+func (c Capabilities) Validate() error {
+	var errs []error
+	switch c.Boot {
+	case BootKernel, BootRootFS, BootUEFI:
+	default:
+		errs = append(errs, fmt.Errorf("boot: %q is not a boot method", c.Boot))
+	}
+	switch c.DataDisk.Format {
+	case DiskRaw, DiskVHDX, DiskDistro:
+	default:
+		errs = append(errs, fmt.Errorf("dataDisk.format: %q is not a disk format", c.DataDisk.Format))
+	}
+	switch c.DataDisk.CreatedBy {
+	case PartyAgent:
+		if c.DataDisk.Format != DiskRaw {
+			errs = append(errs, fmt.Errorf("dataDisk: the agent creates raw disks only, not %s", c.DataDisk.Format))
+		}
+	case PartyDriver:
+	default:
+		errs = append(errs, fmt.Errorf("dataDisk.createdBy: %q, want agent or driver", c.DataDisk.CreatedBy))
+	}
+	if len(c.Links) == 0 {
+		errs = append(errs, errors.New("links: the driver offers no network link"))
+	}
+	for i, l := range c.Links {
+		if l.Listener != PartyAgent && l.Listener != PartyHypervisor {
+			errs = append(errs, fmt.Errorf("links[%d].listener: %q, want agent or hypervisor", i, l.Listener))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Optional abilities. A driver has one when it implements the interface;
+// callers go through the functions below, which answer ErrUnsupported for
+// a driver without it, so no call site asserts an anonymous interface.
+
+// ProcessFinder is a driver whose VM is a host process it can find again
+// from its files in StateDir, whoever started it: every binary that can
+// stop a machine can find its VM.
+type ProcessFinder interface {
+	// RunningPID is the VM's process and whether it is alive.
+	RunningPID() (pid int, alive bool)
+}
+
+// Pauser stops and resumes the VM's CPUs (memory stays).
+type Pauser interface {
+	Pause(ctx context.Context) error
+	Resume(ctx context.Context) error
+}
+
+// DiskOwner is a driver that makes and grows the data disk itself
+// (Capabilities.DataDisk.CreatedBy is PartyDriver).
+type DiskOwner interface {
+	// EnsureDataDisk creates the disk at path with gib GiB if it does not
+	// exist; an existing disk is never touched.
+	EnsureDataDisk(path string, gib int) error
+	// GrowDataDisk grows it to gib GiB.
+	GrowDataDisk(path string, gib int) error
+}
+
+// RunningPID asks d for its VM's process: ErrUnsupported when the driver
+// cannot find one, ErrNotRunning when none runs.
+func RunningPID(d Driver) (int, error) {
+	f, ok := d.(ProcessFinder)
+	if !ok {
+		return 0, ErrUnsupported
+	}
+	pid, alive := f.RunningPID()
+	if !alive {
+		return 0, ErrNotRunning
+	}
+	return pid, nil
+}
+
+// Adopt attaches d to a VM an earlier process left running; ErrUnsupported
+// when the driver cannot, ErrNotRunning when there is none.
+func Adopt(ctx context.Context, d Driver) error {
+	a, ok := d.(Adopter)
+	if !ok {
+		return ErrUnsupported
+	}
+	return a.Adopt(ctx)
+}
+
+// Pause stops the VM's CPUs, or ErrUnsupported.
+func Pause(ctx context.Context, d Driver) error {
+	p, ok := d.(Pauser)
+	if !ok {
+		return ErrUnsupported
+	}
+	return p.Pause(ctx)
+}
+
+// Resume restarts the VM's CPUs, or ErrUnsupported.
+func Resume(ctx context.Context, d Driver) error {
+	p, ok := d.(Pauser)
+	if !ok {
+		return ErrUnsupported
+	}
+	return p.Resume(ctx)
+}
+
+// AsDiskOwner is d's disk ability, or ErrUnsupported.
+func AsDiskOwner(d Driver) (DiskOwner, error) {
+	o, ok := d.(DiskOwner)
+	if !ok {
+		return nil, ErrUnsupported
+	}
+	return o, nil
+}

@@ -24,7 +24,7 @@ init:
 
 # The guest image (kernel, initramfs, rootfs, manifest). A no-op when its
 # inputs (package lock, guest init) have not changed.
-image: init
+image: init deps-image
 	$(GO) run ./cmd/berth-image -arch $(ARCH) -init $(BIN)/berth-init-$(ARCH) -out $(IMAGE) -cache $(CACHE)/image
 
 # Re-resolve the pinned package list against the mirror.
@@ -35,20 +35,31 @@ image-lock:
 run: deps build image
 	$(BIN)/berth start
 
-# Host packages `make run` needs (Debian/Ubuntu); checks before installing.
+# Host packages (Debian/Ubuntu): each target that needs some has its list,
+# hack/deps-LIST.txt, as a prerequisite deps-LIST; hack/deps.sh installs
+# what is missing (as root; otherwise it prints the command and stops).
+DEPS_LISTS   := $(patsubst hack/deps-%.txt,%,$(wildcard hack/deps-*.txt))
+DEPS_TARGETS := $(addprefix deps-,$(DEPS_LISTS))
+.PHONY: $(DEPS_TARGETS)
+
+$(DEPS_TARGETS):
+	@./hack/deps.sh $(@:deps-%=%)
+
+# What `make run` needs: QEMU and the image tools; a docker CLI if one can
+# be had (the engine starts without it, and says how to get one).
 deps:
-	@./hack/deps.sh
+	@./hack/deps.sh run image --optional docker
 
 test: check test-unit test-tray test-windows test-e2e
 
 # -race needs cgo (and a C compiler); the binaries themselves are built without.
-test-unit:
+test-unit: deps-unit
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
-test-e2e: build image
+test-e2e: deps-run deps-docker deps-tray deps-e2e build image
 	BERTH_E2E=1 BERTH_BIN=$(abspath $(BIN)/berth) $(GO) test -count=1 -timeout 50m -v ./e2e/...
 
-bench: build image
+bench: deps-run deps-docker deps-e2e build image
 	BERTH_E2E=1 BERTH_BIN=$(abspath $(BIN)/berth) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./e2e/...
 
 clean:

@@ -2,7 +2,7 @@
 # Screenshot of the tray's menu in a real StatusNotifierItem host: Debian's
 # xfce4-panel (its systray plugin hosts SNI icons) on Xvfb, with a private
 # session bus. Usage: hack/tray-screenshot.sh OUT.png  (needs the packages
-# in hack/screenshot-packages.txt; the machine is left stopped).
+# in hack/deps-screenshot.txt; the machine is left stopped).
 set -euo pipefail
 out=$(realpath -m "${1:?usage: $0 OUT.png}")
 root=$(cd "$(dirname "$0")/.." && pwd)

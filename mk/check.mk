@@ -53,8 +53,8 @@ typecheck-darwin:
 	$(GO) test -count=1 ./tools/typecheck-darwin
 	$(GO) run ./tools/typecheck-darwin ./...
 
-# Windows test binaries under Wine (packages in hack/deps-check.txt). The
+# Windows test binaries under Wine (packages in hack/deps-windows.txt). The
 # runner's own test first: it must see a failing fixture fail.
-test-windows:
+test-windows: deps-windows
 	BERTH_WINE_TESTS=1 $(GO) test -count=1 ./tools/winetest
 	$(GO) run ./tools/winetest ./...

@@ -12,10 +12,10 @@ berth-tray-windows:
 # The tray's menu over DBus against a fake agent (packages in
 # hack/deps-tray.txt). Without -race: fyne.io/systray races with itself
 # on the first GetLayout (see tray/native/native_linux_test.go).
-test-tray:
+test-tray: deps-tray
 	$(GO) test -count=1 ./tray/native/
 
 # The menu in a real tray host (xfce4-panel on Xvfb); packages in
-# hack/screenshot-packages.txt. Not part of `make test`: an artifact.
-tray-screenshot:
+# hack/deps-screenshot.txt. Not part of `make test`: an artifact.
+tray-screenshot: deps-screenshot
 	./hack/tray-screenshot.sh docs/screenshots/tray-menu-stopped.png

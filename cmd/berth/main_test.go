@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -30,4 +32,23 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+func TestDockerCLIHint(t *testing.T) {
+	found := func(string) (string, error) { return "/usr/bin/docker", nil }
+	var asked string
+	missing := func(name string) (string, error) { asked = name; return "", exec.ErrNotFound }
+	if h := dockerCLIHint(found, "linux"); h != "" {
+		t.Errorf("with a docker CLI: hint %q, want none", h)
+	}
+	for goos, want := range map[string]string{
+		"linux":   "sudo apt-get install docker.io",
+		"darwin":  "brew install docker",
+		"windows": "winget install Docker.DockerCLI",
+	} {
+		h := dockerCLIHint(missing, goos)
+		if asked != "docker" || !strings.Contains(h, "No docker CLI is on PATH") || !strings.Contains(h, want) {
+			t.Errorf("%s without docker (looked up %q): hint %q, want one naming %q", goos, asked, h, want)
+		}
+	}
 }

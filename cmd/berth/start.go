@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
@@ -96,5 +98,24 @@ func runStart(cmd *cobra.Command, g *globals, f *startFlags) error {
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: docker context %q not updated: %v\n", contextName, err)
 	}
 	fmt.Fprintf(out, "\nThe docker CLI reaches the engine with either of:\n  docker context use %s\n  export DOCKER_HOST=%s\n", contextName, m.DockerHost())
+	if hint := dockerCLIHint(exec.LookPath, runtime.GOOS); hint != "" {
+		fmt.Fprintf(out, "%s\n", hint)
+	}
 	return nil
+}
+
+// dockerCLIHint says how to get a docker CLI when lookPath finds none, and
+// is empty when there is one.
+func dockerCLIHint(lookPath func(string) (string, error), goos string) string {
+	if _, err := lookPath("docker"); err == nil {
+		return ""
+	}
+	how := "Debian/Ubuntu: sudo apt-get install docker.io, or docker-cli where the release has it"
+	switch goos {
+	case "darwin":
+		how = "brew install docker"
+	case "windows":
+		how = "winget install Docker.DockerCLI"
+	}
+	return fmt.Sprintf("No docker CLI is on PATH: the engine runs, but to use it install one (%s).", how)
 }

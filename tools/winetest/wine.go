@@ -33,7 +33,7 @@ func wineEnv(dir string) []string {
 // newPrefix creates the prefix under work and installs the shim.
 func newPrefix(ctx context.Context, wine, work, shimSrc string) (*prefix, error) {
 	if _, err := exec.LookPath(wine); err != nil {
-		return nil, fmt.Errorf("wine is not installed (see hack/deps-check.txt): %w", err)
+		return nil, fmt.Errorf("wine is not installed (see hack/deps-windows.txt; make deps-windows installs it): %w", err)
 	}
 	p := &prefix{wine: wine, dir: filepath.Join(work, "prefix"), logs: filepath.Join(work, "logs")}
 	p.env = append(os.Environ(), wineEnv(p.dir)...)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/guest/guestconfig"
 )
 
 func host(t *testing.T) Host {
@@ -217,6 +219,17 @@ func TestParseTypeErrorNamesTheField(t *testing.T) {
 		_, _, err := Parse([]byte(c.in))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Parse(%q) = %v; want an error with %q", c.in, err, c.want)
+		}
+	}
+}
+
+// Validation refuses exactly the daemon keys the guest config builder
+// refuses (berth start), naming the user's field: one list for both.
+func TestValidateRefusesEveryReservedDaemonKey(t *testing.T) {
+	for _, k := range guestconfig.ReservedDaemonKeys {
+		_, _, err := Check([]byte("engine:\n  daemon: {"+k+": x}\n"), host(t))
+		if err == nil || !strings.Contains(err.Error(), "engine.daemon."+k+": set by Berth itself") {
+			t.Errorf("engine.daemon.%s: %v", k, err)
 		}
 	}
 }

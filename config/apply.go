@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // Check parses, resolves and validates a config file's text.
@@ -40,26 +41,7 @@ func Save(path string, doc []byte, h Host) ([]string, error) {
 	if err != nil {
 		return warnings, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".config-*.yaml")
-	if err != nil {
-		return warnings, err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(doc); err != nil {
-		tmp.Close()
-		return warnings, err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return warnings, err
-	}
-	if err := tmp.Close(); err != nil {
-		return warnings, err
-	}
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
-		return warnings, err
-	}
-	return warnings, os.Rename(tmp.Name(), path)
+	return warnings, atomicfile.WriteFile(path, doc, 0o600)
 }
 
 // Digest identifies a resolved config, so a running machine can tell

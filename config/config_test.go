@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/guest/guestconfig"
 )
 
 func host(t *testing.T) Host {
@@ -203,4 +205,31 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _, _ = Check(b, Host{CPUs: 4, MemoryMiB: 8192, Home: "/home/u"})
 	})
+}
+
+// A value of the wrong type names its field (dotted, as berth config set
+// takes it) and what the field accepts, not only the YAML library's words.
+func TestParseTypeErrorNamesTheField(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"cpus: four\n", `line 1: cpus: "four" is not a whole number`},
+		{"engine:\n  proxy:\n    https: [a]\n", "line 3: engine.proxy.https: a list is not a string"},
+		{"shares:\n  - path: ~\n    readOnly: maybe\n", `line 3: shares[0].readOnly: "maybe" is not true or false`},
+		{"dns:\n  servers: 1.1.1.1\n", `line 2: dns.servers: "1.1.1.1" is not a list`},
+	} {
+		_, _, err := Parse([]byte(c.in))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Parse(%q) = %v; want an error with %q", c.in, err, c.want)
+		}
+	}
+}
+
+// Validation refuses exactly the daemon keys the guest config builder
+// refuses (berth start), naming the user's field: one list for both.
+func TestValidateRefusesEveryReservedDaemonKey(t *testing.T) {
+	for _, k := range guestconfig.ReservedDaemonKeys {
+		_, _, err := Check([]byte("engine:\n  daemon: {"+k+": x}\n"), host(t))
+		if err == nil || !strings.Contains(err.Error(), "engine.daemon."+k+": set by Berth itself") {
+			t.Errorf("engine.daemon.%s: %v", k, err)
+		}
+	}
 }

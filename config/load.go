@@ -40,6 +40,14 @@ func Parse(b []byte) (*Config, []string, error) {
 		return nil, nil, err
 	}
 	if err := root.Decode(&c); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) && len(root.Content) > 0 {
+			var errs []error
+			typeErrors(root.Content[0], reflect.TypeOf(c), "", &errs)
+			if len(errs) > 0 {
+				return nil, nil, errors.Join(errs...)
+			}
+		}
 		return nil, nil, err
 	}
 	var warnings []string
@@ -89,3 +97,59 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// typeErrors walks the document next to the Go type, as unknownKeys does,
+// and names every value of the wrong type by its dotted field and what the
+// field accepts: the YAML library's own error names only a line and a Go type.
+func typeErrors(n *yaml.Node, t reflect.Type, prefix string, out *[]error) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	field := strings.TrimSuffix(prefix, ".")
+	switch {
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if ft, ok := fields[n.Content[i].Value]; ok {
+				typeErrors(n.Content[i+1], ft, prefix+n.Content[i].Value+".", out)
+			}
+		}
+		return
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for i, item := range n.Content {
+			typeErrors(item, t.Elem(), fmt.Sprintf("%s[%d].", field, i), out)
+		}
+		return
+	case n.Kind == yaml.AliasNode:
+		return // its anchor is checked where it is defined
+	}
+	if n.Decode(reflect.New(t).Interface()) == nil {
+		return
+	}
+	got := fmt.Sprintf("%q", n.Value)
+	switch n.Kind {
+	case yaml.MappingNode:
+		got = "a mapping"
+	case yaml.SequenceNode:
+		got = "a list"
+	}
+	*out = append(*out, fmt.Errorf("line %d: %s: %s is not %s", n.Line, field, got, accepts(t)))
+}
+
+// accepts says in words what a field of type t takes.
+func accepts(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping"
+	}
+	return "a " + t.String()
+}

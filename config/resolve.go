@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/berth-dev/berth/guest/guestconfig"
 )
 
 // Host is what the defaults and limits depend on.
@@ -147,9 +149,11 @@ func Validate(r Resolved, h Host) error {
 	if r.DefaultBind != "all" && r.DefaultBind != "loopback" {
 		errs = append(errs, fmt.Errorf("ports.defaultBind: %q is not one of all, loopback", r.DefaultBind))
 	}
-	for _, k := range []string{"hosts", "data-root", "pidfile", "exec-root", "containerd"} {
+	// The guest's own list, so validate refuses exactly what start would.
+	for _, k := range guestconfig.ReservedDaemonKeys {
 		if _, ok := r.Daemon[k]; ok {
-			errs = append(errs, fmt.Errorf("engine.daemon.%s: set by Berth itself and cannot be changed", k))
+			errs = append(errs, fmt.Errorf("engine.daemon.%s: set by Berth itself and cannot be changed "+
+				"(the VM's engine gets it from Berth, or it would move the engine's data off the data disk)", k))
 		}
 	}
 	for _, p := range []struct{ name, v string }{{"http", r.Proxy.HTTP}, {"https", r.Proxy.HTTPS}} {

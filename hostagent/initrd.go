@@ -10,6 +10,7 @@ import (
 	"github.com/cavaliergopher/cpio"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/kernel"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/vm"
@@ -42,32 +43,22 @@ func writeInitrd(dst, base string, cfg guestconfig.Config) error {
 		return fmt.Errorf("opening the image's initramfs: %w", err)
 	}
 	defer in.Close()
-	tmp := dst + ".tmp"
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	n, err := io.Copy(out, in)
-	if err != nil {
-		out.Close()
-		return fmt.Errorf("copying initramfs: %w", err)
-	}
-	// newc archives start on a 4-byte boundary.
-	if pad := (4 - n%4) % 4; pad != 0 {
-		if _, err := out.Write(make([]byte, pad)); err != nil {
-			out.Close()
-			return err
+	return atomicfile.Write(dst, 0o600, func(out io.Writer) error {
+		n, err := io.Copy(out, in)
+		if err != nil {
+			return fmt.Errorf("copying initramfs: %w", err)
 		}
-	}
-	if err := appendConfig(out, js); err != nil {
-		out.Close()
-		return fmt.Errorf("appending guest config: %w", err)
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dst)
+		// newc archives start on a 4-byte boundary.
+		if pad := (4 - n%4) % 4; pad != 0 {
+			if _, err := out.Write(make([]byte, pad)); err != nil {
+				return err
+			}
+		}
+		if err := appendConfig(out, js); err != nil {
+			return fmt.Errorf("appending guest config: %w", err)
+		}
+		return nil
+	})
 }
 
 func appendConfig(w io.Writer, js []byte) error {

@@ -9,6 +9,8 @@ import (
 	"runtime"
 
 	"github.com/berth-dev/berth/store"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // MachineSpec is what a machine was created with; it is kept in
@@ -152,26 +154,7 @@ func ensureDisk(path string, gib int) error {
 // writeFileAtomic writes through a temporary file and a rename, so a crash
 // leaves the old file or the new one, never half of one.
 func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteFile(path, b, 0o600)
 }
 
 // ReadSpec reads the spec the machine was last started with.

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // manualFile is the on-disk form of the manual forwards: canonical specs,
@@ -54,23 +55,7 @@ func SaveManual(path string, specs []Spec) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".forwards-*.tmp")
-	if err != nil {
-		return fmt.Errorf("saving forwards: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving forwards: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving forwards: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("saving forwards: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("saving forwards: %w", err)
 	}
 	return nil

@@ -518,6 +518,17 @@ func (a *App) quitApp(ctx context.Context) error {
 	switch choice {
 	case QuitCancel:
 		return nil
+	case QuitNotAsked:
+		// The user asked to quit and could not be asked more, so the tray
+		// quits (a lost click is worse) and leaves the engine running: that
+		// interrupts no container and loses nothing, and one command stops
+		// it, while a stop cannot be undone. Docker Desktop stops its
+		// engine when it quits, but it owns its engine; Berth's runs in the
+		// host agent for the CLI too, and the tray is one of its clients.
+		a.o.Log.Warn("quit without asking whether to stop the engine: no dialog could be shown; the engine keeps running")
+		a.o.Notifier.Notify("Berth quit; the engine is still running",
+			"No dialog could ask whether to stop it (install zenity). Run `berth stop` to stop it, "+
+				"or choose under \"When quitting the tray\" in the menu.", "", nil)
 	case QuitStopEngine:
 		if err := a.o.Agent.Stop(ctx); err != nil {
 			a.o.Log.Warn("stopping the engine on quit", "err", err)

@@ -3,6 +3,7 @@ package tray_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -66,6 +67,13 @@ type rig struct {
 
 func newRig(t *testing.T, agent *traytest.Agent, set *tray.Settings) *rig {
 	t.Helper()
+	return newRigDialogs(t, agent, set, nil)
+}
+
+// newRigDialogs is newRig with other dialogs than the recorder's (nil: the
+// recorder's).
+func newRigDialogs(t *testing.T, agent *traytest.Agent, set *tray.Settings, dialogs tray.Dialogs) *rig {
+	t.Helper()
 	home := t.TempDir()
 	if set != nil {
 		if err := tray.SaveSettings(home+"/"+tray.SettingsFile, *set); err != nil {
@@ -73,8 +81,11 @@ func newRig(t *testing.T, agent *traytest.Agent, set *tray.Settings) *rig {
 		}
 	}
 	r := &rig{agent: agent, engine: &traytest.Engine{}, desk: &traytest.Desktop{}, scr: &screen{}, quitted: make(chan struct{}), home: home}
+	if dialogs == nil {
+		dialogs = r.desk
+	}
 	r.app = tray.New(tray.Options{GOOS: "linux", Home: home, Machine: "default", BerthExe: "/bin/berth", Version: "test",
-		Agent: agent, Engine: r.engine, Opener: r.desk, Clipboard: r.desk, Notifier: r.desk, Dialogs: r.desk, Runner: r.desk})
+		Agent: agent, Engine: r.engine, Opener: r.desk, Clipboard: r.desk, Notifier: r.desk, Dialogs: dialogs, Runner: r.desk})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -261,6 +272,33 @@ func TestAppQuit(t *testing.T) {
 				t.Errorf("stopped=%v", !c.stopped)
 			}
 		})
+	}
+}
+
+// TestAppQuitWithoutDialogTool: on a Linux desktop without zenity the
+// quit question cannot be asked. The click must still quit the tray, leave
+// the engine (and every container) running, and say so.
+func TestAppQuitWithoutDialogTool(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()) // no zenity, nor anything else
+	agent := &traytest.Agent{}
+	desk := &tray.Desktop{GOOS: "linux", Log: slog.New(slog.DiscardHandler)}
+	r := newRigDialogs(t, agent, &tray.Settings{OnQuit: tray.OnQuitAsk}, desk)
+	agent.SetStatus(api.Status{State: api.StateRunning})
+	r.scr.waitFor(t, "running", iconIs(api.StateRunning))
+	it, _ := r.scr.item("quit")
+	r.app.Do(it.Action)
+	select {
+	case <-r.quitted:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the quit click was lost")
+	}
+	if slices.Contains(agent.CallLog(), "stop") {
+		t.Error("the engine was stopped without asking")
+	}
+	if !slices.ContainsFunc(r.desk.Log(), func(s string) bool {
+		return strings.HasPrefix(s, "notify ") && strings.Contains(s, "still running") && strings.Contains(s, "zenity")
+	}) {
+		t.Errorf("no notification that the engine runs on and why: %v", r.desk.Log())
 	}
 }
 

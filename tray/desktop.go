@@ -87,28 +87,44 @@ func (d *Desktop) Notify(title, body, action string, onAction func()) {
 		return
 	}
 	argv := notifyCommand(d.GOOS, title, body, action)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var out strings.Builder
+	cmd.Stdout = &out
+	// Started before Notify returns, waited for after: the tray may quit
+	// right after a notification (quitting without a dialog), and the
+	// notification must still show.
+	if err := cmd.Start(); err != nil {
+		d.Log.Warn("notification", "err", err, "title", title, "body", body)
+		return
+	}
 	go func() {
-		cmd := exec.Command(argv[0], argv[1:]...)
-		out, err := cmd.Output()
-		if err != nil {
+		if err := cmd.Wait(); err != nil {
 			d.Log.Warn("notification", "err", err, "title", title, "body", body)
 			return
 		}
-		if action != "" && strings.TrimSpace(string(out)) == "0" && onAction != nil {
+		if action != "" && strings.TrimSpace(out.String()) == "0" && onAction != nil {
 			onAction()
 		}
 	}()
 }
 
-// ask runs a dialog and returns its output and whether it exited 0.
-func (d *Desktop) ask(kind, title, text, ok string) (string, bool) {
+// ask runs a dialog and returns its output and whether it exited 0;
+// shown is false when the dialog program could not run at all (zenity is
+// not installed), which is no answer from the user.
+func (d *Desktop) ask(kind, title, text, ok string) (out string, exitOK, shown bool) {
 	argv := dialogCommand(d.GOOS, kind, title, text, ok)
-	out, err := exec.Command(argv[0], argv[1:]...).Output()
+	b, err := exec.Command(argv[0], argv[1:]...).Output()
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		d.Log.Warn("dialog", "err", err)
+		return "", false, false
 	}
-	return string(out), err == nil
+	return string(b), err == nil, true
+}
+
+// noDialog tells the user why a click that needed a question did nothing.
+func (d *Desktop) noDialog(title string) {
+	d.Notify(title, "Berth could not ask: no dialog tool (install zenity).", "", nil)
 }
 
 func (d *Desktop) AskQuit() QuitChoice {
@@ -116,7 +132,10 @@ func (d *Desktop) AskQuit() QuitChoice {
 	if d.GOOS == "windows" {
 		return messageBoxQuit(title, text)
 	}
-	out, ok := d.ask("quit", title, text, "")
+	out, ok, shown := d.ask("quit", title, text, "")
+	if !shown {
+		return QuitNotAsked // the App says what it did instead
+	}
 	return quitAnswer(d.GOOS, out, ok)
 }
 
@@ -124,7 +143,11 @@ func (d *Desktop) Confirm(title, text, okLabel string) bool {
 	if d.GOOS == "windows" {
 		return messageBoxConfirm(title, text)
 	}
-	out, ok := d.ask("confirm", title, text, okLabel)
+	out, ok, shown := d.ask("confirm", title, text, okLabel)
+	if !shown {
+		d.noDialog(title)
+		return false // unconfirmed: nothing is deleted
+	}
 	if d.GOOS == "darwin" {
 		return ok && strings.Contains(out, okLabel)
 	}
@@ -140,7 +163,10 @@ func (d *Desktop) Prompt(title, text string) (string, bool) {
 		s := strings.TrimSpace(string(out))
 		return s, err == nil && s != ""
 	}
-	out, ok := d.ask("prompt", title, text, "")
+	out, ok, shown := d.ask("prompt", title, text, "")
+	if !shown {
+		d.noDialog(title)
+	}
 	return promptAnswer(d.GOOS, out), ok
 }
 
@@ -149,7 +175,11 @@ func (d *Desktop) Info(title, text string) {
 		go messageBoxInfo(title, text)
 		return
 	}
-	go d.ask("info", title, text, "")
+	go func() {
+		if _, _, shown := d.ask("info", title, text, ""); !shown {
+			d.Notify(title, text, "", nil) // the text still reaches the user
+		}
+	}()
 }
 
 func (d *Desktop) Run(ctx context.Context, argv []string) (string, error) {

@@ -66,6 +66,9 @@ const (
 	QuitCancel QuitChoice = iota
 	QuitStopEngine
 	QuitLeaveRunning
+	// QuitNotAsked: no dialog could be shown (a Linux desktop without
+	// zenity), so the user could not answer; the tray decides.
+	QuitNotAsked
 )
 
 // Dialogs are the few questions the tray asks.

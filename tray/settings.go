@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/berth-dev/berth/store"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // SettingsFile is the tray's own settings, in the state directory
@@ -65,28 +65,9 @@ func SaveSettings(path string, s Settings) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tray-*.json")
-	if err != nil {
-		return fmt.Errorf("saving tray settings: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving tray settings: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("saving tray settings: %w", err)
-	}
-	// On Windows a reader holding the file open makes the replace fail for
-	// a moment (a sharing violation): try again briefly.
-	for i := 0; ; i++ {
-		err = os.Rename(tmp.Name(), path)
-		if err == nil || i == 20 {
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	if err != nil {
+	// atomicfile retries the replace on Windows, where a reader holding
+	// the file open makes it fail for a moment.
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("saving tray settings: %w", err)
 	}
 	return nil

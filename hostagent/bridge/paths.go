@@ -65,6 +65,14 @@ func (p *Paths) resolve(src string) (string, error) {
 		return src, nil // a named volume
 	}
 	clean := path.Clean(src)
+	if clean == "/" {
+		// The host's root is never shared, so "/" can only mean the VM's
+		// own root, as on Docker Desktop: `-v /:/host ... chroot /host`
+		// is how one looks inside the VM. Below it only shared and
+		// GuestOnly paths pass (within treats "/" as holding everything,
+		// so it is not a GuestOnly entry).
+		return src, nil
+	}
 	for _, s := range p.Shares {
 		if within(clean, s.GuestPath) {
 			return src, nil

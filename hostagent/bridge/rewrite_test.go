@@ -58,6 +58,11 @@ func TestResolve(t *testing.T) {
 		{in: "/mnt/c/data/x", want: "/mnt/c/data/x"},
 		{in: "named", want: "named"},
 		{in: "/c/data", err: "not shared"}, // a Linux path, not MSYS
+		{in: "/", want: "/"},               // the VM's own root, as on Docker Desktop
+		{in: "//", want: "//"},
+		{in: "/.", want: "/."},
+		{in: "/tmp", err: "/tmp is not shared"},
+		{in: `C:\`, err: `C:\ is not shared`}, // a Windows host's root stays the host's
 	}
 	for _, c := range cases {
 		got, err := p.resolve(c.in)
@@ -107,6 +112,11 @@ var recorded = map[string]struct {
 	"api-1.24-binds-and-named-volume":     {repl: [][2]string{{`"C:\\data\\app:/usr/share/nginx/html:ro"`, `"/mnt/c/data/app:/usr/share/nginx/html:ro"`}}},
 	"api-1.41-mount-and-linux-bind":       {repl: [][2]string{{`"C:\\Users\\dev\\src"`, `"/mnt/c/Users/dev/src"`}}},
 	"linux-path-outside-shares":           {err: "bind source path /tmp/outside is not shared"},
+	// "/" is the VM's own root (the host's never is shared): it passes as is.
+	"run-rm-it-v-root-chroot":      {},
+	"mount-bind-root":              {},
+	"run-v-msys-double-slash-root": {},
+	"api-1.24-binds-root":          {},
 }
 
 func TestRecordedWindowsRequests(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // Dir is the docker CLI's configuration directory: $DOCKER_CONFIG or ~/.docker.
@@ -56,11 +58,7 @@ func Ensure(dir, name, host, description string) error {
 	if err != nil {
 		return err
 	}
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("writing docker context %q: %w", name, err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
+	if err := atomicfile.WriteFile(p, b, 0o644); err != nil {
 		return fmt.Errorf("writing docker context %q: %w", name, err)
 	}
 	return nil
@@ -119,11 +117,7 @@ func Use(dir, name string) error {
 		return err
 	}
 	p := filepath.Join(dir, "config.json")
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p)
+	return atomicfile.WriteFile(p, append(b, '\n'), 0o600)
 }
 
 // Remove deletes context name.

@@ -15,11 +15,8 @@ import (
 // sets it: a paused VM or a host that slept leaves it behind.
 const maxClockDrift = time.Second
 
-// guestRoutes adds the control API's pass-throughs to the guest agent:
-//
-//	POST /v1/exec          run a command in the VM (berth shell); an
-//	                       agentapi.ExecRequest, then 101 and exec frames
-//	GET  /v1/logs/{name}   the engine's logs: dockerd, containerd
+// guestRoutes adds the control API's pass-throughs to the guest agent
+// (POST /v1/exec, GET /v1/logs/{name}: see package api).
 func (a *Agent) guestRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/exec", a.serveExec)
 	mux.HandleFunc("GET /v1/logs/{name}", a.serveGuestLog)

@@ -20,6 +20,26 @@
 //	                  400 on a bad spec, 409 before the engine runs
 //	DELETE /v1/forwards?spec=SPEC
 //	                  remove a manual forward (404 when there is none)
+//	POST /v1/forwards/paused
+//	                  body {"proto":"tcp","hostPort":8080}: close the host
+//	                  listeners of that port, whatever made the forward (a
+//	                  published port, a guest listener, a manual forward);
+//	                  204. The forwards stay listed in GET /v1/forwards with
+//	                  state "paused", and a "forward" event with that state
+//	                  follows (the tray's "Stop forwarding")
+//	DELETE /v1/forwards/paused?proto=tcp&port=8080
+//	                  forward it again; 204, 404 when not paused
+//	POST /v1/exec     run a command in the VM (berth shell): an
+//	                  agentapi.ExecRequest, then 101 and exec frames
+//	GET  /v1/logs/{name}
+//	                  the engine's logs: dockerd, containerd
+//
+// This list is the only description of the routes: the handlers in
+// package hostagent refer to it.
+//
+// A pause lives in the agent's memory and ends by itself when nothing wants
+// that port any more (the container stopped): a new container on the port
+// is forwarded as usual, and a restart of the machine forwards everything.
 //
 // Events of type "forward" carry a Forward each time one opens, fails,
 // changes owner or closes (state "closed"): with GET /v1/forwards for the

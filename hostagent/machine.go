@@ -79,8 +79,8 @@ func Prepare(m store.Machine, want MachineSpec) (MachineSpec, bool, []string, er
 		return have, false, nil, err
 	}
 	var changes []string
-	if want.DiskGiB < have.DiskGiB {
-		return have, false, nil, fmt.Errorf("disk: %dGiB is smaller than the machine's %dGiB data disk; a disk can grow, not shrink (delete the machine to start smaller)", want.DiskGiB, have.DiskGiB)
+	if err := diskGrowth(have.DiskGiB, want.DiskGiB); err != nil {
+		return have, false, nil, err
 	}
 	if want.DiskGiB > have.DiskGiB {
 		if err := growDisk(m.Path(store.DataDisk), want.DiskGiB); err != nil {
@@ -99,6 +99,25 @@ func Prepare(m store.Machine, want MachineSpec) (MachineSpec, bool, []string, er
 		return want, false, nil, nil
 	}
 	return want, false, changes, writeSpec(m, want)
+}
+
+// diskGrowth refuses a data disk that would shrink: that would cut the
+// user's images and volumes.
+func diskGrowth(haveGiB, wantGiB int) error {
+	if wantGiB < haveGiB {
+		return fmt.Errorf("disk: %dGiB is smaller than the machine's %dGiB data disk; a disk can grow, not shrink (delete the machine to start smaller)", wantGiB, haveGiB)
+	}
+	return nil
+}
+
+// CheckDiskGrowth is the same check for a front end, before it starts the
+// agent: nil for a machine not created yet.
+func CheckDiskGrowth(m store.Machine, wantGiB int) error {
+	have, err := readSpec(m)
+	if err != nil {
+		return nil
+	}
+	return diskGrowth(have.DiskGiB, wantGiB)
 }
 
 // LoadOrCreate is Prepare for callers that only want the spec.

@@ -9,16 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/berth-dev/berth/config"
-	"github.com/berth-dev/berth/hostagent"
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/hostagent/lifecycle"
-	"github.com/berth-dev/berth/internal/dockercontext"
 	"github.com/berth-dev/berth/internal/sockets"
 	"github.com/berth-dev/berth/portfwd"
 	"github.com/berth-dev/berth/store"
@@ -64,29 +61,14 @@ func (l *LocalAgent) ResumeForward(ctx context.Context, proto portfwd.Proto, por
 	return l.c().ResumeForward(ctx, proto, port)
 }
 
-// Start does what `berth start` does: writes the default config on first
-// use, refuses an invalid one, starts the agent, points the docker context
-// "berth" at the machine.
+// Start does what `berth start` does (lifecycle.Up).
 func (l *LocalAgent) Start(ctx context.Context, progress func(string)) error {
-	home := filepath.Dir(l.Machine.Dir)
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return err
-	}
-	p := filepath.Join(home, config.FileName)
-	if err := config.WriteDefault(p); err != nil {
-		return err
-	}
-	if _, _, err := config.LoadResolved(p, hostagent.HostLimits()); err != nil {
-		return fmt.Errorf("%s: %w", p, err)
-	}
-	// The context first: the menu shows "running" from the agent's events,
-	// which may come before lifecycle.Start returns, and a docker command
-	// run at that moment must find the context.
-	if dir, err := dockercontext.Dir(); err == nil {
-		_ = dockercontext.Ensure(dir, "berth", l.Machine.DockerHost(), "Berth")
-	}
 	pw := &lineWriter{fn: progress}
-	_, err := lifecycle.Start(ctx, lifecycle.StartOptions{Machine: l.Machine, Exe: l.BerthExe, ImageDir: l.ImageDir, Progress: pw})
+	_, err := lifecycle.Up(ctx, lifecycle.UpOptions{
+		StartOptions: lifecycle.StartOptions{Machine: l.Machine, Exe: l.BerthExe, ImageDir: l.ImageDir, Progress: pw},
+		ConfigPath:   filepath.Join(filepath.Dir(l.Machine.Dir), config.FileName),
+		Warnings:     pw,
+	})
 	return err
 }
 

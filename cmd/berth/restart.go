@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/berth-dev/berth/hostagent/lifecycle"
+
 	"github.com/spf13/cobra"
 )
 
@@ -11,7 +13,15 @@ func newRestart(g *globals) *cobra.Command {
 		Short: "Stop and start the machine, applying config changes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkConfig(cmd, g); err != nil {
+			m, err := openMachine(g)
+			if err != nil {
+				return err
+			}
+			cfg, err := configPath()
+			if err != nil {
+				return err
+			}
+			if err := lifecycle.CheckConfig(m, cfg, cmd.ErrOrStderr()); err != nil {
 				return err // a bad config never stops a running machine
 			}
 			if err := newStop(g).RunE(cmd, args); err != nil {

@@ -8,14 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/config"
-	"github.com/berth-dev/berth/hostagent"
 	"github.com/berth-dev/berth/hostagent/lifecycle"
-	"github.com/berth-dev/berth/internal/dockercontext"
 )
 
 // contextName is the docker context Berth maintains.
-const contextName = "berth"
+const contextName = lifecycle.ContextName
 
 type startFlags struct {
 	accel  string
@@ -35,37 +32,6 @@ func newStart(g *globals) *cobra.Command {
 	return cmd
 }
 
-func updateContext(host string) error {
-	dir, err := dockercontext.Dir()
-	if err != nil {
-		return err
-	}
-	return dockercontext.Ensure(dir, contextName, host, "Berth")
-}
-
-// checkConfig writes the default config on first use and refuses to start
-// with an invalid one, listing every problem.
-func checkConfig(cmd *cobra.Command, g *globals) error {
-	p, err := ensureConfig()
-	if err != nil {
-		return err
-	}
-	r, warnings, err := config.LoadResolved(p, hostagent.HostLimits())
-	printWarnings(cmd.ErrOrStderr(), p, warnings)
-	if err != nil {
-		return err
-	}
-	// What only the machine knows: its disk can grow, never shrink.
-	m, err := openMachine(g)
-	if err != nil {
-		return err
-	}
-	if have, err := hostagent.ReadSpec(m); err == nil && r.DiskGiB < have.DiskGiB {
-		return fmt.Errorf("%s: disk: %dGiB is smaller than the machine's %dGiB data disk; a disk can grow, not shrink", p, r.DiskGiB, have.DiskGiB)
-	}
-	return nil
-}
-
 func runStart(cmd *cobra.Command, g *globals, f *startFlags) error {
 	m, err := openMachine(g)
 	if err != nil {
@@ -80,12 +46,14 @@ func runStart(cmd *cobra.Command, g *globals, f *startFlags) error {
 		return err
 	}
 	out := cmd.OutOrStdout()
-	if err := checkConfig(cmd, g); err != nil {
+	cfg, err := configPath()
+	if err != nil {
 		return err
 	}
 	progress, done := newProgress(out)
-	res, err := lifecycle.Start(cmd.Context(), lifecycle.StartOptions{
-		Machine: m, Exe: exe, ImageDir: img, Accel: f.accel, Driver: f.driver, Progress: progress,
+	res, err := lifecycle.Up(cmd.Context(), lifecycle.UpOptions{
+		StartOptions: lifecycle.StartOptions{Machine: m, Exe: exe, ImageDir: img, Accel: f.accel, Driver: f.driver, Progress: progress},
+		ConfigPath:   cfg, Warnings: cmd.ErrOrStderr(),
 	})
 	done()
 	if err != nil {
@@ -93,9 +61,6 @@ func runStart(cmd *cobra.Command, g *globals, f *startFlags) error {
 	}
 	if res.AlreadyRunning {
 		fmt.Fprintf(out, "Machine %q is already running.\n", m.Name)
-	}
-	if err := updateContext(m.DockerHost()); err != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "warning: docker context %q not updated: %v\n", contextName, err)
 	}
 	fmt.Fprintf(out, "\nThe docker CLI reaches the engine with either of:\n  docker context use %s\n  export DOCKER_HOST=%s\n", contextName, m.DockerHost())
 	if hint := dockerCLIHint(exec.LookPath, runtime.GOOS); hint != "" {

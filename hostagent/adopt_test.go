@@ -2,7 +2,9 @@ package hostagent
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/vm"
@@ -80,5 +82,35 @@ func TestNoAdoptionWhenTheVMDoesNotSurviveItsAgent(t *testing.T) {
 	}
 	if !d.stopped {
 		t.Fatal("the VM that was not adopted still runs")
+	}
+}
+
+// exitedVM is a driver whose VM has powered off.
+type exitedVM struct{ adoptable }
+
+func (d *exitedVM) Wait(context.Context) error { return nil }
+func (d *exitedVM) RunningPID() (int, bool)    { return 0, false }
+
+// When the VM exits on its own, the supervisor ends the run and the stop
+// that follows asks nothing of the guest that is gone: it once spent 5 s
+// on the guest agent and 30 s on the power button while a `berth start`
+// waited for it.
+func TestStopAfterTheVMExitedAsksNothing(t *testing.T) {
+	a := testAgent()
+	a.o.Machine = store.Machine{Name: "default", Dir: t.TempDir()}
+	d := &exitedVM{}
+	e := watchVM(d)
+	if err := a.supervise(context.Background(), e); err == nil || !strings.Contains(err.Error(), "exited unexpectedly") {
+		t.Fatalf("supervise: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { a.stopVM(d, e); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the stop of an exited VM waited on the guest")
+	}
+	if d.stopped || d.killed {
+		t.Fatal("the stop asked an exited VM to power off")
 	}
 }

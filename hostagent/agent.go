@@ -288,8 +288,7 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 		s.FileSharing, s.FileSharingNote, s.Shares = info.FileSharing, info.FileSharingNote, shares.describe()
 	})
 	shares.applyDriver(info)
-	vmDone := make(chan error, 1)
-	go func() { vmDone <- driver.Wait(context.Background()) }()
+	vmDone := watchVM(driver)
 	// Whatever happens from here, the VM does not outlive the agent's run.
 	*cleanups = append(*cleanups, func() { a.stopVM(driver, vmDone) })
 
@@ -335,7 +334,7 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 
 // waitEngine waits until the guest reports a running engine and dockerd
 // answers through the virtual network.
-func (a *Agent) waitEngine(ctx context.Context, network *vnet.Network, vmDone <-chan error) error {
+func (a *Agent) waitEngine(ctx context.Context, network *vnet.Network, vmDone *vmExit) error {
 	ctx, cancel := context.WithTimeout(ctx, engineTimeout)
 	defer cancel()
 	var last string
@@ -358,8 +357,8 @@ func (a *Agent) waitEngine(ctx context.Context, network *vnet.Network, vmDone <-
 			last = "engine " + string(h.Engine.State)
 		}
 		select {
-		case err := <-vmDone:
-			return fmt.Errorf("the VM exited while the engine was starting (see %s): %w", a.o.Machine.Path(store.SerialLogFile), exitErr(err))
+		case <-vmDone.done:
+			return fmt.Errorf("the VM exited while the engine was starting (see %s): %w", a.o.Machine.Path(store.SerialLogFile), exitErr(vmDone.err))
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return fmt.Errorf("the engine did not answer within %s (last: %s)", engineTimeout, last)
@@ -406,7 +405,7 @@ func engineVersion(ctx context.Context, network *vnet.Network) (string, error) {
 
 // supervise runs while the machine is up: it watches the VM and the
 // engine's health until a stop is asked for or the VM exits.
-func (a *Agent) supervise(ctx context.Context, vmDone <-chan error) error {
+func (a *Agent) supervise(ctx context.Context, vmDone *vmExit) error {
 	t := time.NewTicker(healthPeriod)
 	defer t.Stop()
 	for {
@@ -417,8 +416,8 @@ func (a *Agent) supervise(ctx context.Context, vmDone <-chan error) error {
 		case <-a.stopReq:
 			a.log.Info("stopping on request")
 			return nil
-		case err := <-vmDone:
-			return fmt.Errorf("the VM exited unexpectedly (see %s): %w", a.o.Machine.Path(store.SerialLogFile), exitErr(err))
+		case <-vmDone.done:
+			return fmt.Errorf("the VM exited unexpectedly (see %s): %w", a.o.Machine.Path(store.SerialLogFile), exitErr(vmDone.err))
 		case <-t.C:
 			a.checkHealth(ctx)
 		}
@@ -454,11 +453,13 @@ func (a *Agent) checkHealth(ctx context.Context) {
 
 // stopVM stops the guest in stages: the guest agent's clean shutdown (the
 // engine stops its containers), the power button, then force.
-func (a *Agent) stopVM(d vm.Driver, vmDone <-chan error) {
+func (a *Agent) stopVM(d vm.Driver, vmDone *vmExit) {
 	a.set(func(s *api.Status) { s.State, s.Phase = api.StateStopping, "engine" })
 	select {
-	case err := <-vmDone:
-		a.log.Info("the VM had already exited", "err", err)
+	case <-vmDone.done:
+		// Nothing to shut down: asking a guest that is gone would only
+		// keep a following `berth start` waiting.
+		a.log.Info("the VM had already exited", "err", vmDone.err)
 		return
 	default:
 	}
@@ -487,11 +488,27 @@ func (a *Agent) stopVM(d vm.Driver, vmDone <-chan error) {
 	}
 }
 
-func waitDone(ch <-chan error, d time.Duration) bool {
+// vmExit is closed when the VM has exited; every reader sees it (the
+// start, the supervisor and the stop all watch the same exit).
+type vmExit struct {
+	done chan struct{}
+	err  error
+}
+
+func watchVM(d vm.Driver) *vmExit {
+	e := &vmExit{done: make(chan struct{})}
+	go func() {
+		e.err = d.Wait(context.Background())
+		close(e.done)
+	}()
+	return e
+}
+
+func waitDone(e *vmExit, d time.Duration) bool {
 	select {
-	case err := <-ch:
-		if err != nil {
-			slog.Debug("VM exit", "err", err)
+	case <-e.done:
+		if e.err != nil {
+			slog.Debug("VM exit", "err", e.err)
 		}
 		return true
 	case <-time.After(d):

@@ -60,15 +60,26 @@ func Start(ctx context.Context, o StartOptions) (*StartResult, error) {
 		if err != nil {
 			return nil, fmt.Errorf("a host agent (pid %d) runs but does not answer on %s: %w", pid, m.AgentSocket(), err)
 		}
-		if st.State == api.StateRunning || st.State == api.StateDegraded {
+		switch st.State {
+		case api.StateRunning, api.StateDegraded:
 			return &StartResult{Status: *st, AlreadyRunning: true}, nil
+		case api.StateStarting:
+			fmt.Fprintf(o.Progress, "Machine %q is starting; following it.\n", m.Name)
+			st, err = follow(ctx, client, m, nil, o.Progress)
+			if err != nil {
+				return nil, err
+			}
+			return &StartResult{Status: *st}, nil
 		}
-		fmt.Fprintf(o.Progress, "Machine %q is %s; following it.\n", m.Name, st.State)
-		st, err = follow(ctx, client, m, nil, o.Progress)
-		if err != nil {
+		// Stopping, or ended with an error and winding down: a start
+		// waits for that agent to finish, then starts the machine.
+		fmt.Fprintf(o.Progress, "Machine %q is %s; waiting for it to stop, then starting it.\n", m.Name, st.State)
+		if err := proc.WaitExit(ctx, pid, 100*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("waiting for the host agent (pid %d) to stop: %w", pid, err)
+		}
+		if err := waitPidfileGone(ctx, m); err != nil {
 			return nil, err
 		}
-		return &StartResult{Status: *st}, nil
 	}
 	if _, err := kernel.ReadManifest(o.ImageDir); err != nil {
 		return nil, err
@@ -82,6 +93,22 @@ func Start(ctx context.Context, o StartOptions) (*StartResult, error) {
 		return nil, err
 	}
 	return &StartResult{Status: *st}, nil
+}
+
+// waitPidfileGone waits until no live agent holds the machine's pidfile
+// (the exiting agent releases it last).
+func waitPidfileGone(ctx context.Context, m store.Machine) error {
+	for {
+		pid, alive, _ := pidfile.Read(m.Path(store.AgentPIDFile))
+		if !alive {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the host agent (pid %d) to stop: %w", pid, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // spawn starts `berth hostagent` detached, its output appended to the log.

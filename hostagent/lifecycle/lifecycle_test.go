@@ -3,12 +3,17 @@ package lifecycle
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/internal/sockets"
 	"github.com/berth-dev/berth/store"
 )
 
@@ -90,5 +95,56 @@ func TestProgressLines(t *testing.T) {
 		if got := progressLine(c.st); !strings.Contains(got, c.want) {
 			t.Errorf("progressLine(%+v) = %q, want %q", c.st, got, c.want)
 		}
+	}
+}
+
+// A start that meets a machine whose agent is still stopping (its VM was
+// killed a moment ago) waits for that agent to end, then starts the
+// machine; it used to follow the stopping agent and fail with its end.
+func TestStartWaitsForAStoppingAgent(t *testing.T) {
+	m := machine(t)
+	if err := m.Ensure(); err != nil {
+		t.Fatal(err)
+	}
+	// The winding-down agent: a process that ends in a second, its pidfile,
+	// and its control API answering "stopping" (a stand-in for the agent's
+	// API, with the agent's own types).
+	winding := exec.Command("sleep", "1")
+	if err := winding.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = winding.Wait(); close(exited) }()
+	if err := os.WriteFile(m.Path(store.AgentPIDFile), []byte(strconv.Itoa(winding.Process.Pid)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := sockets.Listen(m.AgentSocket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopping := api.Status{Machine: m.Name, State: api.StateStopping, Phase: "engine"}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) { _ = json.NewEncoder(w).Encode(stopping) })
+	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(api.Event{Type: "status", Status: &api.Status{Machine: m.Name, State: api.StateStopped}})
+	})
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+
+	var out bytes.Buffer
+	// No image here: a start that got past the stopping agent fails on
+	// that, before it would spawn a new agent.
+	_, err = Start(context.Background(), StartOptions{Machine: m, Exe: "/nonexistent", ImageDir: t.TempDir(), Progress: &out, Timeout: 30 * time.Second})
+	select {
+	case <-exited:
+	default:
+		t.Fatalf("Start returned while the old agent still ran: %v", err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "make image") {
+		t.Fatalf("start after a stopping agent: %v (progress: %q)", err, out.String())
+	}
+	if !strings.Contains(out.String(), "waiting for it to stop") {
+		t.Errorf("progress does not say it waits: %q", out.String())
 	}
 }

@@ -5,7 +5,6 @@ package hostagent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -383,24 +382,7 @@ func pingDocker(ctx context.Context, network *vnet.Network) error {
 
 // engineVersion asks dockerd for its version, over the path the bridge uses.
 func engineVersion(ctx context.Context, network *vnet.Network) (string, error) {
-	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return network.DialGuest(ctx, guestconfig.DockerPort)
-	}, Proxy: nil}, Timeout: guestRequestTTL}
-	defer hc.CloseIdleConnections()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/version", nil)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("docker version: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("docker version: %s", resp.Status)
-	}
-	var v struct{ Version, APIVersion string }
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		return "", fmt.Errorf("docker version: %w", err)
-	}
-	return v.Version, nil
+	return dockerVersion(ctx, network)
 }
 
 // supervise runs while the machine is up: it watches the VM and the

@@ -2,14 +2,11 @@ package hostagent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
-	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -18,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/hostagent/vnet"
+	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/portfwd"
 	"github.com/berth-dev/berth/store"
 )
@@ -40,18 +38,18 @@ type ports struct {
 	log        *slog.Logger
 	opts       portfwd.Options
 	rec        *portfwd.Reconciler
-	docker     *http.Client // to the engine, through the virtual network
+	docker     *engine.Client // through the virtual network
 	guest      *agentapi.Client
 	manualPath string
 
 	mu         sync.Mutex
-	containers []portfwd.Container
+	containers []engine.Container
 	listeners  []portfwd.Listener
 	manual     []portfwd.Spec
 	paused     pausedPorts
 	// Early forwards (ports_early.go): fixed host ports by container ID,
 	// learnt at create; the started ones open ahead of the list.
-	asked   map[string]portfwd.Container
+	asked   map[string]engine.Container
 	early   map[string]earlyForward
 	seq     uint64
 	toLearn map[string]bool
@@ -64,19 +62,20 @@ type ports struct {
 // startPorts starts forwarding; the returned function stops it and closes
 // every forward.
 func (a *Agent) startPorts(network *vnet.Network) (func(), error) {
+	docker, err := engine.New(func(ctx context.Context) (net.Conn, error) {
+		return network.DialGuest(ctx, guestconfig.DockerPort)
+	})
+	if err != nil {
+		return nil, err
+	}
 	p := &ports{
-		log:  a.log.With("component", "ports"),
-		opts: a.o.Ports,
-		docker: &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return network.DialGuest(ctx, guestconfig.DockerPort)
-			},
-			Proxy: nil,
-		}},
+		log:        a.log.With("component", "ports"),
+		opts:       a.o.Ports,
+		docker:     docker,
 		guest:      a.guest,
 		manualPath: a.o.Machine.Path(store.ForwardsFile),
 		kick:       make(chan struct{}, 1),
-		asked:      map[string]portfwd.Container{},
+		asked:      map[string]engine.Container{},
 		early:      map[string]earlyForward{},
 		toLearn:    map[string]bool{},
 		learn:      make(chan struct{}, 1),
@@ -109,7 +108,7 @@ func (a *Agent) startPorts(network *vnet.Network) (func(), error) {
 		cancel()
 		wg.Wait()
 		p.rec.Close()
-		p.docker.CloseIdleConnections()
+		_ = p.docker.Close()
 	}, nil
 }
 
@@ -187,22 +186,14 @@ func (p *ports) followEngine(ctx context.Context) {
 func (p *ports) streamEvents(ctx context.Context) error {
 	// A network (dis)connect of a running container can add or drop its
 	// published ports.
-	filters, _ := json.Marshal(map[string][]string{
-		"type":  {"container", "network"},
-		"event": {"create", "start", "die", "stop", "destroy", "kill", "pause", "unpause", "connect", "disconnect"},
+	stream, err := p.docker.Events(ctx, engine.EventFilter{
+		Types:   []string{"container", "network"},
+		Actions: []string{"create", "start", "die", "stop", "destroy", "kill", "pause", "unpause", "connect", "disconnect"},
 	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/events?filters="+url.QueryEscape(string(filters)), nil)
 	if err != nil {
 		return err
 	}
-	resp, err := p.docker.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /events: %s", resp.Status)
-	}
+	defer stream.Close()
 	// Subscribed: a change from now on is an event, so the list is exact.
 	if err := p.resync(ctx); err != nil {
 		return err
@@ -212,11 +203,10 @@ func (p *ports) streamEvents(ctx context.Context) error {
 	// behind the lists of events already handled (a stop sends kill, die
 	// and stop in a row).
 	events, changed := make(chan error, 1), make(chan struct{}, 1)
-	dec := json.NewDecoder(resp.Body)
 	go func() {
 		for {
-			var ev dockerEvent
-			if err := dec.Decode(&ev); err != nil {
+			ev, err := stream.Next()
+			if err != nil {
 				events <- err
 				return
 			}
@@ -236,7 +226,6 @@ func (p *ports) streamEvents(ctx context.Context) error {
 		case err := <-events:
 			return err
 		case <-ctx.Done():
-			resp.Body.Close()
 			return ctx.Err()
 		case <-changed:
 			if err := p.resync(ctx); err != nil {
@@ -246,7 +235,7 @@ func (p *ports) streamEvents(ctx context.Context) error {
 			p.learnQueued(ctx)
 		case <-t.C:
 			if err := p.resync(ctx); err != nil {
-				resp.Body.Close()
+				stream.Close()
 				if serr := <-events; serr != nil {
 					p.log.Debug("event stream closed for a resync", "err", serr)
 				}
@@ -256,17 +245,6 @@ func (p *ports) streamEvents(ctx context.Context) error {
 	}
 }
 
-type dockerContainer struct {
-	ID    string   `json:"Id"`
-	Names []string `json:"Names"`
-	Ports []struct {
-		IP          string `json:"IP"`
-		PrivatePort int    `json:"PrivatePort"`
-		PublicPort  int    `json:"PublicPort"`
-		Type        string `json:"Type"`
-	} `json:"Ports"`
-}
-
 // resync replaces the container list with the engine's and reconciles.
 func (p *ports) resync(ctx context.Context) error {
 	p.mu.Lock()
@@ -274,32 +252,9 @@ func (p *ports) resync(ctx context.Context) error {
 	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, dockerCallTTL)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/containers/json", nil)
+	cs, err := p.docker.Containers(ctx)
 	if err != nil {
 		return err
-	}
-	resp, err := p.docker.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /containers/json: %s", resp.Status)
-	}
-	var dcs []dockerContainer
-	if err := json.NewDecoder(resp.Body).Decode(&dcs); err != nil {
-		return fmt.Errorf("GET /containers/json: %w", err)
-	}
-	cs := make([]portfwd.Container, 0, len(dcs))
-	for _, d := range dcs {
-		c := portfwd.Container{ID: d.ID}
-		if len(d.Names) > 0 {
-			c.Name = d.Names[0]
-		}
-		for _, pp := range d.Ports {
-			c.Ports = append(c.Ports, portfwd.PublishedPort{IP: pp.IP, PrivatePort: pp.PrivatePort, PublicPort: pp.PublicPort, Proto: portfwd.Proto(pp.Type)})
-		}
-		cs = append(cs, c)
 	}
 	p.mu.Lock()
 	p.containers = cs

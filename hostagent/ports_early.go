@@ -2,13 +2,8 @@ package hostagent
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 
+	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/portfwd"
 )
 
@@ -22,26 +17,17 @@ import (
 
 // earlyForward is a started container's ports, open ahead of the list.
 type earlyForward struct {
-	c   portfwd.Container
+	c   engine.Container
 	seq uint64 // when it was opened; a list started later supersedes it
-}
-
-// dockerEvent is what the agent reads of an engine event.
-type dockerEvent struct {
-	Type   string `json:"Type"`
-	Action string `json:"Action"`
-	Actor  struct {
-		ID string `json:"ID"`
-	} `json:"Actor"`
 }
 
 // onEvent handles an event at once, on the stream's goroutine; it returns
 // whether the event calls for a new container list.
-func (p *ports) onEvent(ev dockerEvent) (relist bool) {
+func (p *ports) onEvent(ev engine.Event) (relist bool) {
 	if ev.Type != "container" {
 		return true // a network (dis)connect
 	}
-	id := ev.Actor.ID
+	id := ev.ID
 	switch ev.Action {
 	case "create":
 		p.learnLater(id)
@@ -104,73 +90,41 @@ func (p *ports) learnQueued(ctx context.Context) {
 }
 
 // inspectPorts reads the host ports a container asked for.
-func (p *ports) inspectPorts(ctx context.Context, id string) (portfwd.Container, error) {
+func (p *ports) inspectPorts(ctx context.Context, id string) (engine.Container, error) {
 	ctx, cancel := context.WithTimeout(ctx, dockerCallTTL)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/containers/"+url.PathEscape(id)+"/json", nil)
+	c, err := p.docker.Inspect(ctx, id)
 	if err != nil {
-		return portfwd.Container{}, err
+		return engine.Container{}, err
 	}
-	resp, err := p.docker.Do(req)
-	if err != nil {
-		return portfwd.Container{}, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return portfwd.Container{}, fmt.Errorf("GET /containers/%s/json: %s", id, resp.Status)
-	}
-	var ins containerInspect
-	if err := json.NewDecoder(resp.Body).Decode(&ins); err != nil {
-		return portfwd.Container{}, fmt.Errorf("GET /containers/%s/json: %w", id, err)
-	}
-	return ins.asked(), nil
+	return asked(c), nil
 }
 
-// containerInspect is what the agent reads of a container's inspection.
-type containerInspect struct {
-	ID         string `json:"Id"`
-	Name       string `json:"Name"`
-	HostConfig struct {
-		PortBindings map[string][]struct {
-			HostIP   string `json:"HostIp"`
-			HostPort string `json:"HostPort"`
-		} `json:"PortBindings"`
-	} `json:"HostConfig"`
-}
-
-// asked lists the bindings with a fixed host port, as the engine's list
+// asked keeps the bindings with a fixed host port, as the engine's list
 // shows them once published; a port left to the engine (`-p 80`, `-P`, a
 // host range) is known from the list only.
-func (ins containerInspect) asked() portfwd.Container {
-	c := portfwd.Container{ID: ins.ID, Name: ins.Name}
-	for key, binds := range ins.HostConfig.PortBindings {
-		port, proto, _ := strings.Cut(key, "/")
-		priv, err := strconv.Atoi(port)
-		if err != nil || (proto != string(portfwd.TCP) && proto != string(portfwd.UDP)) {
+func asked(c engine.Container) engine.Container {
+	var ports []engine.Port
+	for _, b := range c.Ports {
+		if b.HostPort <= 0 || (b.Proto != string(portfwd.TCP) && b.Proto != string(portfwd.UDP)) {
 			continue
 		}
-		for _, b := range binds {
-			pub, err := strconv.Atoi(b.HostPort)
-			if err != nil || pub <= 0 || pub > 65535 {
-				continue
-			}
-			ip := b.HostIP
-			if ip == "" {
-				ip = "0.0.0.0"
-			}
-			c.Ports = append(c.Ports, portfwd.PublishedPort{IP: ip, PrivatePort: priv, PublicPort: pub, Proto: portfwd.Proto(proto)})
+		if b.HostIP == "" {
+			b.HostIP = "0.0.0.0"
 		}
+		ports = append(ports, b)
 	}
+	c.Ports = ports
 	return c
 }
 
 // withEarly is the container list plus the early forwards it does not
 // hold yet. Called with p.mu held.
-func (p *ports) withEarly() []portfwd.Container {
+func (p *ports) withEarly() []engine.Container {
 	if len(p.early) == 0 {
 		return p.containers
 	}
-	out := append([]portfwd.Container(nil), p.containers...)
+	out := append([]engine.Container(nil), p.containers...)
 	for id, e := range p.early {
 		listed := false
 		for _, c := range p.containers {

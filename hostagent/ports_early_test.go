@@ -1,7 +1,6 @@
 package hostagent
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/portfwd"
 )
 
@@ -44,31 +44,29 @@ func testPorts() (*ports, *nopOpener) {
 	o := &nopOpener{open: map[string]bool{}}
 	p := &ports{
 		log: slog.New(slog.DiscardHandler), rec: portfwd.NewReconciler(o, nil),
-		asked: map[string]portfwd.Container{}, early: map[string]earlyForward{},
+		asked: map[string]engine.Container{}, early: map[string]earlyForward{},
 		toLearn: map[string]bool{}, learn: make(chan struct{}, 1), kick: make(chan struct{}, 1),
 	}
 	return p, o
 }
 
-func TestInspectAskedPorts(t *testing.T) {
-	var ins containerInspect
-	body := `{"Id":"c1","Name":"/web","HostConfig":{"PortBindings":{
-		"80/tcp":[{"HostIp":"","HostPort":"8080"},{"HostIp":"127.0.0.1","HostPort":"8081"}],
-		"53/udp":[{"HostIp":"::1","HostPort":"5353"}],
-		"443/tcp":[{"HostIp":"","HostPort":""}],
-		"9000/tcp":[{"HostIp":"","HostPort":"9000-9010"}],
-		"7/sctp":[{"HostIp":"","HostPort":"7"}]}}}`
-	if err := json.Unmarshal([]byte(body), &ins); err != nil {
-		t.Fatal(err)
-	}
-	c := ins.asked()
+func TestAskedPorts(t *testing.T) {
+	ins := engine.Container{ID: "c1", Name: "web", Ports: []engine.Port{
+		{HostPort: 8080, ContainerPort: 80, Proto: "tcp"},
+		{HostIP: "127.0.0.1", HostPort: 8081, ContainerPort: 80, Proto: "tcp"},
+		{HostIP: "::1", HostPort: 5353, ContainerPort: 53, Proto: "udp"},
+		{ContainerPort: 443, Proto: "tcp"},  // -p 443: the engine picks
+		{ContainerPort: 9000, Proto: "tcp"}, // a host range
+		{HostPort: 7, ContainerPort: 7, Proto: "sctp"},
+	}}
+	c := asked(ins)
 	var got []string
 	for _, pp := range c.Ports {
-		got = append(got, fmt.Sprintf("%s %s %d->%d", pp.IP, pp.Proto, pp.PublicPort, pp.PrivatePort))
+		got = append(got, fmt.Sprintf("%s %s %d->%d", pp.HostIP, pp.Proto, pp.HostPort, pp.ContainerPort))
 	}
 	slices.Sort(got)
 	want := []string{"0.0.0.0 tcp 8080->80", "127.0.0.1 tcp 8081->80", "::1 udp 5353->53"}
-	if c.ID != "c1" || c.Name != "/web" || !slices.Equal(got, want) {
+	if c.ID != "c1" || c.Name != "web" || !slices.Equal(got, want) {
 		t.Fatalf("asked = %s %s %q, want %q (ports left to the engine and sctp skipped)", c.ID, c.Name, got, want)
 	}
 }
@@ -78,10 +76,9 @@ func TestInspectAskedPorts(t *testing.T) {
 // authority.
 func TestEarlyForwardLifecycle(t *testing.T) {
 	p, o := testPorts()
-	c := portfwd.Container{ID: "c1", Name: "/web", Ports: []portfwd.PublishedPort{{IP: "127.0.0.1", PrivatePort: 80, PublicPort: 8080, Proto: portfwd.TCP}}}
+	c := engine.Container{ID: "c1", Name: "web", Ports: []engine.Port{{HostIP: "127.0.0.1", ContainerPort: 80, HostPort: 8080, Proto: "tcp"}}}
 	p.asked["c1"] = c
-	start := dockerEvent{Type: "container", Action: "start"}
-	start.Actor.ID = "c1"
+	start := engine.Event{Type: "container", Action: "start", ID: "c1"}
 
 	p.mu.Lock()
 	before := p.seq // a list that started before the event
@@ -113,28 +110,24 @@ func TestEarlyForwardLifecycle(t *testing.T) {
 		t.Fatalf("the list did not close the early forward: %q", got)
 	}
 	// An unknown container's start is learnt for next time, not opened.
-	other := dockerEvent{Type: "container", Action: "start"}
-	other.Actor.ID = "c2"
+	other := engine.Event{Type: "container", Action: "start", ID: "c2"}
 	p.onEvent(other)
 	if got := o.keys(); len(got) != 0 || !p.toLearn["c2"] {
 		t.Fatalf("unknown start: open %q, to learn %v", got, p.toLearn)
 	}
 	// destroy forgets.
-	destroy := dockerEvent{Type: "container", Action: "destroy"}
-	destroy.Actor.ID = "c1"
+	destroy := engine.Event{Type: "container", Action: "destroy", ID: "c1"}
 	p.onEvent(destroy)
 	if _, ok := p.asked["c1"]; ok {
 		t.Fatal("destroy kept the container's ports")
 	}
 	// create asks for no list.
-	create := dockerEvent{Type: "container", Action: "create"}
-	create.Actor.ID = "c3"
+	create := engine.Event{Type: "container", Action: "create", ID: "c3"}
 	if p.onEvent(create) || !p.toLearn["c3"] {
 		t.Fatal("create: a list, or not learnt")
 	}
 	// A network's create is not a container's.
-	netCreate := dockerEvent{Type: "network", Action: "create"}
-	netCreate.Actor.ID = "n1"
+	netCreate := engine.Event{Type: "network", Action: "create", ID: "n1"}
 	if !p.onEvent(netCreate) || p.toLearn["n1"] {
 		t.Fatal("a network event: no list, or learnt as a container")
 	}

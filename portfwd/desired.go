@@ -2,9 +2,9 @@ package portfwd
 
 import (
 	"net/netip"
-	"strings"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/internal/engine"
 )
 
 // Options change how forwards are computed. The machine's config sets them.
@@ -13,23 +13,6 @@ type Options struct {
 	// (`-p 8080:80`) listen on the host's loopback only, instead of on
 	// every address as Docker does.
 	LoopbackByDefault bool `json:"loopbackByDefault,omitempty"`
-}
-
-// Container is what the reconciler needs of a running container.
-type Container struct {
-	ID    string
-	Name  string
-	Ports []PublishedPort
-}
-
-// PublishedPort is one entry of a container's published ports, as the
-// engine lists them. IP is the host address Docker was asked for ("0.0.0.0"
-// and "::" mean every address).
-type PublishedPort struct {
-	IP          string
-	PrivatePort int
-	PublicPort  int
-	Proto       Proto
 }
 
 // Listener is a socket listening in the guest's own network namespace.
@@ -48,7 +31,7 @@ const dockerProxy = "docker-proxy"
 
 // Inputs are everything the desired forwards derive from.
 type Inputs struct {
-	Containers []Container
+	Containers []engine.Container // running, with their published ports
 	Listeners  []Listener
 	Manual     []Spec
 }
@@ -82,17 +65,18 @@ func Desired(in Inputs, o Options) []Forward {
 	published := map[Proto]map[int]bool{TCP: {}, UDP: {}}
 	for _, c := range in.Containers {
 		for _, p := range c.Ports {
-			if p.PublicPort == 0 || (p.Proto != TCP && p.Proto != UDP) {
+			proto := Proto(p.Proto)
+			if p.HostPort == 0 || (proto != TCP && proto != UDP) {
 				continue // exposed, not published; or sctp
 			}
-			published[p.Proto][p.PublicPort] = true
-			ip, _ := netip.ParseAddr(p.IP)
+			published[proto][p.HostPort] = true
+			ip, _ := netip.ParseAddr(p.HostIP)
 			target := guestTarget(ip)
 			for _, h := range hostIPs(ip, false, o) {
 				add(Forward{
-					Proto: p.Proto, HostIP: h, HostPort: p.PublicPort,
-					GuestIP: target, GuestPort: p.PublicPort,
-					Source: SourceDocker, Container: strings.TrimPrefix(c.Name, "/"), ContainerID: c.ID,
+					Proto: proto, HostIP: h, HostPort: p.HostPort,
+					GuestIP: target, GuestPort: p.HostPort,
+					Source: SourceDocker, Container: c.Name, ContainerID: c.ID,
 				})
 			}
 		}

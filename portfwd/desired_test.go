@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/engine"
 )
 
 // brief renders forwards compactly for comparison.
@@ -18,15 +20,15 @@ func brief(fs []Forward) []string {
 
 func TestDesired(t *testing.T) {
 	in := Inputs{
-		Containers: []Container{
-			{ID: "a", Name: "/web", Ports: []PublishedPort{
-				{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Proto: TCP},
-				{IP: "::", PrivatePort: 80, PublicPort: 8080, Proto: TCP},
-				{PrivatePort: 443, Proto: TCP}, // exposed, not published
+		Containers: []engine.Container{
+			{ID: "a", Name: "web", Ports: []engine.Port{
+				{HostIP: "0.0.0.0", ContainerPort: 80, HostPort: 8080, Proto: "tcp"},
+				{HostIP: "::", ContainerPort: 80, HostPort: 8080, Proto: "tcp"},
+				{ContainerPort: 443, Proto: "tcp"}, // exposed, not published
 			}},
-			{ID: "b", Name: "/lo", Ports: []PublishedPort{{IP: "127.0.0.1", PrivatePort: 53, PublicPort: 5353, Proto: UDP}}},
-			{ID: "c", Name: "/lan", Ports: []PublishedPort{{IP: "192.0.2.7", PrivatePort: 1, PublicPort: 9000, Proto: TCP}}},
-			{ID: "d", Name: "/v6lo", Ports: []PublishedPort{{IP: "::1", PrivatePort: 443, PublicPort: 8443, Proto: TCP}}},
+			{ID: "b", Name: "lo", Ports: []engine.Port{{HostIP: "127.0.0.1", ContainerPort: 53, HostPort: 5353, Proto: "udp"}}},
+			{ID: "c", Name: "lan", Ports: []engine.Port{{HostIP: "192.0.2.7", ContainerPort: 1, HostPort: 9000, Proto: "tcp"}}},
+			{ID: "d", Name: "v6lo", Ports: []engine.Port{{HostIP: "::1", ContainerPort: 443, HostPort: 8443, Proto: "tcp"}}},
 		},
 		Listeners: []Listener{
 			{Proto: TCP, IP: "0.0.0.0", Port: 8080},                          // docker-proxy of web: skipped
@@ -65,9 +67,9 @@ func TestDesired(t *testing.T) {
 }
 
 func TestDesiredLoopbackByDefault(t *testing.T) {
-	in := Inputs{Containers: []Container{{ID: "a", Name: "/web", Ports: []PublishedPort{
-		{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Proto: TCP},
-		{IP: "::", PrivatePort: 80, PublicPort: 8080, Proto: TCP},
+	in := Inputs{Containers: []engine.Container{{ID: "a", Name: "web", Ports: []engine.Port{
+		{HostIP: "0.0.0.0", ContainerPort: 80, HostPort: 8080, Proto: "tcp"},
+		{HostIP: "::", ContainerPort: 80, HostPort: 8080, Proto: "tcp"},
 	}}}}
 	got := brief(Desired(in, Options{LoopbackByDefault: true}))
 	want := []string{
@@ -80,11 +82,11 @@ func TestDesiredLoopbackByDefault(t *testing.T) {
 }
 
 func TestDesiredRange(t *testing.T) {
-	var ports []PublishedPort
+	var ports []engine.Port
 	for p := 9000; p <= 9010; p++ {
-		ports = append(ports, PublishedPort{IP: "0.0.0.0", PrivatePort: p, PublicPort: p, Proto: TCP})
+		ports = append(ports, engine.Port{HostIP: "0.0.0.0", ContainerPort: p, HostPort: p, Proto: "tcp"})
 	}
-	fs := Desired(Inputs{Containers: []Container{{ID: "r", Name: "/r", Ports: ports}}}, Options{})
+	fs := Desired(Inputs{Containers: []engine.Container{{ID: "r", Name: "r", Ports: ports}}}, Options{})
 	if len(fs) != 11 || fs[0].HostPort != 9000 || fs[10].HostPort != 9010 {
 		t.Fatalf("range: %q", brief(fs))
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/portfwd"
 	"github.com/berth-dev/berth/tray"
 	"github.com/berth-dev/berth/tray/traytest"
@@ -159,8 +160,8 @@ func TestAppPortsLive(t *testing.T) {
 	r := newRig(t, agent, noStart())
 	agent.SetStatus(api.Status{State: api.StateRunning})
 	r.scr.waitFor(t, "running", iconIs(api.StateRunning))
-	r.engine.SetContainers([]tray.Container{{ID: "c1", Name: "web", Image: "nginx", State: "running",
-		Ports: []tray.ContainerPort{{HostPort: 8080, ContainerPort: 80, Proto: "tcp"}}}})
+	r.engine.SetContainers([]engine.Container{{ID: "c1", Name: "web", Image: "nginx", State: "running",
+		Ports: []engine.Port{{HostPort: 8080, ContainerPort: 80, Proto: "tcp"}}}})
 	agent.Forward(portfwd.Forward{Proto: portfwd.TCP, HostIP: "0.0.0.0", HostPort: 8080, GuestPort: 8080,
 		Source: portfwd.SourceDocker, Container: "web", ContainerID: "c1", State: portfwd.StateActive})
 	r.scr.waitFor(t, "the port with its image", func(m tray.Menu) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/portfwd"
 )
 
@@ -27,7 +28,7 @@ type Agent interface {
 
 // Engine is the Docker engine of the running machine.
 type Engine interface {
-	Containers(ctx context.Context) ([]Container, error)
+	Containers(ctx context.Context) ([]engine.Container, error)
 	// Watch calls changed after every container event until ctx ends or
 	// the stream fails.
 	Watch(ctx context.Context, changed func()) error

@@ -1,14 +1,10 @@
 package tray
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +12,7 @@ import (
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/hostagent/lifecycle"
+	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/sockets"
 	"github.com/berth-dev/berth/portfwd"
 	"github.com/berth-dev/berth/store"
@@ -100,115 +97,64 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	}
 }
 
-// DockerEngine speaks the Docker API over the machine's docker socket (a
-// named pipe on Windows), by hand: three calls do not justify the SDK.
+// DockerEngine is the engine behind the machine's docker socket (a named
+// pipe on Windows), as the user's docker CLI reaches it.
 type DockerEngine struct {
 	Machine store.Machine
 	once    sync.Once
-	hc      *http.Client
+	ec      *engine.Client
+	err     error
 }
 
 var _ Engine = (*DockerEngine)(nil)
 
-func (d *DockerEngine) client() *http.Client {
+func (d *DockerEngine) client() (*engine.Client, error) {
 	d.once.Do(func() {
-		d.hc = &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return sockets.Dial(ctx, d.Machine.DockerSocket())
-			},
-		}}
+		d.ec, d.err = engine.New(func(ctx context.Context) (net.Conn, error) {
+			return sockets.Dial(ctx, d.Machine.DockerSocket())
+		})
 	})
-	return d.hc
+	return d.ec, d.err
 }
 
 func (d *DockerEngine) DockerHost() string { return d.Machine.DockerHost() }
 
-type dockerContainer struct {
-	ID    string   `json:"Id"`
-	Names []string `json:"Names"`
-	Image string   `json:"Image"`
-	State string   `json:"State"`
-	Ports []struct {
-		PrivatePort int    `json:"PrivatePort"`
-		PublicPort  int    `json:"PublicPort"`
-		Type        string `json:"Type"`
-	} `json:"Ports"`
-}
-
-func (d *DockerEngine) Containers(ctx context.Context) ([]Container, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/containers/json", nil)
+func (d *DockerEngine) Containers(ctx context.Context) ([]engine.Container, error) {
+	ec, err := d.client()
 	if err != nil {
 		return nil, err
 	}
-	resp, err := d.client().Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("listing containers: %s", resp.Status)
-	}
-	var dcs []dockerContainer
-	if err := json.NewDecoder(resp.Body).Decode(&dcs); err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
-	}
-	out := make([]Container, 0, len(dcs))
-	for _, dc := range dcs {
-		c := Container{ID: dc.ID, Image: dc.Image, State: dc.State}
-		if len(dc.Names) > 0 {
-			c.Name = strings.TrimPrefix(dc.Names[0], "/")
-		}
-		for _, p := range dc.Ports {
-			if p.PublicPort != 0 {
-				c.Ports = append(c.Ports, ContainerPort{HostPort: p.PublicPort, ContainerPort: p.PrivatePort, Proto: p.Type})
-			}
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return ec.Containers(ctx)
 }
 
 func (d *DockerEngine) Watch(ctx context.Context, changed func()) error {
-	f, _ := json.Marshal(map[string][]string{"type": {"container"}})
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/events?filters="+url.QueryEscape(string(f)), nil)
+	ec, err := d.client()
 	if err != nil {
 		return err
 	}
-	resp, err := d.client().Do(req)
+	stream, err := ec.Events(ctx, engine.EventFilter{Types: []string{"container"}})
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("engine events: %s", resp.Status)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
+	defer stream.Close()
+	for {
+		if _, err := stream.Next(); err != nil {
+			return err
+		}
 		changed()
 	}
-	if err := sc.Err(); err != nil {
-		return err
-	}
-	return io.EOF
 }
 
 func (d *DockerEngine) ContainerAction(ctx context.Context, id, action string) error {
-	if action != "stop" && action != "restart" && action != "start" {
-		return fmt.Errorf("container action %q", action)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://docker/containers/"+url.PathEscape(id)+"/"+action, nil)
+	ec, err := d.client()
 	if err != nil {
 		return err
 	}
-	resp, err := d.client().Do(req)
-	if err != nil {
-		return err
+	switch action {
+	case "stop":
+		return ec.Stop(ctx, id)
+	case "restart":
+		return ec.Restart(ctx, id)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotModified {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("%s container: %s: %s", action, resp.Status, strings.TrimSpace(string(b)))
-	}
-	return nil
+	return fmt.Errorf("container action %q", action)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/portfwd"
 )
 
@@ -73,28 +74,12 @@ type Menu struct {
 	Items   []Item
 }
 
-// Container is a running container as the menu shows it.
-type Container struct {
-	ID    string
-	Name  string
-	Image string
-	State string // "running", "paused", "restarting"...
-	Ports []ContainerPort
-}
-
-// ContainerPort maps a published host port to the container's port.
-type ContainerPort struct {
-	HostPort      int
-	ContainerPort int
-	Proto         string
-}
-
 // Snapshot is the input of Build: what the tray knows right now.
 type Snapshot struct {
 	GOOS       string
 	Status     api.Status
-	Forwards   []portfwd.Forward // paused ones have State api.ForwardPaused
-	Containers []Container
+	Forwards   []portfwd.Forward  // paused ones have State api.ForwardPaused
+	Containers []engine.Container // running
 	// Progress is the last start-up step, shown while starting.
 	Progress string
 	// Busy is set while a start, stop or restart from the tray runs.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/portfwd"
 )
 
@@ -101,9 +102,9 @@ func TestBuildPorts(t *testing.T) {
 		{Proto: portfwd.TCP, HostIP: "::1", HostPort: 9000, GuestPort: 9000, Source: portfwd.SourceGuest, State: api.ForwardPaused},
 		{Proto: portfwd.TCP, HostIP: "192.0.2.7", HostPort: 443, GuestPort: 443, Source: portfwd.SourceDocker, Container: "tls", State: portfwd.StateActive},
 	}
-	cs := []Container{
-		{ID: "c1", Name: "web", Image: "nginx", State: "running", Ports: []ContainerPort{{HostPort: 8080, ContainerPort: 80, Proto: "tcp"}}},
-		{ID: "c2", Name: "db", Image: "postgres:16", State: "running", Ports: []ContainerPort{{HostPort: 5432, ContainerPort: 5432, Proto: "tcp"}}},
+	cs := []engine.Container{
+		{ID: "c1", Name: "web", Image: "nginx", State: "running", Ports: []engine.Port{{HostPort: 8080, ContainerPort: 80, Proto: "tcp"}}},
+		{ID: "c2", Name: "db", Image: "postgres:16", State: "running", Ports: []engine.Port{{HostPort: 5432, ContainerPort: 5432, Proto: "tcp"}}},
 	}
 	m := Build(Snapshot{GOOS: "linux", Status: running(), Forwards: fs, Containers: cs, Settings: DefaultSettings()})
 	ports, _ := Find(m.Items, "ports")
@@ -148,7 +149,7 @@ func TestBuildPorts(t *testing.T) {
 }
 
 func TestBuildContainers(t *testing.T) {
-	m := Build(Snapshot{Status: running(), Containers: []Container{{ID: "abc", Name: "web", Image: "nginx", State: "running"}, {ID: "def", Name: "job", Image: "busybox", State: "restarting"}}})
+	m := Build(Snapshot{Status: running(), Containers: []engine.Container{{ID: "abc", Name: "web", Image: "nginx", State: "running"}, {ID: "def", Name: "job", Image: "busybox", State: "restarting"}}})
 	c, _ := Find(m.Items, "containers")
 	if len(c.Children) != 2 || c.Children[0].Label != "web (nginx)" || c.Children[1].Label != "job (busybox) — restarting" {
 		t.Fatalf("containers: %+v", c.Children)

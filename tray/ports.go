@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/portfwd"
 )
 
@@ -45,7 +46,7 @@ func ParseForwardKey(key string) (portfwd.Proto, int, error) {
 
 // PortEntries groups forwards by protocol and host port, in port order, and
 // names each by its container and image.
-func PortEntries(fs []portfwd.Forward, cs []Container) []PortEntry {
+func PortEntries(fs []portfwd.Forward, cs []engine.Container) []PortEntry {
 	byKey := map[string]*PortEntry{}
 	var keys []string
 	for _, f := range fs {
@@ -117,13 +118,13 @@ func worse(a, b portfwd.State) portfwd.State {
 	return a
 }
 
-func findContainer(cs []Container, f portfwd.Forward) (Container, bool) {
+func findContainer(cs []engine.Container, f portfwd.Forward) (engine.Container, bool) {
 	for _, c := range cs {
 		if (f.ContainerID != "" && c.ID == f.ContainerID) || (f.ContainerID == "" && f.Container != "" && c.Name == f.Container) {
 			return c, true
 		}
 	}
-	return Container{}, false
+	return engine.Container{}, false
 }
 
 // displayHost turns a listener address into what a user types: every

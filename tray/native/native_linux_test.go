@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/portfwd"
 	"github.com/berth-dev/berth/tray"
 	"github.com/berth-dev/berth/tray/native"
@@ -60,9 +61,9 @@ func TestTrayOverDBus(t *testing.T) {
 	if err := tray.SaveSettings(home+"/"+tray.SettingsFile, tray.Settings{StartEngine: false, OnQuit: tray.OnQuitLeave}); err != nil {
 		t.Fatal(err)
 	}
-	agent, engine, desk := &traytest.Agent{}, &traytest.Engine{}, &traytest.Desktop{}
+	agent, eng, desk := &traytest.Agent{}, &traytest.Engine{}, &traytest.Desktop{}
 	app := tray.New(tray.Options{GOOS: "linux", Home: home, Machine: "default", BerthExe: "/bin/berth", Version: "test",
-		Agent: agent, Engine: engine, Opener: desk, Clipboard: desk, Notifier: desk, Dialogs: desk, Runner: desk})
+		Agent: agent, Engine: eng, Opener: desk, Clipboard: desk, Notifier: desk, Dialogs: desk, Runner: desk})
 	tr := native.New("linux", app.Do)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -151,8 +152,8 @@ func TestTrayOverDBus(t *testing.T) {
 
 	// Ports, live: a forward appears, is paused and comes back from the menu.
 	agent.SetStatus(api.Status{State: api.StateRunning, EngineVersion: "26.1.5"})
-	engine.SetContainers([]tray.Container{{ID: "c1", Name: "web", Image: "nginx", State: "running",
-		Ports: []tray.ContainerPort{{HostPort: 8080, ContainerPort: 80, Proto: "tcp"}}}})
+	eng.SetContainers([]engine.Container{{ID: "c1", Name: "web", Image: "nginx", State: "running",
+		Ports: []engine.Port{{HostPort: 8080, ContainerPort: 80, Proto: "tcp"}}}})
 	agent.Forward(portfwd.Forward{Proto: portfwd.TCP, HostIP: "0.0.0.0", HostPort: 8080, GuestPort: 8080,
 		Source: portfwd.SourceDocker, Container: "web", ContainerID: "c1", State: portfwd.StateActive})
 	const entry = "web (nginx) — localhost:8080 → 80/tcp"

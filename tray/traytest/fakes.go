@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/portfwd"
 	"github.com/berth-dev/berth/tray"
 )
@@ -219,7 +220,7 @@ func (f *Agent) Stop(context.Context) error {
 // Engine is an in-memory engine.
 type Engine struct {
 	mu         sync.Mutex
-	containers []tray.Container
+	containers []engine.Container
 	watchers   []chan struct{}
 	Calls      []string
 }
@@ -227,7 +228,7 @@ type Engine struct {
 var _ tray.Engine = (*Engine)(nil)
 
 // SetContainers replaces the container list and tells the watchers.
-func (e *Engine) SetContainers(cs []tray.Container) {
+func (e *Engine) SetContainers(cs []engine.Container) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.containers = slices.Clone(cs)
@@ -239,7 +240,7 @@ func (e *Engine) SetContainers(cs []tray.Container) {
 	}
 }
 
-func (e *Engine) Containers(context.Context) ([]tray.Container, error) {
+func (e *Engine) Containers(context.Context) ([]engine.Container, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.Clone(e.containers), nil

@@ -80,6 +80,9 @@ type Options struct {
 	// ConfigPath is the user's config file (config.yaml).
 	ConfigPath string
 	Log        *slog.Logger
+	// EngineTimeout bounds the wait for the guest and its engine; zero is
+	// five minutes (software emulation on a busy host is slow).
+	EngineTimeout time.Duration
 }
 
 // Timeouts of the lifecycle. Software emulation on a busy host is slow, so
@@ -181,14 +184,64 @@ func Run(ctx context.Context, o Options) (err error) {
 	return err
 }
 
+// boot is what the start's stages hand on to each other.
+type boot struct {
+	caps     vm.Capabilities
+	settings config.Resolved
+	spec     MachineSpec
+	man      *kernel.Manifest
+	shares   sharePlan
+	link     vm.LinkSpec
+	network  *vnet.Network
+	driver   vm.Driver
+	vmDone   *vmExit
+	booted   bootRecord
+}
+
+// stage is one step of the start; what it starts it undoes through a
+// cleanup, run last-in first-out when the run ends, however it ends.
+type stage struct {
+	name string
+	run  func(ctx context.Context, b *boot, cleanups *[]func()) error
+}
+
+// stages are the start, in order.
+func (a *Agent) stages() []stage {
+	return []stage{
+		{"config", a.loadConfig},
+		{"machine files", a.prepareMachine},
+		{"image", a.prepareImage},
+		{"network", a.startNetwork},
+		{"driver", a.startDriver},
+		{"guest handshake", a.waitGuest},
+		{"engine", a.serveEngine},
+		{"forwards", a.startForwards},
+	}
+}
+
 func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
-	m := a.o.Machine
+	b := &boot{}
+	for _, st := range a.stages() {
+		if err := st.run(ctx, b, cleanups); err != nil {
+			a.log.Error("start stage failed", "stage", st.name, "err", err)
+			return err
+		}
+	}
+	now := time.Now()
+	ver, _ := engineVersion(ctx, b.network)
+	a.set(func(s *api.Status) { s.State, s.Phase, s.ReadyAt, s.EngineVersion = api.StateRunning, "", now, ver })
+	a.log.Info("engine ready", "dockerHost", a.o.Machine.DockerHost(), "seconds", now.Sub(a.snapshot().StartedAt).Seconds())
+	return a.supervise(ctx, b.vmDone)
+}
+
+// loadConfig reads the driver's declaration and the user's config.
+func (a *Agent) loadConfig(_ context.Context, b *boot, _ *[]func()) error {
 	name, caps, err := vm.CapabilitiesOf(a.o.Driver, runtime.GOOS)
 	if err != nil {
 		return err
 	}
-	a.o.Driver = name
-	if err := m.CheckSockets(socketFiles(caps.RuntimeFiles)...); err != nil {
+	a.o.Driver, b.caps = name, caps
+	if err := a.o.Machine.CheckSockets(socketFiles(caps.RuntimeFiles)...); err != nil {
 		return err
 	}
 	if caps.DataDisk.CreatedBy != vm.PartyAgent {
@@ -207,7 +260,19 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	if settings.DefaultBind == "loopback" { // ports.defaultBind
 		a.o.Ports.LoopbackByDefault = true
 	}
-	spec, created, changes, err := Prepare(m, specFor(settings, runtime.GOARCH))
+	b.settings = settings
+	b.shares, err = planShares(runtime.GOOS, settings.Shares)
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)
+	}
+	a.set(func(s *api.Status) { s.ConfigDigest = settings.Digest() })
+	return nil
+}
+
+// prepareMachine creates the machine or applies the config's resources.
+func (a *Agent) prepareMachine(_ context.Context, b *boot, _ *[]func()) error {
+	m := a.o.Machine
+	spec, created, changes, err := Prepare(m, specFor(b.settings, runtime.GOARCH))
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)
 	}
@@ -217,66 +282,79 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	if len(changes) > 0 {
 		a.log.Info("applied config changes", "changes", changes)
 	}
-	a.set(func(s *api.Status) { s.ConfigDigest = settings.Digest() })
+	b.spec = spec
+	return nil
+}
+
+// prepareImage reads the guest image and writes what the driver's way of
+// booting needs (for a kernel boot, the initrd with this boot's config).
+func (a *Agent) prepareImage(_ context.Context, b *boot, _ *[]func()) error {
 	man, err := kernel.ReadManifest(a.o.ImageDir)
 	if err != nil {
 		return err
 	}
+	b.man = man
 	a.set(func(s *api.Status) {
-		s.ImageVersion, s.CPUs, s.MemoryMiB = man.Version, spec.CPUs, spec.MemoryMiB
+		s.ImageVersion, s.CPUs, s.MemoryMiB = man.Version, b.spec.CPUs, b.spec.MemoryMiB
 	})
-
-	shares, err := planShares(runtime.GOOS, settings.Shares)
-	if err != nil {
-		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)
-	}
 	cfg := guestconfig.Default()
-	cfg.Shares = shares.guest
+	cfg.Shares = b.shares.guest
 	cfg.HostTime = time.Now()
 	// Daemon output on the guest console (serial.log), for diagnosis.
 	cfg.Debug = os.Getenv(EnvGuestDebug) == "1"
-	if err := applyEngine(&cfg, settings); err != nil {
+	if err := applyEngine(&cfg, b.settings); err != nil {
 		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)
 	}
-	if err := prepareBoot(caps.Boot, m, a.o.ImageDir, cfg); err != nil {
-		return err
-	}
+	return prepareBoot(b.caps.Boot, a.o.Machine, a.o.ImageDir, cfg)
+}
 
-	netCtx, stopNet := context.WithCancel(context.Background())
-	link, err := netLink(caps.Links, os.Getenv(EnvNetLink), vnet.Serves)
+// startNetwork runs the virtual network on the link the driver offers.
+func (a *Agent) startNetwork(_ context.Context, b *boot, cleanups *[]func()) error {
+	link, err := netLink(b.caps.Links, os.Getenv(EnvNetLink), vnet.Serves)
 	if err != nil {
-		stopNet()
 		return err
 	}
-	network, err := vnet.Start(netCtx, m.Path(store.NetSock), link.Link, a.log)
+	netCtx, stopNet := context.WithCancel(context.Background())
+	network, err := vnet.Start(netCtx, a.o.Machine.Path(store.NetSock), link.Link, a.log)
 	if err != nil {
 		stopNet()
 		return err
 	}
 	*cleanups = append(*cleanups, func() { stopNet(); network.Close() })
+	b.link, b.network = link, network
 	a.mu.Lock()
 	a.guest = agentapi.NewClient(network.Dial)
 	a.mu.Unlock()
+	return nil
+}
 
-	mach := describe(a.o, spec)
-	mach.Network.Link = link.Link
-	mach.Shares = shares.vm
-	mach.Virtiofsd = bundledVirtiofsd(a.o.ImageDir, man)
+// startDriver adopts the VM an earlier agent left running, or boots one;
+// from here on the VM does not outlive the agent's run.
+func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) error {
+	m := a.o.Machine
+	mach := describe(a.o, b.spec)
+	mach.Network.Link = b.link.Link
+	mach.Shares = b.shares.vm
+	mach.Virtiofsd = bundledVirtiofsd(a.o.ImageDir, b.man)
 	driver, err := vm.New(a.o.Driver, mach)
 	if err != nil {
 		return err
 	}
-	booted := bootRecord{ConfigDigest: settings.Digest(), Link: link.Link}
-	adopted, err := a.adopt(ctx, driver, caps, booted)
+	b.booted = bootRecord{ConfigDigest: b.settings.Digest(), Link: b.link.Link}
+	adopted, err := a.adopt(ctx, driver, b.caps, b.booted)
 	if err != nil {
 		return err
 	}
 	if !adopted {
 		a.set(func(s *api.Status) { s.Phase = "booting" })
 		if err := driver.Start(ctx); err != nil {
+			// A driver that failed its start may still hold a process.
+			if kerr := driver.Kill(); kerr != nil {
+				a.log.Warn("killing the VM that did not boot", "err", kerr)
+			}
 			return fmt.Errorf("booting the VM: %w", err)
 		}
-		if err := writeBootRecord(m.Path(store.BootFile), booted); err != nil {
+		if err := writeBootRecord(m.Path(store.BootFile), b.booted); err != nil {
 			a.log.Warn("could not record the boot for a later agent to adopt", "err", err)
 		}
 	}
@@ -284,17 +362,31 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	a.log.Info("guest init running", "accel", info.Accelerator, "note", info.AccelNote, "pid", info.PID, "adopted", adopted)
 	a.set(func(s *api.Status) {
 		s.Phase, s.Driver, s.Accelerator, s.AccelNote, s.VMPID = "engine", info.Driver, info.Accelerator, info.AccelNote, info.PID
-		s.FileSharing, s.FileSharingNote, s.Shares = info.FileSharing, info.FileSharingNote, shares.describe()
+		s.FileSharing, s.FileSharingNote, s.Shares = info.FileSharing, info.FileSharingNote, b.shares.describe()
 	})
-	shares.applyDriver(info)
-	vmDone := watchVM(driver)
-	// Whatever happens from here, the VM does not outlive the agent's run.
-	*cleanups = append(*cleanups, func() { a.stopVM(driver, vmDone) })
+	b.shares.applyDriver(info)
+	b.driver, b.vmDone = driver, watchVM(driver)
+	*cleanups = append(*cleanups, func() { a.stopVM(driver, b.vmDone) })
+	return nil
+}
 
-	if err := a.waitEngine(ctx, network, vmDone); err != nil {
+// waitGuest waits for the guest agent's first answer.
+func (a *Agent) waitGuest(ctx context.Context, b *boot, _ *[]func()) error {
+	return a.waitFor(ctx, b.vmDone, "the guest agent", func(ctx context.Context) (bool, string, error) {
+		if _, err := a.guestHealth(ctx); err != nil {
+			return false, err.Error(), nil
+		}
+		return true, "", nil
+	})
+}
+
+// serveEngine waits for the engine, then serves the docker socket (and
+// the engine's metrics when asked).
+func (a *Agent) serveEngine(ctx context.Context, b *boot, cleanups *[]func()) error {
+	m, network := a.o.Machine, b.network
+	if err := a.waitEngine(ctx, network, b.vmDone); err != nil {
 		return err
 	}
-
 	dockerLn, err := sockets.Listen(m.DockerSocket())
 	if err != nil {
 		return fmt.Errorf("docker socket: %w", err)
@@ -302,65 +394,77 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	bctx, stopBridge := context.WithCancel(context.Background())
 	br := bridge.New(func(ctx context.Context) (net.Conn, error) {
 		return network.DialGuest(ctx, guestconfig.DockerPort)
-	}, a.log).WithPaths(shares.bridge)
+	}, a.log).WithPaths(b.shares.bridge)
 	bridgeDone := make(chan struct{})
 	go func() { defer close(bridgeDone); _ = br.Serve(bctx, dockerLn) }()
 	*cleanups = append(*cleanups, func() { stopBridge(); <-bridgeDone })
 
-	if settings.MetricsPort != 0 {
-		stopMetrics, err := serveMetrics(settings.MetricsPort, network, a.log)
+	if b.settings.MetricsPort != 0 {
+		stopMetrics, err := serveMetrics(b.settings.MetricsPort, network, a.log)
 		if err != nil {
 			return err
 		}
 		*cleanups = append(*cleanups, stopMetrics)
 	}
-
 	a.mu.Lock()
 	a.engineDial = func(ctx context.Context) (net.Conn, error) { return network.DialGuest(ctx, guestconfig.DockerPort) }
 	a.mu.Unlock()
-	stopPorts, err := a.startPorts(network)
+	return nil
+}
+
+// startForwards forwards the engine's published ports to the host.
+func (a *Agent) startForwards(_ context.Context, b *boot, cleanups *[]func()) error {
+	stopPorts, err := a.startPorts(b.network)
 	if err != nil {
 		return err
 	}
 	*cleanups = append(*cleanups, stopPorts)
-	now := time.Now()
-	ver, _ := engineVersion(ctx, network)
-	a.set(func(s *api.Status) { s.State, s.Phase, s.ReadyAt, s.EngineVersion = api.StateRunning, "", now, ver })
-	a.log.Info("engine ready", "dockerHost", m.DockerHost(), "seconds", now.Sub(a.snapshot().StartedAt).Seconds())
-
-	return a.supervise(ctx, vmDone)
+	return nil
 }
 
 // waitEngine waits until the guest reports a running engine and dockerd
 // answers through the virtual network.
 func (a *Agent) waitEngine(ctx context.Context, network *vnet.Network, vmDone *vmExit) error {
-	ctx, cancel := context.WithTimeout(ctx, engineTimeout)
-	defer cancel()
-	var last string
-	for {
+	return a.waitFor(ctx, vmDone, "the engine", func(ctx context.Context) (bool, string, error) {
 		h, err := a.guestHealth(ctx)
 		switch {
 		case err != nil:
-			last = err.Error()
+			return false, err.Error(), nil
 		case h.Engine.State == agentapi.EngineFailed:
-			return fmt.Errorf("the engine failed to start in the guest: %s", h.Engine.Reason)
+			return false, "", fmt.Errorf("the engine failed to start in the guest: %s", h.Engine.Reason)
 		case h.DataDisk.State == agentapi.DiskFailed:
-			return fmt.Errorf("the data disk could not be mounted: %s", h.DataDisk.Error)
+			return false, "", fmt.Errorf("the data disk could not be mounted: %s", h.DataDisk.Error)
 		case h.Engine.State == agentapi.EngineRunning:
 			if err := pingDocker(ctx, network); err != nil {
-				last = err.Error()
-				break
+				return false, err.Error(), nil
 			}
-			return nil
-		default:
-			last = "engine " + string(h.Engine.State)
+			return true, "", nil
+		}
+		return false, "engine " + string(h.Engine.State), nil
+	})
+}
+
+// waitFor polls ready until it is done, fails, the VM exits, or the
+// engine's time to start (Options.EngineTimeout) runs out; last says what
+// it saw last, for the error.
+func (a *Agent) waitFor(ctx context.Context, vmDone *vmExit, what string, ready func(context.Context) (done bool, last string, err error)) error {
+	timeout := a.o.EngineTimeout
+	if timeout == 0 {
+		timeout = engineTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		done, last, err := ready(ctx)
+		if err != nil || done {
+			return err
 		}
 		select {
 		case <-vmDone.done:
-			return fmt.Errorf("the VM exited while the engine was starting (see %s): %w", a.o.Machine.Path(store.SerialLogFile), exitErr(vmDone.err))
+			return fmt.Errorf("the VM exited while %s was starting (see %s): %w", what, a.o.Machine.Path(store.SerialLogFile), exitErr(vmDone.err))
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("the engine did not answer within %s (last: %s)", engineTimeout, last)
+				return fmt.Errorf("%s did not answer within %s (last: %s)", what, timeout, last)
 			}
 			return ctx.Err()
 		case <-time.After(250 * time.Millisecond):

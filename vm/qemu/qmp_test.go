@@ -11,8 +11,11 @@ import (
 	"github.com/berth-dev/berth/internal/wine"
 )
 
-// fakeMonitor speaks just enough QMP: greeting, capabilities, an event
-// interleaved before the answer, and an error for unknown commands.
+// fakeMonitor speaks just enough QMP to report a run state that a real QEMU
+// reaches only when the accelerator fails under a guest (internal-error
+// after a KVM exit it cannot handle): that is what the driver's fallback to
+// TCG reacts to. The handshake, error replies, events and quit are tested
+// against QEMU itself in qmp_qemu_test.go.
 func fakeMonitor(t *testing.T, status string) string {
 	t.Helper()
 	wine.Skip(t, "Wine has no AF_UNIX sockets; QEMU's monitor is a unix socket")
@@ -38,7 +41,6 @@ func fakeMonitor(t *testing.T, status string) string {
 					case strings.Contains(line, "qmp_capabilities"):
 						fmt.Fprintln(c, `{"return":{}}`)
 					case strings.Contains(line, "query-status"):
-						fmt.Fprintln(c, `{"event":"RTC_CHANGE","data":{}}`)
 						fmt.Fprintf(c, `{"return":{"running":false,"status":%q}}`+"\n", status)
 					default:
 						fmt.Fprintln(c, `{"error":{"class":"CommandNotFound","desc":"nope"}}`)
@@ -58,9 +60,6 @@ func TestQueryStatus(t *testing.T) {
 	}
 	if !vmFailed(st) || vmFailed("running") {
 		t.Error("vmFailed")
-	}
-	if err := qmpCommand(sock, "bogus"); err == nil || !strings.Contains(err.Error(), "CommandNotFound") {
-		t.Fatalf("error reply not surfaced: %v", err)
 	}
 }
 

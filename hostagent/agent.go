@@ -172,6 +172,9 @@ func Run(ctx context.Context, o Options) (err error) {
 		a.hub.Close()
 		_ = srv.Shutdown(sctx)
 		_ = srv.Close()
+		// A run that fails at once can end before Serve took the listener,
+		// and then nothing else closes it (and removes its socket).
+		_ = ctl.Close()
 	})
 
 	err = a.run(ctx, &cleanups)
@@ -372,11 +375,9 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 
 // waitGuest waits for the guest agent's first answer.
 func (a *Agent) waitGuest(ctx context.Context, b *boot, _ *[]func()) error {
-	return a.waitFor(ctx, b.vmDone, "the guest agent", func(ctx context.Context) (bool, string, error) {
-		if _, err := a.guestHealth(ctx); err != nil {
-			return false, err.Error(), nil
-		}
-		return true, "", nil
+	return a.waitFor(ctx, b.vmDone, "the guest agent", func(ctx context.Context) (bool, error, error) {
+		_, err := a.guestHealth(ctx)
+		return err == nil, err, nil
 	})
 }
 
@@ -425,46 +426,50 @@ func (a *Agent) startForwards(_ context.Context, b *boot, cleanups *[]func()) er
 // waitEngine waits until the guest reports a running engine and dockerd
 // answers through the virtual network.
 func (a *Agent) waitEngine(ctx context.Context, network *vnet.Network, vmDone *vmExit) error {
-	return a.waitFor(ctx, vmDone, "the engine", func(ctx context.Context) (bool, string, error) {
+	return a.waitFor(ctx, vmDone, "the engine", func(ctx context.Context) (bool, error, error) {
 		h, err := a.guestHealth(ctx)
 		switch {
 		case err != nil:
-			return false, err.Error(), nil
+			return false, err, nil
 		case h.Engine.State == agentapi.EngineFailed:
-			return false, "", fmt.Errorf("the engine failed to start in the guest: %s", h.Engine.Reason)
+			return false, nil, fmt.Errorf("the engine failed to start in the guest: %s", h.Engine.Reason)
 		case h.DataDisk.State == agentapi.DiskFailed:
-			return false, "", fmt.Errorf("the data disk could not be mounted: %s", h.DataDisk.Error)
+			return false, nil, fmt.Errorf("the data disk could not be mounted: %s", h.DataDisk.Error)
 		case h.Engine.State == agentapi.EngineRunning:
-			if err := pingDocker(ctx, network); err != nil {
-				return false, err.Error(), nil
-			}
-			return true, "", nil
+			err := pingDocker(ctx, network)
+			return err == nil, err, nil
 		}
-		return false, "engine " + string(h.Engine.State), nil
+		return false, errors.New("engine " + string(h.Engine.State)), nil
 	})
 }
 
 // waitFor polls ready until it is done, fails, the VM exits, or the
 // engine's time to start (Options.EngineTimeout) runs out; last says what
 // it saw last, for the error.
-func (a *Agent) waitFor(ctx context.Context, vmDone *vmExit, what string, ready func(context.Context) (done bool, last string, err error)) error {
+//
+//nolint:revive // ready's second error is what it saw, its third a failure
+func (a *Agent) waitFor(ctx context.Context, vmDone *vmExit, what string, ready func(context.Context) (done bool, last, failed error)) error {
 	timeout := a.o.EngineTimeout
 	if timeout == 0 {
 		timeout = engineTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	last := errors.New("no answer yet")
 	for {
-		done, last, err := ready(ctx)
-		if err != nil || done {
-			return err
+		done, seen, failed := ready(ctx)
+		if failed != nil || done {
+			return failed
+		}
+		if seen != nil {
+			last = seen
 		}
 		select {
 		case <-vmDone.done:
 			return fmt.Errorf("the VM exited while %s was starting (see %s): %w", what, a.o.Machine.Path(store.SerialLogFile), exitErr(vmDone.err))
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("%s did not answer within %s (last: %s)", what, timeout, last)
+				return fmt.Errorf("%s did not answer within %s (last: %w)", what, timeout, last)
 			}
 			return ctx.Err()
 		case <-time.After(250 * time.Millisecond):

@@ -114,8 +114,11 @@ func diskGrowth(haveGiB, wantGiB int) error {
 // agent: nil for a machine not created yet.
 func CheckDiskGrowth(m store.Machine, wantGiB int) error {
 	have, err := readSpec(m)
-	if err != nil {
+	if errors.Is(err, os.ErrNotExist) {
 		return nil
+	}
+	if err != nil {
+		return err
 	}
 	return diskGrowth(have.DiskGiB, wantGiB)
 }

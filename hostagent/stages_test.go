@@ -20,7 +20,7 @@ import (
 )
 
 // fakeDriverName is a driver registered by this test only: its "VM" is a
-// sleeping process (a stand-in, so that a leaked VM is a leaked process the
+// sleeping process (TestFakeVMProcess) (a stand-in, so that a leaked VM is a leaked process the
 // test can see), and it has no guest: nothing ever answers on the network.
 const fakeDriverName = "fake-test"
 
@@ -64,7 +64,10 @@ func (f *fakeVM) Start(context.Context) error {
 	if f.failStart {
 		return errors.New("the fake hypervisor refuses to boot")
 	}
-	cmd := exec.Command("sleep", "60")
+	// The test binary itself, as TestFakeVMProcess: it runs on every OS
+	// (Windows under Wine has no sleep program).
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFakeVMProcess$")
+	cmd.Env = append(os.Environ(), envFakeVM+"=1")
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -113,6 +116,17 @@ func (f *fakeVM) pid() int {
 		return 0
 	}
 	return f.cmd.Process.Pid
+}
+
+const envFakeVM = "BERTH_TEST_FAKE_VM"
+
+// TestFakeVMProcess is the fake driver's VM process when the fake starts
+// the test binary with envFakeVM set; otherwise it does nothing.
+func TestFakeVMProcess(t *testing.T) {
+	if os.Getenv(envFakeVM) != "1" {
+		t.Skip("only the fake driver's VM process")
+	}
+	time.Sleep(60 * time.Second)
 }
 
 // fakeImage is a guest image's files, enough for the image stage.

@@ -37,14 +37,6 @@ func TestCheckPathLength(t *testing.T) {
 	}
 }
 
-func TestPipeSDDL(t *testing.T) {
-	got := pipeSDDL("S-1-5-21-1-2-3-1001")
-	want := "D:P(A;;GA;;;S-1-5-21-1-2-3-1001)(A;;GA;;;SY)"
-	if got != want {
-		t.Fatalf("pipeSDDL = %q, want %q", got, want)
-	}
-}
-
 // serveEcho accepts on l and echoes every connection until l is closed.
 func serveEcho(l net.Listener) {
 	for {

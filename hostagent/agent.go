@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -534,12 +535,16 @@ func (a *Agent) checkHealth(ctx context.Context) {
 	case h.DataDisk.State == agentapi.DiskMountedWithErrors:
 		state, reason = api.StateDegraded, "data disk: "+h.DataDisk.Error
 	}
+	var warnings []string
+	if err == nil {
+		warnings = h.Warnings
+	}
 	cur := a.snapshot()
-	if cur.State == state && cur.Error == reason {
+	if cur.State == state && cur.Error == reason && slices.Equal(cur.Warnings, warnings) {
 		return
 	}
-	a.log.Info("health changed", "state", state, "reason", reason)
-	a.set(func(s *api.Status) { s.State, s.Error = state, reason })
+	a.log.Info("health changed", "state", state, "reason", reason, "warnings", warnings)
+	a.set(func(s *api.Status) { s.State, s.Error, s.Warnings = state, reason, warnings })
 }
 
 // stopVM stops the guest in stages: the guest agent's clean shutdown (the

@@ -71,6 +71,9 @@ func printStatus(w io.Writer, st *api.Status) {
 	if st.Error != "" {
 		fmt.Fprintf(w, "problem:     %s\n", st.Error)
 	}
+	for _, warning := range st.Warnings {
+		fmt.Fprintf(w, "warning:     %s\n", warning)
+	}
 	if st.Accelerator != "" {
 		fmt.Fprintf(w, "driver:      %s\n", st.Driver)
 		fmt.Fprintf(w, "accelerator: %s\n", st.Accelerator)

@@ -72,6 +72,10 @@ type Status struct {
 	Phase string `json:"phase,omitempty"`
 	// Error says what went wrong in StateError or StateDegraded.
 	Error string `json:"error,omitempty"`
+	// Warnings are the guest's problems that did not stop the engine (a
+	// full data disk whose reserve was released, a file system that could
+	// not grow), as its last health report gave them.
+	Warnings []string `json:"warnings,omitempty"`
 
 	Driver      string `json:"driver,omitempty"`
 	Accelerator string `json:"accelerator,omitempty"`

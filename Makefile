@@ -57,6 +57,7 @@ test-unit: deps-unit
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
 test-e2e: deps-run deps-docker deps-tray deps-e2e build image
+	BERTH_IMAGE_TEST=1 BERTH_IMAGE_DIR=$(abspath $(IMAGE)) $(GO) test -count=1 -run '^TestBootImage' -v ./kernel/build/
 	BERTH_E2E=1 BERTH_BIN=$(abspath $(BIN)/berth) $(GO) test -count=1 -timeout 50m -v ./e2e/...
 
 bench: deps-run deps-docker deps-e2e build image

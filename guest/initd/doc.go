@@ -31,6 +31,7 @@
 //     reach through the firewall anyway.
 //
 // The decisions live in portable files with unit tests; the system calls
-// live in *_linux.go files. boot_vm_test.go (build tag bootvm) boots the
-// real image under QEMU.
+// live in *_linux.go files. The init in the real VM is tested by the
+// end-to-end suite (e2e/, `make test-e2e`): boots, the data disk's blank,
+// damaged, foreign and full states, growth, and stops.
 package initd

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berth-dev/berth/config"
@@ -198,7 +199,10 @@ type boot struct {
 	link     vm.LinkSpec
 	network  *vnet.Network
 	driver   vm.Driver
-	vmDone   *vmExit
+	// linkDriver is the driver, as soon as it exists, for a link the guest
+	// listens on: the network dials through it.
+	linkDriver atomic.Pointer[vm.Driver]
+	vmDone     *vmExit
 	booted   bootRecord
 }
 
@@ -318,8 +322,18 @@ func (a *Agent) startNetwork(_ context.Context, b *boot, cleanups *[]func()) err
 	if err != nil {
 		return err
 	}
+	dial := vnet.UnixSocket(a.o.Machine.Path(store.NetSock))
+	if link.Listener == vm.PartyGuest {
+		dial = func(ctx context.Context) (net.Conn, error) {
+			d := b.linkDriver.Load()
+			if d == nil {
+				return nil, errors.New("the VM is not created yet")
+			}
+			return vm.DialLink(ctx, *d)
+		}
+	}
 	netCtx, stopNet := context.WithCancel(context.Background())
-	network, err := vnet.Start(netCtx, a.o.Machine.Path(store.NetSock), link.Link, a.log)
+	network, err := vnet.Start(netCtx, dial, link.Link, a.log)
 	if err != nil {
 		stopNet()
 		return err
@@ -343,6 +357,12 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 	driver, err := vm.New(a.o.Driver, mach)
 	if err != nil {
 		return err
+	}
+	if b.link.Listener == vm.PartyGuest {
+		if _, ok := driver.(vm.LinkDialer); !ok {
+			return fmt.Errorf("the %s driver declares the %s link, where the guest listens, but cannot dial it (not a vm.LinkDialer)", a.o.Driver, b.link)
+		}
+		b.linkDriver.Store(&driver)
 	}
 	b.booted = bootRecord{ConfigDigest: b.settings.Digest(), Link: b.link.Link}
 	adopted, err := a.adopt(ctx, driver, b.caps, b.booted)

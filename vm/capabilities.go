@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 )
 
 // Capabilities declares how a driver differs from the others, as data the
@@ -75,21 +76,26 @@ const (
 	DiskDistro DiskFormat = "distro"
 )
 
-// Party is a side of the machine: the host agent or the hypervisor.
+// Party is a side of the machine: the host agent, the hypervisor, the
+// driver, or the guest itself.
 type Party string
 
 const (
 	PartyAgent      Party = "agent"
 	PartyHypervisor Party = "hypervisor"
 	PartyDriver     Party = "driver"
+	// PartyGuest: the guest's init listens (on AF_VSOCK in a WSL2 or
+	// Hyper-V VM) and the agent dials it through the driver, a LinkDialer.
+	PartyGuest Party = "guest"
 )
 
 // LinkSpec is one way the VM's card can meet the agent's network.
 type LinkSpec struct {
 	Link Link
-	// Listener is the side that listens on Machine.Network.Socket; the
-	// other connects. The hypervisor listening lets a VM outlive the
-	// agent: the next agent connects again.
+	// Listener is the side that listens; the agent connects. The
+	// hypervisor listens on Machine.Network.Socket (a VM outlives the
+	// agent: the next agent connects again); a guest that listens is
+	// reached through the driver's DialLink.
 	Listener Party
 }
 
@@ -128,8 +134,8 @@ func (c Capabilities) Validate() error {
 		errs = append(errs, errors.New("links: the driver offers no network link"))
 	}
 	for i, l := range c.Links {
-		if l.Listener != PartyAgent && l.Listener != PartyHypervisor {
-			errs = append(errs, fmt.Errorf("links[%d].listener: %q, want agent or hypervisor", i, l.Listener))
+		if l.Listener != PartyAgent && l.Listener != PartyHypervisor && l.Listener != PartyGuest {
+			errs = append(errs, fmt.Errorf("links[%d].listener: %q, want agent, hypervisor or guest", i, l.Listener))
 		}
 	}
 	return errors.Join(errs...)
@@ -161,6 +167,24 @@ type DiskOwner interface {
 	EnsureDataDisk(path string, gib int) error
 	// GrowDataDisk grows it to gib GiB.
 	GrowDataDisk(path string, gib int) error
+}
+
+// LinkDialer is a driver that connects the agent to a network link the
+// guest listens on (LinkSpec.Listener is PartyGuest): an hvsock to the
+// guest's AF_VSOCK port, found through the VM's id.
+type LinkDialer interface {
+	// DialLink connects to the running guest's link, or fails (the VM is
+	// not up yet: the agent tries again).
+	DialLink(ctx context.Context) (net.Conn, error)
+}
+
+// DialLink connects to d's guest-side link, or ErrUnsupported.
+func DialLink(ctx context.Context, d Driver) (net.Conn, error) {
+	l, ok := d.(LinkDialer)
+	if !ok {
+		return nil, ErrUnsupported
+	}
+	return l.DialLink(ctx)
 }
 
 // RunningPID asks d for its VM's process: ErrUnsupported when the driver

@@ -14,7 +14,7 @@ import (
 
 func linkAcceptor(link vm.Link) (acceptor, error) {
 	switch link {
-	case vm.LinkStream:
+	case vm.LinkStream, vm.LinkHvsock:
 		return acceptStream, nil
 	case vm.LinkVhostUser:
 		return acceptVhostUser, nil
@@ -24,8 +24,12 @@ func linkAcceptor(link vm.Link) (acceptor, error) {
 
 // acceptVhostUser serves the VM's card as its vhost-user back end: the
 // switch sees it as a datagram link, one frame per read and write.
-func acceptVhostUser(ctx context.Context, vn *virtualnetwork.VirtualNetwork, conn *net.UnixConn, log *slog.Logger) error {
-	dev := vhostuser.New(conn, log)
+func acceptVhostUser(ctx context.Context, vn *virtualnetwork.VirtualNetwork, conn net.Conn, log *slog.Logger) error {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return fmt.Errorf("vhost-user needs a unix socket (it passes file descriptors), not a %T", conn)
+	}
+	dev := vhostuser.New(uc, log)
 	served := make(chan error, 1)
 	go func() { served <- dev.Serve() }()
 	err := vn.AcceptVfkit(ctx, dev)

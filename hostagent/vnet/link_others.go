@@ -9,7 +9,7 @@ import (
 )
 
 func linkAcceptor(link vm.Link) (acceptor, error) {
-	if link == vm.LinkStream {
+	if link == vm.LinkStream || link == vm.LinkHvsock {
 		return acceptStream, nil
 	}
 	return nil, fmt.Errorf("network link %q needs a Linux host", link)

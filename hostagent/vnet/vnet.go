@@ -34,7 +34,7 @@ const MTU = guestconfig.LinkMTU
 type Network struct {
 	vn   *virtualnetwork.VirtualNetwork
 	mux  http.Handler // the network's services (port forwarder)
-	sock string
+	dial Dialer
 	log  *slog.Logger
 	wg   sync.WaitGroup
 	stop context.CancelFunc
@@ -62,13 +62,24 @@ func Config() *types.Configuration {
 	}
 }
 
-// Start creates the network and joins the VM to it: it connects to sock,
-// where the hypervisor listens, as soon as that socket accepts, and again
-// whenever the link drops (the hypervisor listens again), until ctx ends.
-// The socket belongs to the hypervisor: a VM left running by an agent that
-// died is joined by the next agent just the same. link says what the two
-// speak on it.
-func Start(ctx context.Context, sock string, link vm.Link, log *slog.Logger) (*Network, error) {
+// Dialer connects to the VM's side of the link: the hypervisor's unix
+// socket (UnixSocket), or the guest's port through its driver.
+type Dialer func(ctx context.Context) (net.Conn, error)
+
+// UnixSocket dials the unix socket the hypervisor listens on.
+func UnixSocket(path string) Dialer {
+	return func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
+	}
+}
+
+// Start creates the network and joins the VM to it: it connects through
+// dial as soon as the VM's side accepts, and again whenever the link drops
+// (the VM's side listens again), until ctx ends. The listening side belongs
+// to the VM: a VM left running by an agent that died is joined by the next
+// agent just the same. link says what the two speak on it.
+func Start(ctx context.Context, dial Dialer, link vm.Link, log *slog.Logger) (*Network, error) {
 	accept, err := linkAcceptor(link)
 	if err != nil {
 		return nil, err
@@ -80,7 +91,7 @@ func Start(ctx context.Context, sock string, link vm.Link, log *slog.Logger) (*N
 		return nil, fmt.Errorf("creating the virtual network: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	n := &Network{vn: vn, mux: vn.ServicesMux(), sock: sock, log: log, stop: cancel}
+	n := &Network{vn: vn, mux: vn.ServicesMux(), dial: dial, log: log, stop: cancel}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -95,19 +106,19 @@ const joinRetry = 20 * time.Millisecond
 
 // acceptor runs one connection to the hypervisor's socket as the VM's
 // link to the switch, until it ends.
-type acceptor func(ctx context.Context, vn *virtualnetwork.VirtualNetwork, conn *net.UnixConn, log *slog.Logger) error
+type acceptor func(ctx context.Context, vn *virtualnetwork.VirtualNetwork, conn net.Conn, log *slog.Logger) error
 
-// acceptStream carries QEMU's length-prefixed frames.
-func acceptStream(ctx context.Context, vn *virtualnetwork.VirtualNetwork, conn *net.UnixConn, _ *slog.Logger) error {
+// acceptStream carries QEMU's length-prefixed frames, on a unix socket or
+// an hvsock alike.
+func acceptStream(ctx context.Context, vn *virtualnetwork.VirtualNetwork, conn net.Conn, _ *slog.Logger) error {
 	return vn.AcceptQemu(ctx, conn)
 }
 
 // join links the VM's network device to the switch, one connection at a
 // time, until ctx ends.
 func (n *Network) join(ctx context.Context, accept acceptor) {
-	var d net.Dialer
 	for ctx.Err() == nil {
-		conn, err := d.DialContext(ctx, "unix", n.sock)
+		conn, err := n.dial(ctx)
 		if err != nil {
 			select {
 			case <-ctx.Done():
@@ -116,7 +127,7 @@ func (n *Network) join(ctx context.Context, accept acceptor) {
 			continue
 		}
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
-		err = accept(ctx, n.vn, conn.(*net.UnixConn), n.log)
+		err = accept(ctx, n.vn, conn, n.log)
 		stop()
 		conn.Close()
 		if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
@@ -157,9 +168,10 @@ func (n *Network) Close() error {
 }
 
 // Serves tells a link this network can give the VM's card on this host:
-// today it joins a socket the hypervisor listens on.
+// it joins a link the hypervisor or the guest listens on (the agent does
+// not listen).
 func Serves(l vm.LinkSpec) bool {
-	if l.Listener != vm.PartyHypervisor {
+	if l.Listener != vm.PartyHypervisor && l.Listener != vm.PartyGuest {
 		return false
 	}
 	_, err := linkAcceptor(l.Link)

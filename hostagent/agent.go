@@ -203,7 +203,7 @@ type boot struct {
 	// listens on: the network dials through it.
 	linkDriver atomic.Pointer[vm.Driver]
 	vmDone     *vmExit
-	booted   bootRecord
+	booted     bootRecord
 }
 
 // stage is one step of the start; what it starts it undoes through a

@@ -194,11 +194,13 @@ type boot struct {
 	caps     vm.Capabilities
 	settings config.Resolved
 	spec     MachineSpec
-	man      *kernel.Manifest
-	shares   sharePlan
-	link     vm.LinkSpec
-	network  *vnet.Network
-	driver   vm.Driver
+	// disk is set when the driver makes the data disk.
+	disk    *driverDisk
+	man     *kernel.Manifest
+	shares  sharePlan
+	link    vm.LinkSpec
+	network *vnet.Network
+	driver  vm.Driver
 	// linkDriver is the driver, as soon as it exists, for a link the guest
 	// listens on: the network dials through it.
 	linkDriver atomic.Pointer[vm.Driver]
@@ -252,9 +254,6 @@ func (a *Agent) loadConfig(_ context.Context, b *boot, _ *[]func()) error {
 	if err := a.o.Machine.CheckSockets(socketFiles(caps.RuntimeFiles)...); err != nil {
 		return err
 	}
-	if caps.DataDisk.CreatedBy != vm.PartyAgent {
-		return fmt.Errorf("the %s driver makes its own %s data disk, which this agent does not prepare yet", name, caps.DataDisk.Format)
-	}
 	settings, warnings, err := config.LoadResolved(a.o.ConfigPath, HostLimits())
 	if err != nil {
 		return err
@@ -280,7 +279,12 @@ func (a *Agent) loadConfig(_ context.Context, b *boot, _ *[]func()) error {
 // prepareMachine creates the machine or applies the config's resources.
 func (a *Agent) prepareMachine(_ context.Context, b *boot, _ *[]func()) error {
 	m := a.o.Machine
-	spec, created, changes, err := Prepare(m, specFor(b.settings, runtime.GOARCH))
+	var disk Disk = RawDisk{}
+	if b.caps.DataDisk.CreatedBy == vm.PartyDriver {
+		b.disk = &driverDisk{}
+		disk = b.disk
+	}
+	spec, created, changes, err := PrepareWith(m, specFor(b.settings, runtime.GOARCH), disk)
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)
 	}
@@ -357,6 +361,11 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 	driver, err := vm.New(a.o.Driver, mach)
 	if err != nil {
 		return err
+	}
+	if b.disk != nil {
+		if err := b.disk.apply(driver); err != nil {
+			return err
+		}
 	}
 	if b.link.Listener == vm.PartyGuest {
 		if _, ok := driver.(vm.LinkDialer); !ok {

@@ -8,9 +8,9 @@ import (
 	"os"
 	"runtime"
 
-	"github.com/berth-dev/berth/store"
-
 	"github.com/berth-dev/berth/internal/atomicfile"
+	"github.com/berth-dev/berth/store"
+	"github.com/berth-dev/berth/vm"
 )
 
 // MachineSpec is what a machine was created with; it is kept in
@@ -53,21 +53,42 @@ func (s MachineSpec) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Disk makes and grows the machine's data disk.
+type Disk interface {
+	// Ensure creates the disk at path with gib GiB if it does not exist;
+	// an existing disk is never touched.
+	Ensure(path string, gib int) error
+	// Grow grows it to gib GiB.
+	Grow(path string, gib int) error
+}
+
+// RawDisk is the sparse raw file the agent makes itself, on any OS.
+type RawDisk struct{}
+
+func (RawDisk) Ensure(path string, gib int) error { return ensureDisk(path, gib) }
+func (RawDisk) Grow(path string, gib int) error   { return growDisk(path, gib) }
+
 // Prepare makes the machine match want: on first use it creates the
 // machine (directory, spec, sparse data disk); later it applies new CPUs and
 // memory and grows the data disk. A disk never shrinks: that would cut the
 // user's images and volumes. It reports whether the machine was created and
 // what changed.
 func Prepare(m store.Machine, want MachineSpec) (MachineSpec, bool, []string, error) {
+	return PrepareWith(m, want, RawDisk{})
+}
+
+// PrepareWith is Prepare with the data disk made by disk.
+func PrepareWith(m store.Machine, want MachineSpec, disk Disk) (MachineSpec, bool, []string, error) {
 	if err := want.Validate(); err != nil {
 		return want, false, nil, err
 	}
+	path := m.Path(store.DataDisk)
 	have, err := readSpec(m)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := m.Ensure(); err != nil {
 			return want, false, nil, err
 		}
-		if err := ensureDisk(m.Path(store.DataDisk), want.DiskGiB); err != nil {
+		if err := disk.Ensure(path, want.DiskGiB); err != nil {
 			return want, false, nil, err
 		}
 		return want, true, nil, writeSpec(m, want)
@@ -75,7 +96,7 @@ func Prepare(m store.Machine, want MachineSpec) (MachineSpec, bool, []string, er
 	if err != nil {
 		return have, false, nil, err
 	}
-	if err := ensureDisk(m.Path(store.DataDisk), have.DiskGiB); err != nil {
+	if err := disk.Ensure(path, have.DiskGiB); err != nil {
 		return have, false, nil, err
 	}
 	var changes []string
@@ -83,7 +104,7 @@ func Prepare(m store.Machine, want MachineSpec) (MachineSpec, bool, []string, er
 		return have, false, nil, err
 	}
 	if want.DiskGiB > have.DiskGiB {
-		if err := growDisk(m.Path(store.DataDisk), want.DiskGiB); err != nil {
+		if err := disk.Grow(path, want.DiskGiB); err != nil {
 			return have, false, nil, err
 		}
 		changes = append(changes, fmt.Sprintf("disk %dGiB → %dGiB", have.DiskGiB, want.DiskGiB))
@@ -99,6 +120,44 @@ func Prepare(m store.Machine, want MachineSpec) (MachineSpec, bool, []string, er
 		return want, false, nil, nil
 	}
 	return want, false, changes, writeSpec(m, want)
+}
+
+// driverDisk is the data disk of a driver that makes its own
+// (Capabilities.DataDisk.CreatedBy is the driver): Prepare records what it
+// wants done, and the driver stage has the driver do it, once the driver
+// exists.
+type driverDisk struct {
+	path               string
+	ensureGiB, growGiB int
+}
+
+func (d *driverDisk) Ensure(path string, gib int) error {
+	d.path, d.ensureGiB = path, gib
+	return nil
+}
+
+func (d *driverDisk) Grow(path string, gib int) error {
+	d.path, d.growGiB = path, gib
+	return nil
+}
+
+// apply has the driver make, then grow, the disk as Prepare asked.
+func (d *driverDisk) apply(driver vm.Driver) error {
+	owner, err := vm.AsDiskOwner(driver)
+	if err != nil {
+		return fmt.Errorf("the driver declares that it makes the data disk, but cannot (not a vm.DiskOwner): %w", err)
+	}
+	if d.ensureGiB > 0 {
+		if err := owner.EnsureDataDisk(d.path, d.ensureGiB); err != nil {
+			return fmt.Errorf("data disk: %w", err)
+		}
+	}
+	if d.growGiB > 0 {
+		if err := owner.GrowDataDisk(d.path, d.growGiB); err != nil {
+			return fmt.Errorf("growing the data disk to %dGiB: %w", d.growGiB, err)
+		}
+	}
+	return nil
 }
 
 // diskGrowth refuses a data disk that would shrink: that would cut the

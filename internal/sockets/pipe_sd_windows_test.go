@@ -34,7 +34,7 @@ const userRights = windows.FILE_GENERIC_READ | windows.FILE_GENERIC_WRITE
 // enforces it against another user, and what an elevated token's default
 // owner does to it, needs a Windows machine.
 func TestPipeSDDL(t *testing.T) {
-	user, err := currentUserSID()
+	user, err := UserSID()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,8 @@ type fakeListener struct {
 }
 
 func (l *fakeListener) Accept() (net.Conn, error) { return nil, net.ErrClosed }
-func (l *fakeListener) Close() error               { l.closed = true; return nil }
-func (l *fakeListener) Addr() net.Addr             { return &net.UnixAddr{Name: l.name, Net: "unix"} }
+func (l *fakeListener) Close() error              { l.closed = true; return nil }
+func (l *fakeListener) Addr() net.Addr            { return &net.UnixAddr{Name: l.name, Net: "unix"} }
 
 func TestDockerListeners(t *testing.T) {
 	const own, dflt = `\\.\pipe\berth-default-S-1-5-21-1-2-3-1001`, `\\.\pipe\docker_engine`

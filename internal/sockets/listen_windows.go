@@ -22,9 +22,10 @@ const pipeBuffer = 64 << 10
 
 // listen refuses a pipe name that answers a dial, then creates the first
 // instance of the pipe, which also fails if another process has created it
-// in the meantime (go-winio creates it with FILE_CREATE, what
-// FILE_FLAG_FIRST_PIPE_INSTANCE asks for; Windows answers access denied;
-// Wine ignores it, hence the dial). A pipe has no file to go stale: it
+// in the meantime (go-winio creates it with NtCreateNamedPipeFile and
+// FILE_CREATE, which is what CreateNamedPipe's FILE_FLAG_FIRST_PIPE_INSTANCE
+// asks for; Windows documents access denied then; Wine ignores it, hence
+// the dial). A pipe has no file to go stale: it
 // disappears with its last handle. So another server of the name is never
 // stolen from or disturbed beyond the probe's one connection, which it
 // sees close unused.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/internal/sockets"
 )
 
 func median(d []time.Duration) time.Duration {
@@ -110,8 +111,7 @@ func BenchmarkAPIRoundTrip(b *testing.B) {
 	sock := filepath.Join(e.machineDir(), "docker.sock")
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
+			return sockets.Dial(ctx, sock)
 		}}}
 	bridged := func(path string) []time.Duration {
 		var ds []time.Duration

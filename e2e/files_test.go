@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/sockets"
 )
 
 const filesImage = "berth-e2e/files:1"
@@ -208,8 +210,7 @@ func postSocket(t testing.TB, e *env, path, body string) (int, string) {
 	t.Helper()
 	sock := filepath.Join(e.machineDir(), "docker.sock")
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
+		return sockets.Dial(ctx, sock)
 	}}, Timeout: 2 * time.Minute}
 	defer hc.CloseIdleConnections()
 	req, _ := http.NewRequest(http.MethodPost, "http://docker"+path, strings.NewReader(body))

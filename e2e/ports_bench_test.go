@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/sockets"
 )
 
 const (
@@ -200,8 +202,7 @@ func startToAccept(b testing.TB, e *env, n int) (p50, p99 time.Duration) {
 	e.mustDocker(b, "create", "--name", "lat", "-p", fmt.Sprintf("%d:80", port), probeImage, "httpd", "-f", "-p", "80", "-h", "/www")
 	sock := filepath.Join(e.machineDir(), "docker.sock")
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
+		return sockets.Dial(ctx, sock)
 	}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -418,17 +418,21 @@ func (a *Agent) serveEngine(ctx context.Context, b *boot, cleanups *[]func()) er
 	if err := a.waitEngine(ctx, network, b.vmDone); err != nil {
 		return err
 	}
-	dockerLn, err := sockets.Listen(m.DockerSocket())
+	lns, err := dockerListeners(m.DockerSocket(), m.DockerEngineSocket(), sockets.Listen, a.log)
 	if err != nil {
-		return fmt.Errorf("docker socket: %w", err)
+		return err
 	}
 	bctx, stopBridge := context.WithCancel(context.Background())
-	br := bridge.New(func(ctx context.Context) (net.Conn, error) {
-		return network.DialGuest(ctx, guestconfig.DockerPort)
-	}, a.log).WithPaths(b.shares.bridge)
-	bridgeDone := make(chan struct{})
-	go func() { defer close(bridgeDone); _ = br.Serve(bctx, dockerLn) }()
-	*cleanups = append(*cleanups, func() { stopBridge(); <-bridgeDone })
+	var bridges sync.WaitGroup
+	for _, ln := range lns {
+		// One bridge per listener: a bridge's Serve ends every connection
+		// it carries when it returns.
+		br := bridge.New(func(ctx context.Context) (net.Conn, error) {
+			return network.DialGuest(ctx, guestconfig.DockerPort)
+		}, a.log).WithPaths(b.shares.bridge)
+		bridges.Go(func() { _ = br.Serve(bctx, ln) })
+	}
+	*cleanups = append(*cleanups, func() { stopBridge(); bridges.Wait() })
 
 	if b.settings.MetricsPort != 0 {
 		stopMetrics, err := serveMetrics(b.settings.MetricsPort, network, a.log)

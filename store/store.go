@@ -23,10 +23,14 @@
 //	    └── ...               the driver's own files, which it declares
 //	                          (vm.Capabilities: RuntimeFiles, LogFiles)
 //
-// On Windows the two user-facing sockets are named pipes instead.
+// On Windows the two user-facing sockets, and the tray's, are named pipes
+// instead (see PipeName), and the engine is also offered on Docker's default
+// pipe, DockerEnginePipe, when nobody else serves it.
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -96,6 +100,7 @@ type Machine struct {
 	Name string
 	Dir  string
 	goos string
+	sid  string // the user's SID, on Windows: part of every pipe name
 }
 
 // Open returns the directory of machine name under home. It does not create it.
@@ -103,7 +108,11 @@ func Open(home, name string) (Machine, error) {
 	if err := ValidateName(name); err != nil {
 		return Machine{}, err
 	}
-	m := Machine{Name: name, Dir: filepath.Join(home, name), goos: runtime.GOOS}
+	sid, err := userSID()
+	if err != nil {
+		return Machine{}, err
+	}
+	m := Machine{Name: name, Dir: filepath.Join(home, name), goos: runtime.GOOS, sid: sid}
 	return m, m.checkSockets()
 }
 
@@ -111,10 +120,21 @@ func Open(home, name string) (Machine, error) {
 func (m Machine) Path(file string) string { return filepath.Join(m.Dir, file) }
 
 // DockerSocket is where the docker CLI connects.
-func (m Machine) DockerSocket() string { return socketPath(m.goos, m.Dir, m.Name, DockerSock) }
+func (m Machine) DockerSocket() string { return socketPath(m.goos, m.Dir, m.Name, DockerSock, m.sid) }
 
 // AgentSocket is where the CLI and the tray reach the host agent.
-func (m Machine) AgentSocket() string { return socketPath(m.goos, m.Dir, m.Name, AgentSock) }
+func (m Machine) AgentSocket() string { return socketPath(m.goos, m.Dir, m.Name, AgentSock, m.sid) }
+
+// DockerEngineSocket is Docker's default endpoint, which the agent also
+// serves when nobody else does, so that docker's default context reaches
+// the machine with no setup: DockerEnginePipe on Windows, "" (none) on
+// other systems, where /var/run/docker.sock belongs to the system.
+func (m Machine) DockerEngineSocket() string {
+	if m.goos == "windows" {
+		return DockerEnginePipe
+	}
+	return ""
+}
 
 // DockerHost is the DOCKER_HOST value for the docker socket.
 func (m Machine) DockerHost() string { return dockerHost(m.goos, m.DockerSocket()) }
@@ -129,12 +149,62 @@ func (m Machine) Ensure() error {
 
 // socketPath maps a socket name to a unix socket in the machine directory,
 // or to a named pipe on Windows, where pipes live in their own namespace.
-func socketPath(goos, dir, machine, file string) string {
+func socketPath(goos, dir, machine, file, sid string) string {
 	if goos == "windows" {
-		base := file[:len(file)-len(filepath.Ext(file))]
-		return `\\.\pipe\berth-` + machine + "-" + base
+		return PipeName(machine, file[:len(file)-len(filepath.Ext(file))], sid)
 	}
 	return filepath.Join(dir, file)
+}
+
+// DockerEnginePipe is the docker CLI's default endpoint on Windows (its
+// "default" context), served by Docker Desktop or dockerd when they run.
+const DockerEnginePipe = `\\.\pipe\docker_engine`
+
+// PipeName is the Windows pipe of machine's socket base ("docker",
+// "agent"): \\.\pipe\berth-<machine>-<SID> for the docker socket, and
+// \\.\pipe\berth-<machine>-<SID>-<base> for the others, sid being the
+// SID of the user who runs the agent. Pipe names are one namespace for
+// every user of the computer: with the SID in it, two users' agents for
+// "default" never want the same name, and a pipe of that name that another
+// user has created first is a squatter (the clients refuse it, see
+// internal/sockets.Dial), not a busy agent.
+//
+// The names never collide, across machines, bases and users: a SID is S-1-
+// followed by digits and dashes only, so (pipe names ignore case, and a
+// machine name may hold "s-1-") the last "-s-1-" of a name starts its SID;
+// what follows the SID is nothing (docker), "-<base>" (agent), or, for the
+// tray, "-tray-<hex>" (TrayPipe, whose SID comes first).
+func PipeName(machine, base, sid string) string {
+	name := `\\.\pipe\berth-` + machine + "-" + sid
+	if base != dockerBase {
+		name += "-" + base
+	}
+	return name
+}
+
+// dockerBase is DockerSock without its extension.
+const dockerBase = "docker"
+
+// TrayPipe is the Windows pipe of the tray of the user sid whose state
+// directory is home: \\.\pipe\berth-<SID>-tray-<16 hex digits of the
+// directory's hash> (one tray per state directory; a directory's names
+// differ only in case and trailing separators on Windows).
+func TrayPipe(home, sid string) string {
+	sum := sha256.Sum256([]byte(strings.TrimRight(strings.ToLower(home), `\/`)))
+	return `\\.\pipe\berth-` + sid + "-tray-" + hex.EncodeToString(sum[:8])
+}
+
+// TrayEndpoint is where the tray of state directory home listens: tray.sock
+// in it, or on Windows TrayPipe with the current user's SID.
+func TrayEndpoint(goos, home string) (string, error) {
+	if goos != "windows" {
+		return filepath.Join(home, TraySock), nil
+	}
+	sid, err := userSID()
+	if err != nil {
+		return "", err
+	}
+	return TrayPipe(home, sid), nil
 }
 
 func dockerHost(goos, sock string) string {

@@ -3,12 +3,9 @@ package tray
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,22 +17,18 @@ import (
 // itself.
 var ErrAlreadyRunning = errors.New("the Berth tray is already running")
 
-// instancePath is the tray's own owner-only endpoint: a socket in the state
-// directory, or on Windows a pipe named after it (pipe names are global).
-func instancePath(goos, home string) string {
-	if goos == "windows" {
-		sum := sha256.Sum256([]byte(strings.TrimRight(strings.ToLower(home), `\/`)))
-		return `\\.\pipe\berth-tray-` + hex.EncodeToString(sum[:8])
-	}
-	return filepath.Join(home, store.TraySock)
-}
-
-// ClaimInstance makes this process the user's only tray. When another one
+// ClaimInstance makes this process the user's only tray, on its owner-only
+// endpoint (store.TrayEndpoint: a socket in the state directory, or on
+// Windows a pipe named after it and the user's SID, pipe names being
+// global). When another one
 // answers on the endpoint it is told to show itself and ErrAlreadyRunning
 // is returned. Otherwise show runs whenever a later copy asks, until
 // release.
 func ClaimInstance(goos, home string, show func()) (release func(), err error) {
-	path := instancePath(goos, home)
+	path, err := store.TrayEndpoint(goos, home)
+	if err != nil {
+		return nil, err
+	}
 	l, err := sockets.Listen(path)
 	if errors.Is(err, sockets.ErrInUse) || (err != nil && goos == "windows") {
 		if serr := askShow(path); serr == nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/store"
 )
 
 func TestSingleInstance(t *testing.T) {
@@ -38,11 +40,12 @@ func TestSingleInstance(t *testing.T) {
 }
 
 func TestInstancePath(t *testing.T) {
-	if p := instancePath("linux", "/home/u/.berth"); p != filepath.Join("/home/u/.berth", "tray.sock") {
-		t.Error(p)
+	if p, err := store.TrayEndpoint("linux", "/home/u/.berth"); err != nil || p != filepath.Join("/home/u/.berth", "tray.sock") {
+		t.Error(p, err)
 	}
-	a, b := instancePath("windows", `C:\Users\A\.berth`), instancePath("windows", `c:\users\a\.berth\`)
-	if a != b || !strings.HasPrefix(a, `\\.\pipe\berth-tray-`) {
+	const sid = "S-1-5-21-1-2-3-1001"
+	a, b := store.TrayPipe(`C:\Users\A\.berth`, sid), store.TrayPipe(`c:\users\a\.berth\`, sid)
+	if a != b || !strings.HasPrefix(a, `\\.\pipe\berth-`+sid+`-tray-`) {
 		t.Errorf("%s %s", a, b)
 	}
 }

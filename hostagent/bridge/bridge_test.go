@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/wine"
 )
 
 // fakeEngine is an HTTP server on a unix socket standing in for dockerd:
@@ -22,12 +24,34 @@ import (
 func fakeEngine(t *testing.T) string {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "engine.sock")
+	fakeEngineOn(t, listenUnix(t, sock))
+	return sock
+}
+
+// listenUnix listens on a unix socket; Wine has none, so there the test
+// skips.
+func listenUnix(t *testing.T, sock string) net.Listener {
+	t.Helper()
 	l, err := net.Listen("unix", sock)
 	if err != nil {
+		wine.Skip(t, "no AF_UNIX sockets: "+err.Error())
 		t.Fatal(err)
 	}
+	return l
+}
+
+// fakeEngineOn serves the engine stand-in on l until the test ends.
+func fakeEngineOn(t *testing.T, l net.Listener) {
+	t.Helper()
 	mux := http.NewServeMux()
-	mux.HandleFunc("/_ping", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "OK") })
+	mux.HandleFunc("/_ping", func(w http.ResponseWriter, r *http.Request) {
+		// What dockerd answers a ping with, headers included.
+		w.Header().Set("Api-Version", "1.47")
+		w.Header().Set("Ostype", "linux")
+		w.Header().Set("Docker-Experimental", "false")
+		w.Header().Set("Server", "Docker/27.0 (linux)")
+		io.WriteString(w, "OK")
+	})
 	mux.HandleFunc("/upload", func(w http.ResponseWriter, r *http.Request) {
 		h := sha256.New()
 		n, _ := io.Copy(h, r.Body)
@@ -47,16 +71,12 @@ func fakeEngine(t *testing.T) string {
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	return sock
 }
 
 func startBridge(t *testing.T, engine string) (string, context.CancelFunc, chan error) {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "docker.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenUnix(t, sock)
 	b := New(func(ctx context.Context) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", engine)

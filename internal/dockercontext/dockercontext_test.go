@@ -83,3 +83,20 @@ func TestUseKeepsOtherSettings(t *testing.T) {
 		t.Fatal("context still there")
 	}
 }
+
+// On Windows the context names Berth's own pipe, whose name carries the
+// user's SID; the docker CLI reads the host as written (no escaping).
+func TestEnsureNamedPipeHost(t *testing.T) {
+	dir := t.TempDir()
+	const host = "npipe:////./pipe/berth-default-S-1-5-21-1004336348-1177238915-682003330-1001"
+	if err := Ensure(dir, "berth", host, "Berth"); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := Host(dir, "berth"); err != nil || h != host {
+		t.Fatalf("Host = %q, %v", h, err)
+	}
+	b, _ := os.ReadFile(metaPath(dir, "berth"))
+	if !strings.Contains(string(b), `"Host":"`+host+`"`) {
+		t.Fatalf("meta.json = %s", b)
+	}
+}

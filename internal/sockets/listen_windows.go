@@ -17,21 +17,43 @@ import (
 // probeTimeout bounds the dial that finds out whether the pipe is served.
 const probeTimeout = 2 * time.Second
 
+// pipeBuffer is the size of each pipe instance's in and out buffers.
+const pipeBuffer = 64 << 10
+
 // listen refuses a pipe name that answers a dial, then creates the first
 // instance of the pipe, which also fails if another process has created it
-// in the meantime (FILE_FLAG_FIRST_PIPE_INSTANCE; Wine ignores that flag,
-// hence the dial). A pipe has no file to go stale: it disappears with its
-// last handle.
+// in the meantime (go-winio creates it with NtCreateNamedPipeFile and
+// FILE_CREATE, which is what CreateNamedPipe's FILE_FLAG_FIRST_PIPE_INSTANCE
+// asks for; Windows documents access denied then; Wine ignores it, hence
+// the dial). A pipe has no file to go stale: it
+// disappears with its last handle. So another server of the name is never
+// stolen from or disturbed beyond the probe's one connection, which it
+// sees close unused.
+//
+// The pipe is a message-mode pipe, read as bytes: go-winio then gives both
+// ends CloseWrite (a zero-byte message, read as EOF), which the docker
+// bridge needs to pass half-closes on (`docker run -i < file`, the end of a
+// `docker build` context under a hijacked stream); a byte-mode pipe has no
+// half-close, so stdin's end would close the whole connection. dockerd's
+// own npipe listener (moby daemon/listeners/listeners_windows.go) is
+// message mode with 64 KiB buffers for the same reason, and the docker CLI
+// dials with go-winio, which reads a message pipe as a byte stream. The
+// bridge forwards bytes, never message boundaries, so nothing else changes.
 func listen(path string) (net.Listener, error) {
 	if err := probe(path); err != nil {
 		return nil, err
 	}
-	sid, err := currentUserSID()
+	sid, err := UserSID()
 	if err != nil {
 		return nil, err
 	}
-	l, err := winio.ListenPipe(path, &winio.PipeConfig{SecurityDescriptor: pipeSDDL(sid)})
-	if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_PIPE_BUSY) {
+	l, err := winio.ListenPipe(path, &winio.PipeConfig{
+		SecurityDescriptor: pipeSDDL(sid),
+		MessageMode:        true,
+		InputBufferSize:    pipeBuffer,
+		OutputBufferSize:   pipeBuffer,
+	})
+	if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_PIPE_BUSY) || errors.Is(err, windows.ERROR_ALREADY_EXISTS) {
 		return nil, fmt.Errorf("%w: %w", ErrInUse, err)
 	}
 	return l, err
@@ -53,13 +75,79 @@ func probe(path string) error {
 	}
 }
 
+// dial opens the pipe and, before anything is sent, checks that its server
+// runs as this user.
 func dial(ctx context.Context, path string) (net.Conn, error) {
-	return winio.DialPipeContext(ctx, path)
+	c, err := winio.DialPipeContext(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkServer(c, path); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
-// currentUserSID is the SID of the user this process runs as (the token's
+// expectedServerSID is the user a pipe's server must run as: ours. Tests
+// replace it to see a server refused.
+var expectedServerSID = UserSID
+
+// checkServer refuses a pipe whose server process is not this user's.
+// Pipe names are global: another local user could create a pipe of our
+// name first and read what we send it (registry credentials among it).
+func checkServer(c net.Conn, path string) error {
+	f, ok := c.(interface{ Fd() uintptr })
+	if !ok {
+		return fmt.Errorf("%s: cannot find its server (no handle)", path)
+	}
+	want, err := expectedServerSID()
+	if err != nil {
+		return err
+	}
+	pid, sid, err := pipeServerSID(windows.Handle(f.Fd()))
+	if err != nil {
+		return &OwnerError{Pipe: path, PID: pid, User: want, Err: err}
+	}
+	return checkOwner(path, pid, sid, want)
+}
+
+// pipeServerSID returns the process id of the server of pipe h and the
+// SID of the user its token names. Opening a process or its token is
+// refused for another user's process and for an elevated one; the error
+// then says so.
+func pipeServerSID(h windows.Handle) (uint32, string, error) {
+	var pid uint32
+	if err := windows.GetNamedPipeServerProcessId(h, &pid); err != nil {
+		return 0, "", fmt.Errorf("GetNamedPipeServerProcessId: %w", err)
+	}
+	p, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
+	if err != nil {
+		return pid, "", deniedMeansOther("opening the server process", err)
+	}
+	defer windows.CloseHandle(p) //nolint:errcheck
+	var tok windows.Token
+	if err := windows.OpenProcessToken(p, windows.TOKEN_QUERY, &tok); err != nil {
+		return pid, "", deniedMeansOther("opening the server process's token", err)
+	}
+	defer tok.Close() //nolint:errcheck
+	u, err := tok.GetTokenUser()
+	if err != nil {
+		return pid, "", fmt.Errorf("reading the server process's user: %w", err)
+	}
+	return pid, u.User.Sid.String(), nil
+}
+
+func deniedMeansOther(what string, err error) error {
+	if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
+		return fmt.Errorf("%s: %w (it runs as another user, or elevated)", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// UserSID is the SID of the user this process runs as (the token's
 // user, not the possibly impersonated thread's).
-func currentUserSID() (string, error) {
+func UserSID() (string, error) {
 	u, err := windows.GetCurrentProcessToken().GetTokenUser()
 	if err != nil {
 		return "", fmt.Errorf("reading the process token's user: %w", err)

@@ -89,7 +89,7 @@ func TestPipeRejectsFileName(t *testing.T) {
 }
 
 func TestCurrentUserSID(t *testing.T) {
-	sid, err := currentUserSID()
+	sid, err := UserSID()
 	if err != nil {
 		t.Fatal(err)
 	}

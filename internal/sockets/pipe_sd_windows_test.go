@@ -3,6 +3,7 @@
 package sockets
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -34,7 +35,7 @@ const userRights = windows.FILE_GENERIC_READ | windows.FILE_GENERIC_WRITE
 // enforces it against another user, and what an elevated token's default
 // owner does to it, needs a Windows machine.
 func TestPipeSDDL(t *testing.T) {
-	user, err := currentUserSID()
+	user, err := UserSID()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,8 +116,11 @@ func pipeSecurity(t *testing.T, path string) *windows.SECURITY_DESCRIPTOR {
 // be the user: an owner may always rewrite the DACL.
 func checkOwnerOnly(sd *windows.SECURITY_DESCRIPTOR, user string) error {
 	o, _, err := sd.Owner()
-	if err != nil || o == nil {
-		return fmt.Errorf("no owner: %v", err)
+	if err != nil {
+		return fmt.Errorf("no owner: %w", err)
+	}
+	if o == nil {
+		return errors.New("no owner")
 	}
 	if o.String() != user {
 		return fmt.Errorf("owner %s, not the user %s", o, user)
@@ -174,7 +178,7 @@ func tokenOwnerSID(t *testing.T) string {
 		if err == nil {
 			return (*struct{ Owner *windows.SID })(unsafe.Pointer(&b[0])).Owner.String()
 		}
-		if err != windows.ERROR_INSUFFICIENT_BUFFER {
+		if !errors.Is(err, windows.ERROR_INSUFFICIENT_BUFFER) {
 			t.Fatalf("reading the token's owner: %v", err)
 		}
 	}

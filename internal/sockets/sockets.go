@@ -39,12 +39,64 @@ func Listen(path string) (net.Listener, error) {
 }
 
 // Dial connects to an endpoint created by Listen.
+//
+// On Windows it first checks that the pipe's server process runs as the
+// current user, and refuses it with an *OwnerError otherwise, before a byte
+// is sent: pipe names are one namespace for all users, and another user
+// could have created the pipe first. A server this process may not look at
+// (another user's, or an elevated one) is refused too.
 func Dial(ctx context.Context, path string) (net.Conn, error) {
 	c, err := dial(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("dialing %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// ErrNotOwner reports that an endpoint's server runs as another user.
+var ErrNotOwner = errors.New("its server runs as another user")
+
+// OwnerError is Dial's refusal of a pipe whose server is not the user's.
+type OwnerError struct {
+	Pipe  string
+	PID   uint32 // the server process, 0 if unknown
+	Owner string // the server's user SID, "" if it could not be read
+	User  string // the SID the server should have run as
+	Err   error  // why the owner could not be read, if it could not
+}
+
+func (e *OwnerError) Error() string {
+	who := fmt.Sprintf("process %d", e.PID)
+	if e.PID == 0 {
+		who = "an unknown process"
+	}
+	if e.Owner != "" {
+		return fmt.Sprintf("refusing %s: it is served by %s running as %s, not as this user (%s); another user may have taken the name",
+			e.Pipe, who, e.Owner, e.User)
+	}
+	return fmt.Sprintf("refusing %s: cannot tell who serves it (%s): %v", e.Pipe, who, e.Err)
+}
+
+// Unwrap makes errors.Is(err, ErrNotOwner) true, and exposes the cause.
+func (e *OwnerError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrNotOwner, e.Err}
+	}
+	return []error{ErrNotOwner}
+}
+
+// checkOwner is the decision of Dial's owner check on Windows: nil when
+// the pipe's server (process pid, running as owner) is the user, else the
+// refusal. SIDs compare case-insensitively (S-1-5-… is canonical, but a
+// lowercase s- names the same SID).
+func checkOwner(pipe string, pid uint32, owner, user string) error {
+	if owner != "" && user != "" && strings.EqualFold(owner, user) {
+		return nil
+	}
+	if owner == "" {
+		return &OwnerError{Pipe: pipe, PID: pid, User: user, Err: errors.New("no owner SID")}
+	}
+	return &OwnerError{Pipe: pipe, PID: pid, Owner: owner, User: user}
 }
 
 // pipePrefix starts every local named pipe name on Windows.

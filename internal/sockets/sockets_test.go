@@ -2,6 +2,7 @@ package sockets
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -34,6 +35,36 @@ func TestCheckPathLength(t *testing.T) {
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 			t.Errorf("%s %d bytes: error %v, want one containing %q", tc.goos, len(tc.path), err, tc.wantErr)
 		}
+	}
+}
+
+func TestCheckOwner(t *testing.T) {
+	const pipe, me, other = `\\.\pipe\berth-default-S-1-5-21-1-2-3-1001`, "S-1-5-21-1-2-3-1001", "S-1-5-21-1-2-3-1002"
+	if err := checkOwner(pipe, 42, me, me); err != nil {
+		t.Errorf("our own server refused: %v", err)
+	}
+	if err := checkOwner(pipe, 42, "s-1-5-21-1-2-3-1001", me); err != nil {
+		t.Errorf("the same SID in lowercase refused: %v", err)
+	}
+	err := checkOwner(pipe, 42, other, me)
+	var oe *OwnerError
+	if !errors.Is(err, ErrNotOwner) || !errors.As(err, &oe) || oe.Owner != other {
+		t.Fatalf("another user's server: %v, want an OwnerError naming %s", err, other)
+	}
+	for _, want := range []string{pipe, other, me, "process 42", "another user"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q does not name %q", err, want)
+		}
+	}
+	if err := checkOwner(pipe, 42, "", me); !errors.Is(err, ErrNotOwner) {
+		t.Errorf("a server without an owner: %v, want a refusal", err)
+	}
+	if err := checkOwner(pipe, 42, "", ""); !errors.Is(err, ErrNotOwner) {
+		t.Errorf("nothing known: %v, want a refusal", err)
+	}
+	denied := &OwnerError{Pipe: pipe, PID: 7, User: me, Err: errors.New("opening the server process: Access is denied. (it runs as another user, or elevated)")}
+	if !errors.Is(denied, ErrNotOwner) || !strings.Contains(denied.Error(), pipe) || !strings.Contains(denied.Error(), "another user") {
+		t.Errorf("denied: %v", denied)
 	}
 }
 

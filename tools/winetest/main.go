@@ -109,7 +109,7 @@ func runAll(ctx context.Context, w *prefix, bins []testBinary, o options) error 
 			args = append(args, "-test.run="+o.run)
 		}
 		start := time.Now()
-		out, err := w.run(ctx, b.exe, args, o.timeout+time.Minute)
+		out, err := w.run(ctx, b.exe, b.dir, args, o.timeout+time.Minute)
 		fmt.Fprintf(o.stdout, "=== %s (%.1fs)\n%s", b.pkg, time.Since(start).Seconds(), out)
 		r := judge(out, err)
 		if !r.ok {

@@ -92,6 +92,7 @@ func goList(ctx context.Context, dir, goos string, patterns []string) ([]listedP
 type testBinary struct {
 	pkg string
 	exe string
+	dir string // the package's source directory
 }
 
 // buildTests cross-compiles one test binary per package into work.
@@ -109,7 +110,11 @@ func buildTests(ctx context.Context, dir, work string, pkgs []string) ([]testBin
 		if err != nil {
 			return nil, fmt.Errorf("building the Windows tests of %s: %w\n%s", pkg, err, out)
 		}
-		bins = append(bins, testBinary{pkg: pkg, exe: exe})
+		d, err := goCmd(ctx, dir, env, "list", "-f", "{{.Dir}}", pkg).Output()
+		if err != nil {
+			return nil, fmt.Errorf("finding the directory of %s: %w%s", pkg, err, stderrOf(err))
+		}
+		bins = append(bins, testBinary{pkg: pkg, exe: exe, dir: strings.TrimSpace(string(d))})
 	}
 	return bins, nil
 }

@@ -32,13 +32,16 @@ func DistroName(machine string) (string, error) {
 
 // ValidateDistroName checks name as WSL checks it on import: 1 to 256
 // letters, digits, '.', '_' and '-', and not "Legacy" (the name WSL keeps
-// for its first, pre-Store distro).
+// for its first, pre-Store distro). Stricter than WSL, it refuses a name
+// that starts with '-', which wsl.exe would read as an option.
 func ValidateDistroName(name string) error {
 	switch {
 	case len(name) > maxDistroName:
 		return fmt.Errorf("WSL distro name %q: %d characters, WSL allows at most %d", name, len(name), maxDistroName)
 	case !distroNameRE.MatchString(name):
 		return fmt.Errorf("WSL distro name %q: WSL allows only letters, digits, '.', '_' and '-'", name)
+	case strings.HasPrefix(name, "-"):
+		return fmt.Errorf("WSL distro name %q: starts with '-', wsl.exe would take it for an option", name)
 	case strings.EqualFold(name, "Legacy"):
 		return fmt.Errorf("WSL distro name %q: WSL reserves it", name)
 	}

@@ -44,7 +44,7 @@ func TestValidateDistroName(t *testing.T) {
 		"legacy":                             false,
 		"a/b":                                false,
 		"a b":                                false,
-		"-d":                                 true, // WSL accepts it; the argument order keeps it a name
+		"-d":                                 false, // WSL accepts it, wsl.exe reads it as an option
 	} {
 		if err := ValidateDistroName(name); (err == nil) != ok {
 			t.Errorf("ValidateDistroName(%q) = %v, want ok=%v", name, err, ok)

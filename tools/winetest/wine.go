@@ -78,14 +78,18 @@ func buildShim(ctx context.Context, src, dll string) error {
 	return nil
 }
 
-// run runs a Windows program in the prefix and returns its output. Output
-// goes to a file, not a pipe: Wine's console handling with pipes can hang
-// or lose output.
-func (p *prefix) run(ctx context.Context, exe string, args []string, timeout time.Duration) ([]byte, error) {
-	return p.exec(ctx, filepath.Base(exe)+".log", timeout, p.wine, append([]string{exe}, args...)...)
+// run runs a Windows program in the prefix, in directory dir, and returns
+// its output. Output goes to a file, not a pipe: Wine's console handling
+// with pipes can hang or lose output.
+func (p *prefix) run(ctx context.Context, exe, dir string, args []string, timeout time.Duration) ([]byte, error) {
+	return p.execIn(ctx, dir, filepath.Base(exe)+".log", timeout, p.wine, append([]string{exe}, args...)...)
 }
 
 func (p *prefix) exec(ctx context.Context, log string, timeout time.Duration, name string, args ...string) ([]byte, error) {
+	return p.execIn(ctx, "", log, timeout, name, args...)
+}
+
+func (p *prefix) execIn(ctx context.Context, dir, log string, timeout time.Duration, name string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	logPath := filepath.Join(p.logs, log)
@@ -94,6 +98,7 @@ func (p *prefix) exec(ctx context.Context, log string, timeout time.Duration, na
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
 	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.WaitDelay = 10 * time.Second

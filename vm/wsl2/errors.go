@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // What a failed call means, for errors.Is. An *Error wraps one of them
@@ -70,13 +71,30 @@ func (e *Error) Error() string {
 	case e.Err != nil:
 		b.WriteString(e.Err.Error())
 	default:
-		msg := strings.Join(lines(e.Output), " ")
-		if msg == "" {
-			msg = "no output"
-		}
-		fmt.Fprintf(&b, "%s (exit status %d)", msg, e.ExitCode)
+		fmt.Fprintf(&b, "%s (exit status %d)", summary(e.Output), e.ExitCode)
 	}
 	return b.String()
+}
+
+// maxSummary bounds the output an error message repeats (the inbox
+// wsl.exe answers an option it does not know with its whole usage text);
+// Error.Output keeps all of it.
+const maxSummary = 600
+
+// summary is output on one line, cut to maxSummary bytes.
+func summary(output string) string {
+	msg := strings.Join(lines(output), " ")
+	switch {
+	case msg == "":
+		return "no output"
+	case len(msg) > maxSummary:
+		cut := maxSummary
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		return msg[:cut] + "..."
+	}
+	return msg
 }
 
 // Unwrap gives the kind and the process error, for errors.Is and As.
@@ -164,7 +182,7 @@ func kindOf(f failure, args []string) (error, string) {
 	case f.is("WSL_E_DISTRO_NOT_FOUND", "0x80040302"):
 		return ErrDistroNotFound, ""
 	case f.is("WSL_E_DEFAULT_DISTRO_NOT_FOUND", "0x80040301"),
-		f.says("has no installed distributions"):
+		f.says("has no installed distributions", "There are no running distributions."):
 		return ErrNoDistros, ""
 	case f.is("WSL_E_NOT_A_LINUX_DISTRO", "0x80040326"):
 		return ErrImportFailed, "the tar is not a Linux root file system"

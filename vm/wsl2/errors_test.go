@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var importArgs = ImportArgs("berth-default", `C:\b\distro`, `C:\b\rootfs.tar`)
@@ -74,6 +75,9 @@ func TestClassifyText(t *testing.T) {
 			"Error: 0x800701bc WSL 2 ...", ErrNoWSL2},
 		{"Virtual Machine Platform required", importArgs,
 			"Error code: Wsl/Service/RegisterDistro/WSL_E_VIRTUAL_MACHINE_PLATFORM_REQUIRED", ErrNoWSL2},
+		// WslClient.cpp prints it, with no code, when --running finds none
+		// and --quiet is not given; older versions may print it anyway.
+		{"none running", []string{"-l", "-q", "--running"}, "There are no running distributions.", ErrNoDistros},
 		{"unknown failure of another call", []string{"--terminate", "x"},
 			"Access is denied.\nError code: Wsl/Service/TerminateDistro/E_ACCESSDENIED", nil},
 		{"any import failure", importArgs,
@@ -99,5 +103,19 @@ func TestErrorMessage(t *testing.T) {
 	e = &Error{Args: []string{"--status"}, ExitCode: -1, Err: cause}
 	if !errors.Is(e, cause) || !strings.HasSuffix(e.Error(), ": boom") {
 		t.Errorf("%v does not carry its cause", e)
+	}
+}
+
+func TestErrorMessageIsBounded(t *testing.T) {
+	usage := strings.Repeat("Usage: wsl.exe [Argument] [Options...] [CommandLine]\n", 100)
+	e := classify([]string{"--version"}, 1, usage)
+	if n := len(e.Error()); n > maxSummary+100 {
+		t.Errorf("a %d-byte message", n)
+	}
+	if e.Output != usage {
+		t.Error("the whole output is not kept")
+	}
+	if s := summary(strings.Repeat("é", maxSummary)); !utf8.ValidString(s) {
+		t.Errorf("cut inside a character: %q", s[len(s)-8:])
 	}
 }

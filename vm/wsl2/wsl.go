@@ -250,7 +250,8 @@ func ExecArgs(name string, argv []string) ([]string, error) {
 // Exec is the command that runs argv as root in the distro name, for as
 // long as the caller keeps it: while it runs, WSL keeps the distro (and its
 // VM) from stopping when idle. The caller connects its input and output and
-// starts it.
+// starts it; ctx's end kills it. WSL looks root up in the distro's
+// /etc/passwd, so the image must have one.
 func (c *Client) Exec(ctx context.Context, name string, argv ...string) (*exec.Cmd, error) {
 	args, err := ExecArgs(name, argv)
 	if err != nil {

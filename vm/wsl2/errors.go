@@ -20,6 +20,9 @@ var (
 	ErrNoWSL2 = errors.New("WSL 2 is not available")
 	// ErrDistroExists: a distro with that name is already registered.
 	ErrDistroExists = errors.New("the WSL distro already exists")
+	// ErrDirInUse: another distro is registered in the directory an
+	// import was given.
+	ErrDirInUse = errors.New("another WSL distro is registered in that directory")
 	// ErrDistroNotFound: no distro has that name.
 	ErrDistroNotFound = errors.New("no WSL distro has that name")
 	// ErrNoDistros: WSL has no distro at all (older wsl.exe fails a list
@@ -179,6 +182,8 @@ func kindOf(f failure, args []string) (error, string) {
 		return ErrNoWSL2, kernelFix
 	case f.is("ERROR_ALREADY_EXISTS", "0x800700b7") && (f.in("RegisterDistro") || f.importing && len(f.contexts) <= 2):
 		return ErrDistroExists, existsFix(args)
+	case f.importing && f.is("ERROR_FILE_EXISTS", "0x80070050") && f.in("RegisterDistro"):
+		return ErrDirInUse, "give each distro a directory of its own"
 	case f.is("WSL_E_DISTRO_NOT_FOUND", "0x80040302"):
 		return ErrDistroNotFound, ""
 	case f.is("WSL_E_DEFAULT_DISTRO_NOT_FOUND", "0x80040301"),

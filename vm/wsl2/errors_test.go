@@ -20,6 +20,7 @@ func TestClassifyRecorded(t *testing.T) {
 		{"import-exists", importArgs, ErrDistroExists, "Wsl/Service/RegisterDistro/ERROR_ALREADY_EXISTS",
 			[]string{"wsl --unregister berth-default"}},
 		{"import-failed", importArgs, ErrImportFailed, "Wsl/Service/RegisterDistro/E_FAIL", nil},
+		{"import-dir-in-use", importArgs, ErrDirInUse, "Wsl/Service/RegisterDistro/ERROR_FILE_EXISTS", nil},
 		{"import-not-a-distro", importArgs, ErrImportFailed, "Wsl/Service/RegisterDistro/WSL_E_NOT_A_LINUX_DISTRO",
 			[]string{"not a Linux root file system"}},
 		{"not-installed", []string{"-l", "-q"}, ErrNotInstalled, "",
@@ -78,6 +79,10 @@ func TestClassifyText(t *testing.T) {
 		// WslClient.cpp prints it, with no code, when --running finds none
 		// and --quiet is not given; older versions may print it anyway.
 		{"none running", []string{"-l", "-q", "--running"}, "There are no running distributions.", ErrNoDistros},
+		// MessageDistroInstallPathAlreadyExists, thrown with ERROR_FILE_EXISTS
+		// by _ValidateDistributionNameAndPathNotInUse (LxssUserSession.cpp).
+		{"directory of another distro", importArgs, "Error code: Wsl/Service/RegisterDistro/ERROR_FILE_EXISTS", ErrDirInUse},
+		{"file exists elsewhere", []string{"--export", "x", "y"}, "Error code: Wsl/Service/ExportDistro/ERROR_FILE_EXISTS", nil},
 		{"unknown failure of another call", []string{"--terminate", "x"},
 			"Access is denied.\nError code: Wsl/Service/TerminateDistro/E_ACCESSDENIED", nil},
 		{"any import failure", importArgs,

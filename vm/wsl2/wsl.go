@@ -153,7 +153,8 @@ func ImportArgs(name, dir, tar string) []string {
 // Import registers the root file system tar as the WSL 2 distro name, with
 // its disk in dir. dir must not exist or be empty. A distro already
 // registered under name fails with ErrDistroExists and is left alone (see
-// EnsureImported for the idempotent form). Any other failure leaves
+// EnsureImported for the idempotent form), as is one registered in dir
+// (ErrDirInUse). Any other failure leaves
 // nothing behind: the distro is unregistered (WSL may have registered it
 // before failing) and dir removed, or emptied if it was there before.
 func (c *Client) Import(ctx context.Context, name, dir, tar string) error {
@@ -165,8 +166,8 @@ func (c *Client) Import(ctx context.Context, name, dir, tar string) error {
 		return err
 	}
 	_, err = c.call(ctx, ImportArgs(name, dir, tar)...)
-	if err == nil || errors.Is(err, ErrDistroExists) {
-		return err
+	if err == nil || errors.Is(err, ErrDistroExists) || errors.Is(err, ErrDirInUse) {
+		return err // nothing of ours to undo
 	}
 	return errors.Join(err, c.undoImport(context.WithoutCancel(ctx), err, name, dir, existed))
 }

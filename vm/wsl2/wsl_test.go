@@ -255,17 +255,26 @@ func TestImportRefusesANonEmptyDir(t *testing.T) {
 	}
 }
 
-// A distro that is there already is someone's: neither unregistered nor
-// its directory removed.
+// A distro that is there already, under that name or in that directory,
+// is someone's: neither unregistered nor its directory removed.
 func TestImportOfAnExistingDistro(t *testing.T) {
-	c, f := newFake(map[string]fakeReply{"--import": {file: "import-exists", exit: -1}})
-	dir := filepath.Join(t.TempDir(), "distro")
-	err := c.Import(context.Background(), "berth-default", dir, "rootfs.tar")
-	if !errors.Is(err, ErrDistroExists) {
-		t.Fatalf("Import = %v", err)
-	}
-	if got := f.firsts(); !slices.Equal(got, []string{"--import"}) {
-		t.Errorf("calls %q", got)
+	for kind, r := range map[error]fakeReply{
+		ErrDistroExists: {file: "import-exists", exit: -1},
+		ErrDirInUse:     {file: "import-dir-in-use", exit: -1},
+	} {
+		c, f := newFake(map[string]fakeReply{"--import": r})
+		halfImport(t, f) // stands for the other distro's disk
+		dir := filepath.Join(t.TempDir(), "distro")
+		err := c.Import(context.Background(), "berth-default", dir, "rootfs.tar")
+		if !errors.Is(err, kind) {
+			t.Fatalf("Import = %v, want %v", err, kind)
+		}
+		if got := f.firsts(); !slices.Equal(got, []string{"--import"}) {
+			t.Errorf("%v: calls %q", kind, got)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "ext4.vhdx")); err != nil {
+			t.Errorf("%v: the disk in the directory: %v", kind, err)
+		}
 	}
 }
 

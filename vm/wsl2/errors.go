@@ -166,35 +166,35 @@ func classify(args []string, code int, output string) *Error {
 	for _, h := range hresultRE.FindAllString(output, -1) {
 		f.hresults = append(f.hresults, strings.ToLower(h))
 	}
-	e.Kind, e.Fix = kindOf(f, args)
+	e.Fix, e.Kind = kindOf(f, args)
 	return e
 }
 
-func kindOf(f failure, args []string) (error, string) {
+func kindOf(f failure, args []string) (fix string, kind error) {
 	switch {
 	case f.is("WSL_E_WSL_OPTIONAL_COMPONENT_REQUIRED", "0x80040321"),
 		f.says("The Windows Subsystem for Linux is not installed"):
-		return ErrNotInstalled, notInstalledFix
+		return notInstalledFix, ErrNotInstalled
 	case f.is("WSL_E_VIRTUAL_MACHINE_PLATFORM_REQUIRED", "0x8004032d", "HCS_E_HYPERV_NOT_INSTALLED", "0x80370102"):
-		return ErrNoWSL2, noVMPFix
+		return noVMPFix, ErrNoWSL2
 	case f.is("0x800701bc"),
 		f.says("requires an update to its kernel component", "kernel file is not found"):
-		return ErrNoWSL2, kernelFix
+		return kernelFix, ErrNoWSL2
 	case f.is("ERROR_ALREADY_EXISTS", "0x800700b7") && (f.in("RegisterDistro") || f.importing && len(f.contexts) <= 2):
-		return ErrDistroExists, existsFix(args)
+		return existsFix(args), ErrDistroExists
 	case f.importing && f.is("ERROR_FILE_EXISTS", "0x80070050") && f.in("RegisterDistro"):
-		return ErrDirInUse, "give each distro a directory of its own"
+		return "give each distro a directory of its own", ErrDirInUse
 	case f.is("WSL_E_DISTRO_NOT_FOUND", "0x80040302"):
-		return ErrDistroNotFound, ""
+		return "", ErrDistroNotFound
 	case f.is("WSL_E_DEFAULT_DISTRO_NOT_FOUND", "0x80040301"),
 		f.says("has no installed distributions", "There are no running distributions."):
-		return ErrNoDistros, ""
+		return "", ErrNoDistros
 	case f.is("WSL_E_NOT_A_LINUX_DISTRO", "0x80040326"):
-		return ErrImportFailed, "the tar is not a Linux root file system"
+		return "the tar is not a Linux root file system", ErrImportFailed
 	case f.importing:
-		return ErrImportFailed, ""
+		return "", ErrImportFailed
 	}
-	return nil, ""
+	return "", nil
 }
 
 const (

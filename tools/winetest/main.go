@@ -4,7 +4,8 @@
 // between GOOS=windows and GOOS=linux (that is, every package with
 // Windows-specific code), creates a fresh Wine prefix, installs the
 // ProcessPrng shim that Go 1.24+ binaries need and Wine 8 lacks (built with
-// mingw from hack/wine), runs each binary with -test.v and fails if any
+// mingw from hack/wine), runs each binary with -test.v in its package's
+// directory (as go test does, so testdata/ is found) and fails if any
 // fails or does not report a result. Skipped tests are listed with their
 // reasons at the end.
 //

@@ -88,12 +88,15 @@ func TestRunnerUnderWine(t *testing.T) {
 	out.Reset()
 	o = base
 	o.stdout = &out
-	o.run = "TestPasses|TestSkips"
+	o.run = "TestPasses|TestSkips|TestTestdata"
 	if err := run(ctx, o); err != nil {
 		t.Fatalf("run without the failing test: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "TestSkips: fixture_windows_test.go:15: needs HCS, which Wine does not have") {
 		t.Fatalf("skip reason not listed:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "--- PASS: TestTestdata") {
+		t.Fatalf("the fixture's testdata test did not pass:\n%s", out.String())
 	}
 }
 

@@ -32,9 +32,16 @@ func (p listedPackage) hasTests() bool {
 	return len(p.TestGoFiles)+len(p.XTestGoFiles) > 0
 }
 
+// windowsPackage is a package to test under Wine: its import path and
+// its directory, where its test binary runs (as go test runs it, so that
+// testdata/ is found).
+type windowsPackage struct {
+	path, dir string
+}
+
 // windowsPackages lists the packages matching patterns whose files differ
 // between windows and linux and that have tests on Windows.
-func windowsPackages(ctx context.Context, dir string, patterns []string) ([]string, error) {
+func windowsPackages(ctx context.Context, dir string, patterns []string) ([]windowsPackage, error) {
 	win, err := goList(ctx, dir, "windows", patterns)
 	if err != nil {
 		return nil, err
@@ -43,7 +50,15 @@ func windowsPackages(ctx context.Context, dir string, patterns []string) ([]stri
 	if err != nil {
 		return nil, err
 	}
-	return pickWindows(win, linux), nil
+	dirs := make(map[string]string, len(win))
+	for _, p := range win {
+		dirs[p.ImportPath] = p.Dir
+	}
+	var out []windowsPackage
+	for _, path := range pickWindows(win, linux) {
+		out = append(out, windowsPackage{path: path, dir: dirs[path]})
+	}
+	return out, nil
 }
 
 // pickWindows returns the import paths of the packages in win that have
@@ -91,13 +106,13 @@ func goList(ctx context.Context, dir, goos string, patterns []string) ([]listedP
 
 type testBinary struct {
 	pkg string
+	dir string // the package's directory, the binary's working directory
 	exe string
-	dir string // the package's source directory
 }
 
 // buildTests cross-compiles one test binary per package into work.
 // They are built with the standard-library overlay of overlay.go.
-func buildTests(ctx context.Context, dir, work string, pkgs []string) ([]testBinary, error) {
+func buildTests(ctx context.Context, dir, work string, pkgs []windowsPackage) ([]testBinary, error) {
 	overlay, err := writeOverlay(ctx, work)
 	if err != nil {
 		return nil, err
@@ -105,16 +120,12 @@ func buildTests(ctx context.Context, dir, work string, pkgs []string) ([]testBin
 	var bins []testBinary
 	env := []string{"GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0"}
 	for _, pkg := range pkgs {
-		exe := filepath.Join(work, strings.NewReplacer("/", "_", ".", "_").Replace(pkg)+".test.exe")
-		out, err := goCmd(ctx, dir, env, "test", "-c", "-overlay", overlay, "-o", exe, pkg).CombinedOutput()
+		exe := filepath.Join(work, strings.NewReplacer("/", "_", ".", "_").Replace(pkg.path)+".test.exe")
+		out, err := goCmd(ctx, dir, env, "test", "-c", "-overlay", overlay, "-o", exe, pkg.path).CombinedOutput()
 		if err != nil {
-			return nil, fmt.Errorf("building the Windows tests of %s: %w\n%s", pkg, err, out)
+			return nil, fmt.Errorf("building the Windows tests of %s: %w\n%s", pkg.path, err, out)
 		}
-		d, err := goCmd(ctx, dir, env, "list", "-f", "{{.Dir}}", pkg).Output()
-		if err != nil {
-			return nil, fmt.Errorf("finding the directory of %s: %w%s", pkg, err, stderrOf(err))
-		}
-		bins = append(bins, testBinary{pkg: pkg, exe: exe, dir: strings.TrimSpace(string(d))})
+		bins = append(bins, testBinary{pkg: pkg.path, dir: pkg.dir, exe: exe})
 	}
 	return bins, nil
 }

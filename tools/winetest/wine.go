@@ -78,11 +78,9 @@ func buildShim(ctx context.Context, src, dll string) error {
 	return nil
 }
 
-// run runs a Windows program in the prefix and returns its output. Output
-// goes to a file, not a pipe: Wine's console handling with pipes can hang
-// or lose output.
-// run runs the test binary exe in dir, its package's source directory, as
-// go test does (tests read their testdata relative to it).
+// run runs a Windows program in the prefix, in directory dir, and returns
+// its output. Output goes to a file, not a pipe: Wine's console handling
+// with pipes can hang or lose output.
 func (p *prefix) run(ctx context.Context, exe, dir string, args []string, timeout time.Duration) ([]byte, error) {
 	return p.execIn(ctx, dir, filepath.Base(exe)+".log", timeout, p.wine, append([]string{exe}, args...)...)
 }
@@ -100,8 +98,8 @@ func (p *prefix) execIn(ctx context.Context, dir, log string, timeout time.Durat
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = p.env
 	cmd.Dir = dir
+	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.WaitDelay = 10 * time.Second
 	runErr := cmd.Run()

@@ -22,6 +22,7 @@ import (
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/hostagent/events"
 	"github.com/berth-dev/berth/store"
+	"github.com/berth-dev/berth/vm"
 )
 
 func TestWriteInitrdAppendsConfig(t *testing.T) {
@@ -204,5 +205,41 @@ func TestControlAPI(t *testing.T) {
 	resp3, _ = http.Get(srv.URL + "/v1/debug/engine-rtt?n=3")
 	if resp3.StatusCode != http.StatusConflict {
 		t.Errorf("engine-rtt with no engine: %s", resp3.Status)
+	}
+}
+
+// A boot without an initrd gets this boot's guest config as a file of its
+// own, for the driver to hand the guest; a bad config writes nothing.
+func TestPrepareBootRootFSWritesTheGuestConfig(t *testing.T) {
+	m, err := store.Open(t.TempDir(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Ensure(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := guestconfig.Default()
+	cfg.Hostname = "wsl-host"
+	if err := prepareBoot(vm.BootRootFS, m, t.TempDir(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(m.Path(store.GuestConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got guestconfig.Config
+	if err := json.Unmarshal(b, &got); err != nil || got.Hostname != "wsl-host" {
+		t.Fatalf("guest config %s: %v, %+v", m.Path(store.GuestConfig), err, got)
+	}
+	if _, err := os.Stat(m.Path(store.InitrdFile)); err == nil {
+		t.Error("an initrd was written for a boot without one")
+	}
+	os.Remove(m.Path(store.GuestConfig))
+	cfg.Network.Address = "nonsense"
+	if err := prepareBoot(vm.BootRootFS, m, t.TempDir(), cfg); err == nil || !strings.Contains(err.Error(), "network.address") {
+		t.Fatalf("bad config: %v", err)
+	}
+	if _, err := os.Stat(m.Path(store.GuestConfig)); err == nil {
+		t.Error("a bad guest config was written")
 	}
 }

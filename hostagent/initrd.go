@@ -22,6 +22,10 @@ func prepareBoot(boot vm.Boot, m store.Machine, imageDir string, cfg guestconfig
 	switch boot {
 	case vm.BootKernel:
 		return writeInitrd(m.Path(store.InitrdFile), filepath.Join(imageDir, kernel.InitramfsFile), cfg)
+	case vm.BootRootFS:
+		// No initrd carries it: the driver hands the guest this file
+		// (vm.Machine.GuestConfig).
+		return writeGuestConfig(m.Path(store.GuestConfig), cfg)
 	default:
 		return fmt.Errorf("boot %q: this guest image has a kernel and initramfs only (kernel+initrd boots)", boot)
 	}
@@ -85,4 +89,20 @@ func socketFiles(names []string) []string {
 		}
 	}
 	return socks
+}
+
+// writeGuestConfig writes this boot's guest config as a file of its own,
+// for a boot without an initrd.
+func writeGuestConfig(dst string, cfg guestconfig.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("guest config: %w", err)
+	}
+	js, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(dst, 0o600, func(out io.Writer) error {
+		_, err := out.Write(js)
+		return err
+	})
 }

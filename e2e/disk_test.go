@@ -28,12 +28,12 @@ func debugfs(t *testing.T, img string, args ...string) string {
 // has errors that e2fsck -p will not fix is never formatted: the start
 // says what e2fsck said, and the user's files are still on the disk.
 func TestDamagedFileSystemIsNotFormatted(t *testing.T) {
+	e := newEnv(t)
 	for _, tool := range []string{"mkfs.ext4", "debugfs"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s (e2fsprogs) is needed on the host for this test: %v", tool, err)
 		}
 	}
-	e := newEnv(t)
 	e.mustBerth(t, "config", "set", "disk", "4GiB")
 	dir := e.machineDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {

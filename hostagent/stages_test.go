@@ -14,14 +14,17 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/internal/wine"
 	"github.com/berth-dev/berth/kernel"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/vm"
 )
 
 // fakeDriverName is a driver registered by this test only: its "VM" is a
-// sleeping process (TestFakeVMProcess) (a stand-in, so that a leaked VM is a leaked process the
-// test can see), and it has no guest: nothing ever answers on the network.
+// process (TestFakeVMProcess) (a stand-in, so that a leaked VM is a leaked
+// process the test can see). By default it has no guest: it sleeps, and
+// nothing ever answers on the network; a test can give it a fake guest
+// (fakeguest_test.go) that answers.
 const fakeDriverName = "fake-test"
 
 const fakePIDFile = "fake.pid"
@@ -32,10 +35,16 @@ var fakeVMs sync.Map
 type fakeVM struct {
 	m         *vm.Machine
 	failStart bool
+	// guest is what answers on the VM's network (fakeguest_test.go);
+	// none by default.
+	guest fakeGuest
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	done    chan struct{}
+	exitErr error // the VM process's, once done is closed
+	stops   int   // calls to Stop
+	kills   int   // calls to Kill
 }
 
 func init() {
@@ -68,28 +77,51 @@ func (f *fakeVM) Start(context.Context) error {
 	// (Windows under Wine has no sleep program).
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFakeVMProcess$")
 	cmd.Env = append(os.Environ(), envFakeVM+"=1")
+	if f.guest != "" {
+		cmd.Env = append(cmd.Env, envFakeGuest+"="+string(f.guest),
+			envFakeNetSock+"="+f.m.Network.Socket, envFakeConsole+"="+f.m.ConsoleLog)
+	}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	pidFile := filepath.Join(f.m.StateDir, fakePIDFile)
+	werr := os.WriteFile(pidFile, fmt.Appendf(nil, "%d", cmd.Process.Pid), 0o600)
 	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+	go func() {
+		err := cmd.Wait()
+		// Like QEMU, the VM process's pidfile goes with it.
+		_ = os.Remove(pidFile)
+		f.mu.Lock()
+		f.exitErr = err
+		f.mu.Unlock()
+		close(done)
+	}()
 	f.mu.Lock()
 	f.cmd, f.done = cmd, done
 	f.mu.Unlock()
-	return os.WriteFile(filepath.Join(f.m.StateDir, fakePIDFile), fmt.Appendf(nil, "%d", cmd.Process.Pid), 0o600)
+	return werr
 }
 
-func (f *fakeVM) Stop(ctx context.Context) error { return f.Kill() }
+func (f *fakeVM) Stop(ctx context.Context) error {
+	f.mu.Lock()
+	f.stops++
+	f.mu.Unlock()
+	return f.Kill()
+}
 
 func (f *fakeVM) Kill() error {
 	f.mu.Lock()
 	cmd, done := f.cmd, f.done
+	f.kills++
 	f.mu.Unlock()
 	if cmd != nil {
 		_ = cmd.Process.Kill()
 		<-done
 	}
-	return os.Remove(filepath.Join(f.m.StateDir, fakePIDFile))
+	if err := os.Remove(filepath.Join(f.m.StateDir, fakePIDFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func (f *fakeVM) Wait(ctx context.Context) error {
@@ -126,7 +158,13 @@ func TestFakeVMProcess(t *testing.T) {
 	if os.Getenv(envFakeVM) != "1" {
 		t.Skip("only the fake driver's VM process")
 	}
-	time.Sleep(60 * time.Second)
+	if ok, err := fakeGuestFromEnv(); ok {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	time.Sleep(fakeGuestLifetime)
 }
 
 // fakeImage is a guest image's files, enough for the image stage.
@@ -140,64 +178,101 @@ func fakeImage(t *testing.T) string {
 	return dir
 }
 
+// stageMachine is a machine for a whole-agent run against the fake driver:
+// its own home (short, for the sockets' path limits), config file and fake.
+func stageMachine(t *testing.T, config string) (store.Machine, Options, *fakeVM) {
+	t.Helper()
+	home, err := os.MkdirTemp("", "berth-stages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	m, err := store.Open(home, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(home, "config.yaml")
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeVM{}
+	fakeVMs.Store(m.Dir, f)
+	t.Cleanup(func() { fakeVMs.Delete(m.Dir) })
+	if err := m.Ensure(); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Machine: m, ImageDir: fakeImage(t), Driver: fakeDriverName, ConfigPath: cfg,
+		Log: slog.New(slog.DiscardHandler), EngineTimeout: time.Second}
+	return m, o, f
+}
+
+// checkNothingLeft fails t for each socket, pidfile or process the run
+// left behind.
+func checkNothingLeft(t *testing.T, m store.Machine, f *fakeVM) {
+	t.Helper()
+	for _, left := range []string{store.AgentSock, store.DockerSock, store.NetSock, store.AgentPIDFile, fakePIDFile} {
+		if _, err := os.Lstat(m.Path(left)); err == nil {
+			t.Errorf("%s left behind", left)
+		}
+	}
+	if pid := f.pid(); pid != 0 && proc.Alive(pid) {
+		t.Errorf("the VM's process %d still runs", pid)
+	}
+}
+
 // The whole agent runs against the fake driver; each case makes one stage
 // fail, and the run must leave nothing behind: no socket, no pidfile, no
-// process.
+// process. A case with a guest has the fake guest answer, and the stop
+// must have asked it to shut down.
 func TestStartStagesFailCleanly(t *testing.T) {
 	for _, tc := range []struct {
-		stage  string
-		config string
-		setup  func(t *testing.T, m store.Machine, o *Options, f *fakeVM)
-		want   string
+		name    string
+		config  string
+		guest   fakeGuest
+		timeout time.Duration
+		setup   func(t *testing.T, m store.Machine, o *Options, f *fakeVM)
+		want    string
 	}{
-		{stage: "config", config: "cpus: 0\n", want: "cpus"},
-		{stage: "machine files", config: "disk: 8GiB\n", want: "can grow, not shrink", setup: func(t *testing.T, m store.Machine, _ *Options, _ *fakeVM) {
+		{name: "config", config: "cpus: 0\n", want: "cpus"},
+		{name: "machine files", config: "disk: 8GiB\n", want: "can grow, not shrink", setup: func(t *testing.T, m store.Machine, _ *Options, _ *fakeVM) {
 			if _, _, _, err := Prepare(m, defaultSpec(2, "amd64")); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{stage: "image", want: "make image", setup: func(t *testing.T, _ store.Machine, o *Options, _ *fakeVM) { o.ImageDir = t.TempDir() }},
-		{stage: "network", want: "offers", setup: func(t *testing.T, _ store.Machine, _ *Options, _ *fakeVM) { t.Setenv(EnvNetLink, "vhost-user") }},
-		{stage: "driver", want: "booting the VM: the fake hypervisor refuses", setup: func(_ *testing.T, _ store.Machine, _ *Options, f *fakeVM) { f.failStart = true }},
-		{stage: "guest handshake", want: "the guest agent did not answer within 1s"},
+		{name: "image", want: "make image", setup: func(t *testing.T, _ store.Machine, o *Options, _ *fakeVM) { o.ImageDir = t.TempDir() }},
+		{name: "network", want: "offers", setup: func(t *testing.T, _ store.Machine, _ *Options, _ *fakeVM) { t.Setenv(EnvNetLink, "vhost-user") }},
+		{name: "driver", want: "booting the VM: the fake hypervisor refuses", setup: func(_ *testing.T, _ store.Machine, _ *Options, f *fakeVM) { f.failStart = true }},
+		{name: "guest handshake", want: "the guest agent did not answer within 1s"},
+		// The guest answers; the engine does not come up.
+		{name: "engine starting", guest: guestEngineStarting, timeout: 4 * time.Second, want: "the engine did not answer within 4s (last: engine starting)"},
+		{name: "engine failed", guest: guestEngineFailed, timeout: 10 * time.Second, want: "the engine failed to start in the guest: " + fakeGuestEngineFailure},
+		{name: "engine unreachable", guest: guestNoDockerd, timeout: 4 * time.Second, want: "the engine did not answer within 4s (last: docker version: "},
 	} {
-		t.Run(tc.stage, func(t *testing.T) {
-			home, err := os.MkdirTemp("", "berth-stages")
-			if err != nil {
-				t.Fatal(err)
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.guest != "" {
+				wine.Skip(t, "Wine has no AF_UNIX sockets, and the fake guest's network link is one")
+				// These wait out their timeout: together, not one by one.
+				t.Parallel()
 			}
-			t.Cleanup(func() { os.RemoveAll(home) })
-			m, err := store.Open(home, "default")
-			if err != nil {
-				t.Fatal(err)
+			m, o, f := stageMachine(t, tc.config)
+			f.guest = tc.guest
+			if tc.timeout != 0 {
+				o.EngineTimeout = tc.timeout
 			}
-			cfg := filepath.Join(home, "config.yaml")
-			if err := os.WriteFile(cfg, []byte(tc.config), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			f := &fakeVM{}
-			fakeVMs.Store(m.Dir, f)
-			t.Cleanup(func() { fakeVMs.Delete(m.Dir) })
-			if err := m.Ensure(); err != nil {
-				t.Fatal(err)
-			}
-			o := Options{Machine: m, ImageDir: fakeImage(t), Driver: fakeDriverName, ConfigPath: cfg,
-				Log: slog.New(slog.DiscardHandler), EngineTimeout: time.Second}
 			if tc.setup != nil {
 				tc.setup(t, m, &o, f)
 			}
-			err = Run(context.Background(), o)
+			err := Run(context.Background(), o)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Run: %v, want an error with %q", err, tc.want)
 			}
-			for _, left := range []string{store.AgentSock, store.DockerSock, store.NetSock, store.AgentPIDFile, fakePIDFile} {
-				if _, err := os.Lstat(m.Path(left)); err == nil {
-					t.Errorf("%s left behind", left)
+			checkNothingLeft(t, m, f)
+			if tc.guest != "" {
+				if console, _ := os.ReadFile(m.Path(store.SerialLogFile)); !strings.Contains(string(console), consoleShutdown) {
+					t.Errorf("the guest was not asked to shut down; its console:\n%s", console)
 				}
-			}
-			if pid := f.pid(); pid != 0 && proc.Alive(pid) {
-				t.Errorf("the VM's process %d still runs", pid)
 			}
 		})
 	}
 }
+

@@ -1,19 +1,27 @@
 package hostagent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/internal/sockets"
 	"github.com/berth-dev/berth/internal/wine"
 	"github.com/berth-dev/berth/kernel"
 	"github.com/berth-dev/berth/store"
@@ -276,3 +284,164 @@ func TestStartStagesFailCleanly(t *testing.T) {
 	}
 }
 
+// A whole start against the fake driver with a fake guest that answers:
+// the agent reaches running, serves the docker socket (a docker API call
+// through it reaches the guest's stand-in engine), follows the engine for
+// the forwards, and a stop through the control API asks the guest to shut
+// down, lets the VM power off by itself and leaves nothing behind.
+func TestRunServesAndStopsCleanly(t *testing.T) {
+	wine.Skip(t, "Wine has no AF_UNIX sockets, and the fake guest's network link is one")
+	m, o, f := stageMachine(t, "")
+	f.guest = guestRunning
+	// Generous: a slow host only makes the test slower, not fail.
+	o.EngineTimeout = 30 * time.Second
+	var logBuf syncBuffer
+	o.Log = slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the agent's log:\n%s", logBuf.String())
+			console, _ := os.ReadFile(m.Path(store.SerialLogFile))
+			t.Logf("the fake guest's console:\n%s", console)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- Run(ctx, o) }()
+
+	ctl := api.NewClient(m.AgentSocket())
+	st := waitRunning(ctx, t, ctl, runErr)
+	if st.EngineVersion != standinVersion || st.Driver != fakeDriverName || st.DockerSocket != m.DockerSocket() {
+		t.Errorf("status: engine %q, driver %q, docker socket %q; want %q, %q, %q",
+			st.EngineVersion, st.Driver, st.DockerSocket, standinVersion, fakeDriverName, m.DockerSocket())
+	}
+
+	// The docker socket, as any client uses it: plain HTTP over it...
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return sockets.Dial(ctx, m.DockerSocket())
+	}}}
+	defer hc.CloseIdleConnections()
+	for path, want := range map[string]string{"/_ping": "OK", "/v" + standinAPIVersion + "/version": `"Version":"` + standinVersion + `"`} {
+		body, err := httpGet(ctx, hc, "http://docker"+path)
+		if err != nil || !strings.Contains(body, want) {
+			t.Errorf("GET %s through the docker socket: %q, %v; want %q in the body", path, body, err, want)
+		}
+	}
+	// ...and the docker API client.
+	ec, err := engine.New(func(ctx context.Context) (net.Conn, error) { return sockets.Dial(ctx, m.DockerSocket()) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := ec.Version(ctx); err != nil || v != standinVersion {
+		t.Errorf("docker version through the docker socket: %q, %v; want %q", v, err, standinVersion)
+	}
+	_ = ec.Close()
+
+	// The forwards follow the engine: subscribed to its events, listed its
+	// containers.
+	if fw, err := ctl.Forwards(ctx); err != nil || len(fw) != 0 {
+		t.Errorf("forwards: %v, %v; want none", fw, err)
+	}
+	waitConsole(ctx, t, m.Path(store.SerialLogFile), consoleEngine+"GET /v"+standinAPIVersion+"/events", consoleEngine+"GET /v"+standinAPIVersion+"/containers/json")
+
+	hc.CloseIdleConnections()
+	if err := ctl.Stop(ctx); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	select {
+	case err := <-runErr:
+		if err != nil {
+			t.Fatalf("Run after a stop: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Run did not return after a stop")
+	}
+	checkNothingLeft(t, m, f)
+	f.mu.Lock()
+	stops, kills, exitErr := f.stops, f.kills, f.exitErr
+	f.mu.Unlock()
+	if stops != 0 || kills != 0 || exitErr != nil {
+		t.Errorf("the VM was stopped %d and killed %d times, and exited with %v; want it to power off by itself after the guest's shutdown", stops, kills, exitErr)
+	}
+	if console, _ := os.ReadFile(m.Path(store.SerialLogFile)); !strings.Contains(string(console), consoleShutdown) {
+		t.Errorf("the guest was not asked to shut down")
+	}
+}
+
+// waitRunning follows the agent's status until it is running; a run that
+// ends first fails t.
+func waitRunning(ctx context.Context, t *testing.T, ctl *api.Client, runErr <-chan error) *api.Status {
+	t.Helper()
+	var last string
+	for {
+		st, err := ctl.Status(ctx)
+		if err == nil && st.State == api.StateRunning {
+			return st
+		}
+		if err == nil {
+			last = fmt.Sprintf("%s %s %s", st.State, st.Phase, st.Error)
+		}
+		select {
+		case err := <-runErr:
+			t.Fatalf("Run ended before the machine was running: %v", err)
+		case <-ctx.Done():
+			t.Fatalf("the machine is not running (last: %s)", last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// waitConsole waits, up to ten seconds, until the console log has each of
+// lines.
+func waitConsole(ctx context.Context, t *testing.T, path string, lines ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		b, _ := os.ReadFile(path)
+		missing := slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return strings.Contains(string(b), l) })
+		if len(missing) == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the guest's console never showed %q", missing)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func httpGet(ctx context.Context, hc *http.Client, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return string(b), fmt.Errorf("%s", resp.Status)
+	}
+	return string(b), err
+}
+
+// syncBuffer is a bytes.Buffer for writers on several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

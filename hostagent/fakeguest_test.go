@@ -146,11 +146,13 @@ func runFakeGuest(mode fakeGuest, netSock, console string) error {
 
 	select {
 	case <-shutdown:
-		// Let the shutdown's answer reach the agent, then power off: the
-		// link closes with the process.
+		// Power off once the shutdown's answer has reached the agent: the
+		// link closes with the process, and frames still in this stack
+		// would go with it.
 		sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
 		_ = agentSrv.Shutdown(sctx)
 		scancel()
+		waitAcked(s, 2*time.Second)
 	case err := <-linkDone:
 		logf("fake guest: the link ended: %v", err)
 	case <-ctx.Done():
@@ -198,6 +200,28 @@ func guestStack() (*stack.Stack, *channel.Endpoint, error) {
 		{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFrom4(netip.MustParseAddr(guestconfig.GatewayIP).As4()), NIC: nic},
 	})
 	return s, ep, nil
+}
+
+// waitAcked waits, up to timeout, until the agent has acknowledged every
+// connection the guest closed: none still has its FIN, and so the data
+// before it, unacknowledged.
+func waitAcked(s *stack.Stack, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		pending := false
+		for _, e := range s.RegisteredEndpoints() {
+			if te, ok := e.(interface{ State() uint32 }); ok {
+				switch tcp.EndpointState(te.State()) {
+				case tcp.StateFinWait1, tcp.StateClosing, tcp.StateLastAck:
+					pending = true
+				}
+			}
+		}
+		if !pending {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // readFrames hands each frame the agent sends to the guest's card.

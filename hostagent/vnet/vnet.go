@@ -121,7 +121,7 @@ func (c *linkConn) Write(b []byte) (int, error) {
 	if err == nil || errors.Is(err, syscall.ENOBUFS) { // the switch retries a full buffer
 		return n, err
 	}
-	c.once.Do(func() { _ = c.Conn.Close() })
+	c.once.Do(func() { _ = c.Close() })
 	return len(b), nil
 }
 

@@ -495,7 +495,9 @@ func (a *Agent) waitFor(ctx context.Context, vmDone *vmExit, what string, ready 
 		if failed != nil || done {
 			return failed
 		}
-		if seen != nil {
+		// An attempt the deadline cut short saw only the deadline: the
+		// one before it says more.
+		if seen != nil && ctx.Err() == nil {
 			last = seen
 		}
 		select {

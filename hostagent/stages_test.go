@@ -1,27 +1,38 @@
 package hostagent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/internal/sockets"
+	"github.com/berth-dev/berth/internal/wine"
 	"github.com/berth-dev/berth/kernel"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/vm"
 )
 
 // fakeDriverName is a driver registered by this test only: its "VM" is a
-// sleeping process (TestFakeVMProcess) (a stand-in, so that a leaked VM is a leaked process the
-// test can see), and it has no guest: nothing ever answers on the network.
+// process (TestFakeVMProcess) (a stand-in, so that a leaked VM is a leaked
+// process the test can see). By default it has no guest: it sleeps, and
+// nothing ever answers on the network; a test can give it a fake guest
+// (fakeguest_test.go) that answers.
 const fakeDriverName = "fake-test"
 
 const fakePIDFile = "fake.pid"
@@ -32,10 +43,16 @@ var fakeVMs sync.Map
 type fakeVM struct {
 	m         *vm.Machine
 	failStart bool
+	// guest is what answers on the VM's network (fakeguest_test.go);
+	// none by default.
+	guest fakeGuest
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	done    chan struct{}
+	exitErr error // the VM process's, once done is closed
+	stops   int   // calls to Stop
+	kills   int   // calls to Kill
 }
 
 func init() {
@@ -68,28 +85,51 @@ func (f *fakeVM) Start(context.Context) error {
 	// (Windows under Wine has no sleep program).
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFakeVMProcess$")
 	cmd.Env = append(os.Environ(), envFakeVM+"=1")
+	if f.guest != "" {
+		cmd.Env = append(cmd.Env, envFakeGuest+"="+string(f.guest),
+			envFakeNetSock+"="+f.m.Network.Socket, envFakeConsole+"="+f.m.ConsoleLog)
+	}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	pidFile := filepath.Join(f.m.StateDir, fakePIDFile)
+	werr := os.WriteFile(pidFile, fmt.Appendf(nil, "%d", cmd.Process.Pid), 0o600)
 	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+	go func() {
+		err := cmd.Wait()
+		// Like QEMU, the VM process's pidfile goes with it.
+		_ = os.Remove(pidFile)
+		f.mu.Lock()
+		f.exitErr = err
+		f.mu.Unlock()
+		close(done)
+	}()
 	f.mu.Lock()
 	f.cmd, f.done = cmd, done
 	f.mu.Unlock()
-	return os.WriteFile(filepath.Join(f.m.StateDir, fakePIDFile), fmt.Appendf(nil, "%d", cmd.Process.Pid), 0o600)
+	return werr
 }
 
-func (f *fakeVM) Stop(ctx context.Context) error { return f.Kill() }
+func (f *fakeVM) Stop(ctx context.Context) error {
+	f.mu.Lock()
+	f.stops++
+	f.mu.Unlock()
+	return f.Kill()
+}
 
 func (f *fakeVM) Kill() error {
 	f.mu.Lock()
 	cmd, done := f.cmd, f.done
+	f.kills++
 	f.mu.Unlock()
 	if cmd != nil {
 		_ = cmd.Process.Kill()
 		<-done
 	}
-	return os.Remove(filepath.Join(f.m.StateDir, fakePIDFile))
+	if err := os.Remove(filepath.Join(f.m.StateDir, fakePIDFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func (f *fakeVM) Wait(ctx context.Context) error {
@@ -126,7 +166,13 @@ func TestFakeVMProcess(t *testing.T) {
 	if os.Getenv(envFakeVM) != "1" {
 		t.Skip("only the fake driver's VM process")
 	}
-	time.Sleep(60 * time.Second)
+	if ok, err := fakeGuestFromEnv(); ok {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	time.Sleep(fakeGuestLifetime)
 }
 
 // fakeImage is a guest image's files, enough for the image stage.
@@ -140,64 +186,262 @@ func fakeImage(t *testing.T) string {
 	return dir
 }
 
+// stageMachine is a machine for a whole-agent run against the fake driver:
+// its own home (short, for the sockets' path limits), config file and fake.
+func stageMachine(t *testing.T, config string) (store.Machine, Options, *fakeVM) {
+	t.Helper()
+	home, err := os.MkdirTemp("", "berth-stages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	m, err := store.Open(home, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(home, "config.yaml")
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeVM{}
+	fakeVMs.Store(m.Dir, f)
+	t.Cleanup(func() { fakeVMs.Delete(m.Dir) })
+	if err := m.Ensure(); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Machine: m, ImageDir: fakeImage(t), Driver: fakeDriverName, ConfigPath: cfg,
+		Log: slog.New(slog.DiscardHandler), EngineTimeout: time.Second}
+	return m, o, f
+}
+
+// checkNothingLeft fails t for each socket, pidfile or process the run
+// left behind.
+func checkNothingLeft(t *testing.T, m store.Machine, f *fakeVM) {
+	t.Helper()
+	for _, left := range []string{store.AgentSock, store.DockerSock, store.NetSock, store.AgentPIDFile, fakePIDFile} {
+		if _, err := os.Lstat(m.Path(left)); err == nil {
+			t.Errorf("%s left behind", left)
+		}
+	}
+	if pid := f.pid(); pid != 0 && proc.Alive(pid) {
+		t.Errorf("the VM's process %d still runs", pid)
+	}
+}
+
 // The whole agent runs against the fake driver; each case makes one stage
 // fail, and the run must leave nothing behind: no socket, no pidfile, no
-// process.
+// process. A case with a guest has the fake guest answer, and the stop
+// must have asked it to shut down.
 func TestStartStagesFailCleanly(t *testing.T) {
 	for _, tc := range []struct {
-		stage  string
-		config string
-		setup  func(t *testing.T, m store.Machine, o *Options, f *fakeVM)
-		want   string
+		name    string
+		config  string
+		guest   fakeGuest
+		timeout time.Duration
+		setup   func(t *testing.T, m store.Machine, o *Options, f *fakeVM)
+		want    string
 	}{
-		{stage: "config", config: "cpus: 0\n", want: "cpus"},
-		{stage: "machine files", config: "disk: 8GiB\n", want: "can grow, not shrink", setup: func(t *testing.T, m store.Machine, _ *Options, _ *fakeVM) {
+		{name: "config", config: "cpus: 0\n", want: "cpus"},
+		{name: "machine files", config: "disk: 8GiB\n", want: "can grow, not shrink", setup: func(t *testing.T, m store.Machine, _ *Options, _ *fakeVM) {
 			if _, _, _, err := Prepare(m, defaultSpec(2, "amd64")); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{stage: "image", want: "make image", setup: func(t *testing.T, _ store.Machine, o *Options, _ *fakeVM) { o.ImageDir = t.TempDir() }},
-		{stage: "network", want: "offers", setup: func(t *testing.T, _ store.Machine, _ *Options, _ *fakeVM) { t.Setenv(EnvNetLink, "vhost-user") }},
-		{stage: "driver", want: "booting the VM: the fake hypervisor refuses", setup: func(_ *testing.T, _ store.Machine, _ *Options, f *fakeVM) { f.failStart = true }},
-		{stage: "guest handshake", want: "the guest agent did not answer within 1s"},
+		{name: "image", want: "make image", setup: func(t *testing.T, _ store.Machine, o *Options, _ *fakeVM) { o.ImageDir = t.TempDir() }},
+		{name: "network", want: "offers", setup: func(t *testing.T, _ store.Machine, _ *Options, _ *fakeVM) { t.Setenv(EnvNetLink, "vhost-user") }},
+		{name: "driver", want: "booting the VM: the fake hypervisor refuses", setup: func(_ *testing.T, _ store.Machine, _ *Options, f *fakeVM) { f.failStart = true }},
+		{name: "guest handshake", want: "the guest agent did not answer within 1s"},
+		// The guest answers; the engine does not come up.
+		{name: "engine starting", guest: guestEngineStarting, timeout: 4 * time.Second, want: "the engine did not answer within 4s (last: engine starting)"},
+		{name: "engine failed", guest: guestEngineFailed, timeout: 10 * time.Second, want: "the engine failed to start in the guest: " + fakeGuestEngineFailure},
+		{name: "engine unreachable", guest: guestNoDockerd, timeout: 4 * time.Second, want: "the engine did not answer within 4s (last: docker version: "},
 	} {
-		t.Run(tc.stage, func(t *testing.T) {
-			home, err := os.MkdirTemp("", "berth-stages")
-			if err != nil {
-				t.Fatal(err)
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.guest != "" {
+				wine.Skip(t, "Wine has no AF_UNIX sockets, and the fake guest's network link is one")
+				// These wait out their timeout: together, not one by one.
+				t.Parallel()
 			}
-			t.Cleanup(func() { os.RemoveAll(home) })
-			m, err := store.Open(home, "default")
-			if err != nil {
-				t.Fatal(err)
+			m, o, f := stageMachine(t, tc.config)
+			f.guest = tc.guest
+			if tc.timeout != 0 {
+				o.EngineTimeout = tc.timeout
 			}
-			cfg := filepath.Join(home, "config.yaml")
-			if err := os.WriteFile(cfg, []byte(tc.config), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			f := &fakeVM{}
-			fakeVMs.Store(m.Dir, f)
-			t.Cleanup(func() { fakeVMs.Delete(m.Dir) })
-			if err := m.Ensure(); err != nil {
-				t.Fatal(err)
-			}
-			o := Options{Machine: m, ImageDir: fakeImage(t), Driver: fakeDriverName, ConfigPath: cfg,
-				Log: slog.New(slog.DiscardHandler), EngineTimeout: time.Second}
 			if tc.setup != nil {
 				tc.setup(t, m, &o, f)
 			}
-			err = Run(context.Background(), o)
+			err := Run(context.Background(), o)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Run: %v, want an error with %q", err, tc.want)
 			}
-			for _, left := range []string{store.AgentSock, store.DockerSock, store.NetSock, store.AgentPIDFile, fakePIDFile} {
-				if _, err := os.Lstat(m.Path(left)); err == nil {
-					t.Errorf("%s left behind", left)
+			checkNothingLeft(t, m, f)
+			if tc.guest != "" {
+				if console, _ := os.ReadFile(m.Path(store.SerialLogFile)); !strings.Contains(string(console), consoleShutdown) {
+					t.Errorf("the guest was not asked to shut down; its console:\n%s", console)
 				}
-			}
-			if pid := f.pid(); pid != 0 && proc.Alive(pid) {
-				t.Errorf("the VM's process %d still runs", pid)
 			}
 		})
 	}
+}
+
+// A whole start against the fake driver with a fake guest that answers:
+// the agent reaches running, serves the docker socket (a docker API call
+// through it reaches the guest's stand-in engine), follows the engine for
+// the forwards, and a stop through the control API asks the guest to shut
+// down, lets the VM power off by itself and leaves nothing behind.
+func TestRunServesAndStopsCleanly(t *testing.T) {
+	wine.Skip(t, "Wine has no AF_UNIX sockets, and the fake guest's network link is one")
+	m, o, f := stageMachine(t, "")
+	f.guest = guestRunning
+	// Generous: a slow host only makes the test slower, not fail.
+	o.EngineTimeout = 30 * time.Second
+	var logBuf syncBuffer
+	o.Log = slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the agent's log:\n%s", logBuf.String())
+			console, _ := os.ReadFile(m.Path(store.SerialLogFile))
+			t.Logf("the fake guest's console:\n%s", console)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- Run(ctx, o) }()
+
+	ctl := api.NewClient(m.AgentSocket())
+	st := waitRunning(ctx, t, ctl, runErr)
+	if st.EngineVersion != standinVersion || st.Driver != fakeDriverName || st.DockerSocket != m.DockerSocket() {
+		t.Errorf("status: engine %q, driver %q, docker socket %q; want %q, %q, %q",
+			st.EngineVersion, st.Driver, st.DockerSocket, standinVersion, fakeDriverName, m.DockerSocket())
+	}
+
+	// The docker socket, as any client uses it: plain HTTP over it...
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return sockets.Dial(ctx, m.DockerSocket())
+	}}}
+	defer hc.CloseIdleConnections()
+	for path, want := range map[string]string{"/_ping": "OK", "/v" + standinAPIVersion + "/version": `"Version":"` + standinVersion + `"`} {
+		body, err := httpGet(ctx, hc, "http://docker"+path)
+		if err != nil || !strings.Contains(body, want) {
+			t.Errorf("GET %s through the docker socket: %q, %v; want %q in the body", path, body, err, want)
+		}
+	}
+	// ...and the docker API client.
+	ec, err := engine.New(func(ctx context.Context) (net.Conn, error) { return sockets.Dial(ctx, m.DockerSocket()) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := ec.Version(ctx); err != nil || v != standinVersion {
+		t.Errorf("docker version through the docker socket: %q, %v; want %q", v, err, standinVersion)
+	}
+	_ = ec.Close()
+
+	// The forwards follow the engine: subscribed to its events, listed its
+	// containers.
+	if fw, err := ctl.Forwards(ctx); err != nil || len(fw) != 0 {
+		t.Errorf("forwards: %v, %v; want none", fw, err)
+	}
+	waitConsole(ctx, t, m.Path(store.SerialLogFile), consoleEngine+"GET /v"+standinAPIVersion+"/events", consoleEngine+"GET /v"+standinAPIVersion+"/containers/json")
+
+	hc.CloseIdleConnections()
+	if err := ctl.Stop(ctx); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	select {
+	case err := <-runErr:
+		if err != nil {
+			t.Fatalf("Run after a stop: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Run did not return after a stop")
+	}
+	checkNothingLeft(t, m, f)
+	f.mu.Lock()
+	stops, kills, exitErr := f.stops, f.kills, f.exitErr
+	f.mu.Unlock()
+	if stops != 0 || kills != 0 || exitErr != nil {
+		t.Errorf("the VM was stopped %d and killed %d times, and exited with %v; want it to power off by itself after the guest's shutdown", stops, kills, exitErr)
+	}
+	if console, _ := os.ReadFile(m.Path(store.SerialLogFile)); !strings.Contains(string(console), consoleShutdown) {
+		t.Errorf("the guest was not asked to shut down")
+	}
+}
+
+// waitRunning follows the agent's status until it is running; a run that
+// ends first fails t.
+func waitRunning(ctx context.Context, t *testing.T, ctl *api.Client, runErr <-chan error) *api.Status {
+	t.Helper()
+	var last string
+	for {
+		st, err := ctl.Status(ctx)
+		if err == nil && st.State == api.StateRunning {
+			return st
+		}
+		if err == nil {
+			last = fmt.Sprintf("%s %s %s", st.State, st.Phase, st.Error)
+		}
+		select {
+		case err := <-runErr:
+			t.Fatalf("Run ended before the machine was running: %v", err)
+		case <-ctx.Done():
+			t.Fatalf("the machine is not running (last: %s)", last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// waitConsole waits, up to ten seconds, until the console log has each of
+// lines.
+func waitConsole(ctx context.Context, t *testing.T, path string, lines ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		b, _ := os.ReadFile(path)
+		missing := slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return strings.Contains(string(b), l) })
+		if len(missing) == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the guest's console never showed %q", missing)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func httpGet(ctx context.Context, hc *http.Client, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return string(b), fmt.Errorf("%s", resp.Status)
+	}
+	return string(b), err
+}
+
+// syncBuffer is a bytes.Buffer for writers on several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/containers/gvisor-tap-vsock/pkg/types"
@@ -111,7 +112,29 @@ type acceptor func(ctx context.Context, vn *virtualnetwork.VirtualNetwork, conn 
 // acceptStream carries QEMU's length-prefixed frames, on a unix socket or
 // an hvsock alike.
 func acceptStream(ctx context.Context, vn *virtualnetwork.VirtualNetwork, conn net.Conn, _ *slog.Logger) error {
-	return vn.AcceptQemu(ctx, conn)
+	return vn.AcceptQemu(ctx, &linkConn{Conn: conn})
+}
+
+// linkConn is the VM's link as the switch sees it: a write that fails ends
+// the link by closing the connection, which stops the switch's reader, and
+// is reported as sent. The switch then drops the link once, after its
+// reader has returned. (gvisor-tap-vsock's switch drops a link as soon as a
+// write fails, while its reader may still hand on a frame it had buffered:
+// that maps the guest's MAC to the dropped link again, and the next frame
+// for the guest dereferences a missing connection and panics the agent.
+// Seen when the VM powers off while the agent still sends to it.)
+type linkConn struct {
+	net.Conn
+	once sync.Once
+}
+
+func (c *linkConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if err == nil || errors.Is(err, syscall.ENOBUFS) { // the switch retries a full buffer
+		return n, err
+	}
+	c.once.Do(func() { _ = c.Close() })
+	return len(b), nil
 }
 
 // join links the VM's network device to the switch, one connection at a

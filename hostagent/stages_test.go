@@ -53,6 +53,9 @@ type fakeVM struct {
 	exitErr error // the VM process's, once done is closed
 	stops   int   // calls to Stop
 	kills   int   // calls to Kill
+	// linkDials and diskCalls: what the agent asked of guestLinkVM.
+	linkDials int
+	diskCalls []string
 }
 
 func init() {
@@ -73,6 +76,61 @@ func init() {
 			}
 			f.(*fakeVM).m = m
 			return f.(*fakeVM), nil
+		},
+	})
+}
+
+// fakeGuestLinkDriverName is the fake with the other side of each
+// difference: a guest that listens on its link (the driver dials it), a
+// disk the driver makes, a root file system boot.
+const fakeGuestLinkDriverName = "fake-guestlink-test"
+
+// guestLinkVM is the fake as that driver: a vm.LinkDialer (the fake guest
+// listens on the machine's net.sock) and a vm.DiskOwner.
+type guestLinkVM struct{ *fakeVM }
+
+func (g guestLinkVM) DialLink(ctx context.Context) (net.Conn, error) {
+	g.mu.Lock()
+	g.linkDials++
+	g.mu.Unlock()
+	var d net.Dialer
+	return d.DialContext(ctx, "unix", g.m.Network.Socket)
+}
+
+func (g guestLinkVM) Info() vm.Info { return vm.Info{Driver: fakeGuestLinkDriverName} }
+
+func (g guestLinkVM) EnsureDataDisk(path string, _ int) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.diskCalls = append(g.diskCalls, "ensure "+path)
+	return nil
+}
+
+func (g guestLinkVM) GrowDataDisk(path string, gib int) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.diskCalls = append(g.diskCalls, fmt.Sprintf("grow %s %d", path, gib))
+	return nil
+}
+
+func init() {
+	vm.Register(vm.Factory{
+		Name: fakeGuestLinkDriverName,
+		Capabilities: func(string) vm.Capabilities {
+			return vm.Capabilities{
+				Boot:         vm.BootRootFS,
+				DataDisk:     vm.DataDisk{Format: vm.DiskDistro, CreatedBy: vm.PartyDriver},
+				Links:        []vm.LinkSpec{{Link: vm.LinkHvsock, Listener: vm.PartyGuest}},
+				RuntimeFiles: []string{fakePIDFile},
+			}
+		},
+		New: func(m *vm.Machine) (vm.Driver, error) {
+			f, ok := fakeVMs.Load(m.StateDir)
+			if !ok {
+				return nil, errors.New("no fake for " + m.StateDir)
+			}
+			f.(*fakeVM).m = m
+			return guestLinkVM{f.(*fakeVM)}, nil
 		},
 	})
 }
@@ -291,7 +349,39 @@ func TestStartStagesFailCleanly(t *testing.T) {
 // down, lets the VM power off by itself and leaves nothing behind.
 func TestRunServesAndStopsCleanly(t *testing.T) {
 	wine.Skip(t, "Wine has no AF_UNIX sockets, and the fake guest's network link is one")
+	runServesAndStops(t, fakeDriverName)
+}
+
+// The same run with a driver whose guest listens on the link (as a WSL2
+// guest does on AF_VSOCK) and that makes its own data disk and boots a
+// root file system: the agent dials the link through the driver, asks the
+// driver for the disk, and hands the guest its config as a file.
+func TestRunThroughAGuestLink(t *testing.T) {
+	wine.Skip(t, "Wine has no AF_UNIX sockets, and the fake guest's network link is one")
+	m, f := runServesAndStops(t, fakeGuestLinkDriverName)
+	f.mu.Lock()
+	dials, disk := f.linkDials, f.diskCalls
+	f.mu.Unlock()
+	if dials == 0 {
+		t.Error("the network never dialled the link through the driver")
+	}
+	if want := []string{"ensure " + m.Path(store.DataDisk)}; fmt.Sprint(disk) != fmt.Sprint(want) {
+		t.Errorf("the driver was asked %q for its disk, want %q", disk, want)
+	}
+	if _, err := os.Stat(m.Path(store.DataDisk)); err == nil {
+		t.Error("the agent made a raw data disk for a driver that makes its own")
+	}
+	if _, err := os.Stat(m.Path(store.GuestConfig)); err != nil {
+		t.Errorf("no guest config for the rootfs boot: %v", err)
+	}
+	if _, err := os.Stat(m.Path(store.InitrdFile)); err == nil {
+		t.Error("an initrd for a rootfs boot")
+	}
+}
+
+func runServesAndStops(t *testing.T, driver string) (store.Machine, *fakeVM) {
 	m, o, f := stageMachine(t, "")
+	o.Driver = driver
 	f.guest = guestRunning
 	// Generous: a slow host only makes the test slower, not fail.
 	o.EngineTimeout = 30 * time.Second
@@ -311,9 +401,9 @@ func TestRunServesAndStopsCleanly(t *testing.T) {
 
 	ctl := api.NewClient(m.AgentSocket())
 	st := waitRunning(ctx, t, ctl, runErr)
-	if st.EngineVersion != standinVersion || st.Driver != fakeDriverName || st.DockerSocket != m.DockerSocket() {
+	if st.EngineVersion != standinVersion || st.Driver != driver || st.DockerSocket != m.DockerSocket() {
 		t.Errorf("status: engine %q, driver %q, docker socket %q; want %q, %q, %q",
-			st.EngineVersion, st.Driver, st.DockerSocket, standinVersion, fakeDriverName, m.DockerSocket())
+			st.EngineVersion, st.Driver, st.DockerSocket, standinVersion, driver, m.DockerSocket())
 	}
 
 	// The docker socket, as any client uses it: plain HTTP over it...
@@ -366,6 +456,7 @@ func TestRunServesAndStopsCleanly(t *testing.T) {
 	if console, _ := os.ReadFile(m.Path(store.SerialLogFile)); !strings.Contains(string(console), consoleShutdown) {
 		t.Errorf("the guest was not asked to shut down")
 	}
+	return m, f
 }
 
 // waitRunning follows the agent's status until it is running; a run that

@@ -85,8 +85,8 @@ func MainWSL(opts Options) {
 // returns its exit code. A launcher that dies first (wsl.exe killed) sends
 // the copy SIGTERM, which stops the engine cleanly.
 func relaunch(argv []string) int {
-	cmd := exec.Command("/proc/self/exe", argv[1:]...)
-	cmd.Args[0] = argv[0]
+	// The init itself, whatever its path in the distro.
+	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: argv}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS,

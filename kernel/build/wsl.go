@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -169,8 +168,7 @@ func treeEntry(root, name string, fi fs.FileInfo, modes map[string]fs.FileMode, 
 		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, target
 		return hdr, nil, nil
 	case mode.IsRegular():
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
-			id := [2]uint64{uint64(st.Dev), uint64(st.Ino)}
+		if id, ok := hardLinkID(fi); ok {
 			if first, seen := links[id]; seen {
 				hdr.Typeflag, hdr.Linkname = tar.TypeLink, first
 				return hdr, nil, nil

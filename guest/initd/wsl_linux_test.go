@@ -2,10 +2,12 @@ package initd
 
 import (
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadWSLConfig(t *testing.T) {
@@ -47,5 +49,44 @@ func TestParseConfigWSL(t *testing.T) {
 		if _, _, err := ParseConfigWSL([]byte(bad)); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+// The vsock listener binds and its Close ends a pending Accept. Nothing
+// here can dial it: a kernel without vsock_loopback (like a VM's) reaches
+// only its host through vsock.
+func TestVsockListener(t *testing.T) {
+	if !haveVsock() {
+		t.Skip("the kernel here has no AF_VSOCK")
+	}
+	l, err := listenVsock(52380)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Addr().String(); got != "4294967295:52380" || l.Addr().Network() != "vsock" {
+		t.Errorf("address %s %s", l.Addr().Network(), got)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.Accept()
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	l.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Accept after Close returned a connection")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not end Accept")
+	}
+	tl, err := listenTransport(Transport{Network: "tcp"}, 0)
+	if err != nil {
+		t.Fatalf("TCP loopback: %v", err)
+	}
+	defer tl.Close()
+	if ip := tl.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+		t.Errorf("the TCP fallback listens on %s, not loopback", ip)
 	}
 }

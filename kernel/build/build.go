@@ -21,7 +21,7 @@ import (
 
 // BuilderVersion is part of every image's version: bump it when a change to
 // the builder changes what it produces from the same packages.
-const BuilderVersion = "4"
+const BuilderVersion = "5"
 
 // Options configure Build.
 type Options struct {

@@ -186,27 +186,31 @@ func treeEntry(root, name string, fi fs.FileInfo, modes map[string]fs.FileMode, 
 	}
 }
 
-// ParseModeList reads `find -printf '%m %P\0'` output: octal permission
-// bits (with setuid, setgid, sticky) and a path relative to the root.
+// ParseModeList reads `find -printf '%m %U %G %P\0'` output: octal
+// permission bits (with setuid, setgid, sticky), numeric owner and group,
+// and a path relative to the root. The tarball makes every owner 0:0, so a
+// setuid or setgid bit for another owner or group (passwd's shadow group)
+// is dropped rather than turned into root's.
 func ParseModeList(b []byte) (map[string]fs.FileMode, error) {
 	modes := map[string]fs.FileMode{}
 	for _, rec := range bytes.Split(b, []byte{0}) {
 		if len(rec) == 0 {
 			continue
 		}
-		octal, name, ok := strings.Cut(string(rec), " ")
-		if !ok {
+		f := strings.SplitN(string(rec), " ", 4)
+		if len(f) != 4 {
 			return nil, fmt.Errorf("mode list: bad record %q", rec)
 		}
+		octal, uid, gid, name := f[0], f[1], f[2], f[3]
 		n, err := strconv.ParseUint(octal, 8, 32)
 		if err != nil {
 			return nil, fmt.Errorf("mode list: %q: %w", rec, err)
 		}
 		m := fs.FileMode(n & 0o777)
-		if n&0o4000 != 0 {
+		if n&0o4000 != 0 && uid == "0" {
 			m |= fs.ModeSetuid
 		}
-		if n&0o2000 != 0 {
+		if n&0o2000 != 0 && gid == "0" {
 			m |= fs.ModeSetgid
 		}
 		if n&0o1000 != 0 {
@@ -224,7 +228,7 @@ func ParseModeList(b []byte) (map[string]fs.FileMode, error) {
 // Modes come through the runner, so under fakeroot they are the ones
 // dpkg-deb and the fixups recorded, as in the ext4 image.
 func writeWSLRootfs(ctx context.Context, r *runner, root string, initBin []byte, dst string, mtime time.Time) error {
-	out, err := r.output(ctx, []string{"find", root, "-mindepth", "1", "-printf", `%m %P\0`})
+	out, err := r.output(ctx, []string{"find", root, "-mindepth", "1", "-printf", `%m %U %G %P\0`})
 	if err != nil {
 		return err
 	}

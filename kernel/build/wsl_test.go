@@ -109,7 +109,8 @@ func TestWriteRootTarReproducible(t *testing.T) {
 func TestWriteRootTarModes(t *testing.T) {
 	root := t.TempDir()
 	writeTree(t, root, time.Unix(1, 0))
-	modes, err := ParseModeList([]byte("4755 usr/bin/busybox\x001777 a\x00644 etc/passwd\x00"))
+	// etc/passwd stands in for chage: setgid to the shadow group (42).
+	modes, err := ParseModeList([]byte("4755 0 0 usr/bin/busybox\x001777 0 0 a\x002755 0 42 etc/passwd\x004755 1000 0 a-c/x\x00"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestWriteRootTarModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := tar.NewReader(zr)
-	want := map[string]int64{"usr/bin/busybox": 0o4755, "a/": 0o1777, "etc/passwd": 0o644, "a-c/": 0o755}
+	want := map[string]int64{"usr/bin/busybox": 0o4755, "a/": 0o1777, "etc/passwd": 0o755, "a-c/": 0o755, "a-c/x": 0o755}
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -130,7 +131,7 @@ func TestWriteRootTarModes(t *testing.T) {
 			t.Errorf("%s: mode %o, want %o", h.Name, h.Mode, m)
 		}
 	}
-	if _, err := ParseModeList([]byte("rwx etc\x00")); err == nil {
+	if _, err := ParseModeList([]byte("rwx 0 0 etc\x00")); err == nil {
 		t.Error("a bad mode parsed")
 	}
 }

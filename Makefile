@@ -58,6 +58,7 @@ test-unit: deps-unit
 
 test-e2e: deps-run deps-docker deps-tray deps-e2e build image
 	BERTH_IMAGE_TEST=1 BERTH_IMAGE_DIR=$(abspath $(IMAGE)) $(GO) test -count=1 -run '^TestBootImage' -v ./kernel/build/
+	BERTH_E2E=1 BERTH_IMAGE_DIR=$(abspath $(IMAGE)) $(GO) test -count=1 -run '^TestWSLInit$$' -v ./guest/initd/
 	BERTH_E2E=1 BERTH_BIN=$(abspath $(BIN)/berth) $(GO) test -count=1 -timeout 50m -v ./e2e/...
 
 bench: deps-run deps-docker deps-e2e build image

@@ -15,6 +15,9 @@ const (
 	KernelFile    = "vmlinuz"       // the guest kernel, booted directly
 	InitramfsFile = "initramfs.img" // /init (the guest init) and the modules needed to find the root disk
 	RootfsFile    = "rootfs.img"    // ext4, attached read-only as the first virtio disk
+	// WSLRootfsFile is the same root file system as a gzip'd tar for
+	// `wsl --import` (Windows), with the guest init in it and a wsl.conf.
+	WSLRootfsFile = "wsl-rootfs.tar.gz"
 	ManifestFile  = "manifest.json"
 	// VirtiofsdDir holds a virtiofsd for the host, with the C library it
 	// needs (see HostProgram).
@@ -38,6 +41,11 @@ type Manifest struct {
 	// Sizes maps each artifact file name to its size in bytes (the builder's
 	// quick up-to-date check).
 	Sizes map[string]int64 `json:"sizes,omitempty"`
+	// WSLRootfs names the WSL flavour of the guest (WSLRootfsFile) and
+	// WSLInit the guest init's path inside it; empty in an image built
+	// before there was one.
+	WSLRootfs string `json:"wslRootfs,omitempty"`
+	WSLInit   string `json:"wslInit,omitempty"`
 	// Virtiofsd is the virtiofsd that comes with the image, for a host of
 	// the image's architecture; nil in an image built without it.
 	Virtiofsd *HostProgram `json:"virtiofsd,omitempty"`

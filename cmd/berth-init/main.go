@@ -1,9 +1,14 @@
 //go:build linux
 
-// Command berth-init is PID 1 of the Berth VM: /init in its initramfs. See
+// Command berth-init is PID 1 of the Berth VM (/init in its initramfs), or,
+// with --wsl, the engine's init in Berth's WSL2 distro. See
 // package initd.
 package main
 
-import "github.com/berth-dev/berth/guest/initd"
+import (
+	"os"
 
-func main() { initd.Main() }
+	"github.com/berth-dev/berth/guest/initd"
+)
+
+func main() { initd.Main(os.Args[1:]) }

@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "berth-init runs only as PID 1 of the Berth Linux VM")
+	fmt.Fprintln(os.Stderr, "berth-init runs only in the Berth Linux VM (as PID 1) or in its WSL2 distro (--wsl)")
 	os.Exit(2)
 }

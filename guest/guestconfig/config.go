@@ -2,6 +2,9 @@
 // init: the host renders a Config, ships it inside the initramfs at
 // [Path], and the guest's PID 1 reads it before anything else.
 //
+// In a WSL2 distro there is no initramfs: the host hands the same Config to
+// `berth-init --wsl` on its standard input (see package initd).
+//
 // The config travels inside the initramfs (a small cpio archive appended to
 // the image's initramfs at every boot) rather than on the kernel command line
 // (which is capped at 2 KiB on x86) or in fw_cfg (QEMU-only), so the same
@@ -166,12 +169,9 @@ func Default() Config {
 	}
 }
 
-// Validate checks the config; it returns every problem at once.
+// Validate checks the config of a VM; it returns every problem at once.
 func (c Config) Validate() error {
-	var errs []error
-	if c.Hostname == "" {
-		errs = append(errs, errors.New("hostname: must not be empty"))
-	}
+	errs := c.validateCommon()
 	if _, err := netip.ParsePrefix(c.Network.Address); err != nil {
 		errs = append(errs, fmt.Errorf("network.address: %w", err))
 	}
@@ -180,11 +180,6 @@ func (c Config) Validate() error {
 	}
 	if _, err := netip.ParseAddr(c.Network.AllowFrom); err != nil {
 		errs = append(errs, fmt.Errorf("network.allowFrom: %w", err))
-	}
-	for i, d := range c.Network.DNS {
-		if _, err := netip.ParseAddr(d); err != nil {
-			errs = append(errs, fmt.Errorf("network.dns[%d]: %w", i, err))
-		}
 	}
 	for i, sh := range c.Shares {
 		if sh.Tag == "" || len(sh.Tag) > 36 {
@@ -196,6 +191,26 @@ func (c Config) Validate() error {
 	}
 	if c.DataDisk.Device == "" {
 		errs = append(errs, errors.New("dataDisk.device: must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateWSL checks the config of a WSL2 distro, where WSL owns the
+// network, the disk and Windows' drives: network (but its DNS servers),
+// dataDisk, shares and modules do not apply and are not looked at.
+func (c Config) ValidateWSL() error {
+	return errors.Join(c.validateCommon()...)
+}
+
+func (c Config) validateCommon() []error {
+	var errs []error
+	if c.Hostname == "" {
+		errs = append(errs, errors.New("hostname: must not be empty"))
+	}
+	for i, d := range c.Network.DNS {
+		if _, err := netip.ParseAddr(d); err != nil {
+			errs = append(errs, fmt.Errorf("network.dns[%d]: %w", i, err))
+		}
 	}
 	if len(c.Engine.DaemonJSON) > 0 {
 		var m map[string]json.RawMessage
@@ -209,5 +224,5 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }

@@ -22,6 +22,15 @@ func ReadConfig(path string) (cfg guestconfig.Config, warning string, err error)
 
 // ParseConfig is ReadConfig on bytes.
 func ParseConfig(b []byte) (cfg guestconfig.Config, warning string, err error) {
+	return parseConfig(b, guestconfig.Config.Validate)
+}
+
+// ParseConfigWSL is ParseConfig for a WSL2 distro (Config.ValidateWSL).
+func ParseConfigWSL(b []byte) (cfg guestconfig.Config, warning string, err error) {
+	return parseConfig(b, guestconfig.Config.ValidateWSL)
+}
+
+func parseConfig(b []byte, validate func(guestconfig.Config) error) (cfg guestconfig.Config, warning string, err error) {
 	strict := json.NewDecoder(bytes.NewReader(b))
 	strict.DisallowUnknownFields()
 	if serr := strict.Decode(&cfg); serr != nil {
@@ -31,7 +40,7 @@ func ParseConfig(b []byte) (cfg guestconfig.Config, warning string, err error) {
 		}
 		warning = fmt.Sprintf("machine config: %v (ignored)", serr)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := validate(cfg); err != nil {
 		return cfg, warning, fmt.Errorf("machine config %s is invalid: %w", guestconfig.Path, err)
 	}
 	return cfg, warning, nil

@@ -16,6 +16,17 @@
 // error that leaves no way to report it (no root disk, no config) powers
 // the machine off, after a guestconfig.MarkerInitFailed line.
 //
+// WSL mode (`berth-init --wsl`, MainWSL): in a WSL2 distro Microsoft's
+// /init is PID 1 and the kernel is Microsoft's. The init, started by the
+// host through wsl.exe with the config on its standard input, runs itself
+// again as PID 1 of a PID and mount namespace of its own, mounts what the
+// engine needs (a new /proc and /run, cgroup v2 where the distro has none),
+// keeps the engine's state on the distro's own disk, starts the same
+// engine and serves the same API on AF_VSOCK ports, or on TCP loopback
+// where the kernel has no vsock (Options.Listen, ChooseTransport). It
+// formats no disk and loads no module; at shutdown it exits, and the
+// namespaces take what is left with them.
+//
 // Decisions worth knowing:
 //   - The data disk is formatted only when its first MiB is zeros and no
 //     backup ext4 superblock exists; anything else is checked (ext4) or

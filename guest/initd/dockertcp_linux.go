@@ -2,8 +2,6 @@ package initd
 
 import (
 	"net"
-	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
@@ -15,12 +13,12 @@ import (
 // a TCP listener without TLS makes it sleep at every start to warn (and
 // future releases refuse it), and the init's own listener is up before
 // dockerd, so the host sees "not ready yet" instead of "refused".
-func (in *Init) serveDockerTCP(ip netip.Addr) {
-	addr := net.JoinHostPort(ip.String(), strconv.Itoa(guestconfig.DockerPort))
+func (in *Init) serveDockerTCP() {
 	var ln net.Listener
 	for {
 		var err error
-		if ln, err = net.Listen("tcp", addr); err == nil {
+		if ln, err = in.listen(guestconfig.DockerPort); err == nil {
+			in.logf("engine API on %s %s", ln.Addr().Network(), ln.Addr())
 			break
 		}
 		in.logf("engine TCP proxy: %v; retrying", err)

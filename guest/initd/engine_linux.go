@@ -69,7 +69,6 @@ func (in *Init) startEngine(netErr, fwErr error) {
 		in.logf("the engine cannot start: %s", reason)
 		return
 	}
-	ip, _ := in.guestAddr()
 
 	containerd := &Supervisor{
 		Name: "containerd",
@@ -103,7 +102,7 @@ func (in *Init) startEngine(netErr, fwErr error) {
 		return
 	}
 	in.containerd, in.dockerd = containerd, dockerd
-	go in.serveDockerTCP(ip)
+	go in.serveDockerTCP()
 	in.containerdStop, in.containerdDone = runSupervisor(containerd)
 	in.dockerdStop, in.dockerdDone = runSupervisor(dockerd)
 }

@@ -33,7 +33,7 @@ func (in *Init) Health(context.Context) agentapi.Health {
 	}
 	if h.DataDisk.State == agentapi.DiskMounted || h.DataDisk.State == agentapi.DiskMountedWithErrors {
 		var st unix.Statfs_t
-		if unix.Statfs(dataMount, &st) == nil {
+		if unix.Statfs(in.dataPath, &st) == nil {
 			h.DataDisk.SizeBytes = st.Blocks * uint64(st.Bsize)
 			h.DataDisk.FreeBytes = st.Bavail * uint64(st.Bsize)
 			h.DataDisk.FreeInodes = st.Ffree

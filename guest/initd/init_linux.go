@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -23,6 +24,14 @@ type Init struct {
 	console *console
 	reaper  *Reaper
 	cfg     guestconfig.Config
+	// wsl: the init runs in a WSL2 distro (MainWSL), not as the VM's PID 1.
+	wsl bool
+	// listen opens the listener of the guest agent API or the engine's API
+	// for a guestconfig port.
+	listen func(port int) (net.Listener, error)
+	// dataPath is where the engine's state lives (the data disk's mount,
+	// or the distro's own disk in WSL).
+	dataPath string
 
 	containerd, dockerd *Supervisor
 
@@ -43,19 +52,25 @@ type Init struct {
 	containerdDone chan struct{}
 }
 
-// Main is PID 1's entry point; it never returns.
-func Main() {
-	if os.Getpid() != 1 {
-		fmt.Fprintln(os.Stderr, "berth-init must run as PID 1 of the Berth VM")
+// Main is the init's entry point; it never returns. args are the
+// program's arguments: `--wsl` and its flags select MainWSL, anything else
+// is the VM's PID 1.
+func Main(args []string) {
+	opts, err := ParseArgs(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	in := &Init{
-		start:      time.Now(),
-		console:    openConsole(),
-		shutdownCh: make(chan string, 1),
-		disk:       agentapi.DataDisk{State: agentapi.DiskPending},
+	if opts.WSL {
+		MainWSL(opts)
+		return
 	}
-	in.reaper = NewReaper(waitAny)
+	if os.Getpid() != 1 {
+		fmt.Fprintln(os.Stderr, "berth-init must run as PID 1 of the Berth VM (or with --wsl in a WSL2 distro)")
+		os.Exit(2)
+	}
+	in := newInit()
+	in.dataPath = dataMount
 	defer func() {
 		if r := recover(); r != nil {
 			in.fatal(fmt.Errorf("panic: %v\n%s", r, debug.Stack()))
@@ -70,7 +85,6 @@ func Main() {
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
 
 	var cfgBytes []byte
-	var err error
 	if inInitramfs() {
 		cfgBytes, err = in.stage1()
 	} else {
@@ -92,6 +106,17 @@ func Main() {
 	in.stage2()
 	reason := <-in.shutdownCh
 	in.powerOff(reason)
+}
+
+func newInit() *Init {
+	in := &Init{
+		start:      time.Now(),
+		console:    openConsole(),
+		shutdownCh: make(chan string, 1),
+		disk:       agentapi.DataDisk{State: agentapi.DiskPending},
+	}
+	in.reaper = NewReaper(waitAny)
+	return in
 }
 
 func (in *Init) handleSignals(sigs <-chan os.Signal) {
@@ -156,6 +181,9 @@ func (in *Init) warnf(format string, args ...any) {
 func (in *Init) fatal(err error) {
 	msg := strings.ReplaceAll(err.Error(), "\n", " | ")
 	in.console.printf("%s %s", guestconfig.MarkerInitFailed, msg)
+	if in.wsl {
+		os.Exit(1) // the host sees wsl.exe end
+	}
 	time.Sleep(time.Second) // let the console drain
 	unix.Sync()
 	in.console.printf("%s", guestconfig.MarkerPowerOff)

@@ -37,6 +37,13 @@ func (in *Init) powerOff(reason string) {
 	}
 	in.killAll()
 	unix.Sync()
+	if in.wsl {
+		// The distro's disk is WSL's; the engine's mounts end with this
+		// mount namespace, and anything left with this PID namespace.
+		in.logf("exiting after %.1fs", time.Since(in.start).Seconds())
+		in.console.printf("%s", guestconfig.MarkerPowerOff)
+		os.Exit(0)
+	}
 	in.unmountData()
 	unix.Sync()
 	in.logf("powering off after %.1fs", time.Since(in.start).Seconds())

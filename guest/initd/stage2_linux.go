@@ -23,6 +23,7 @@ const runDir = "/run/berth"
 // stage2 brings the machine up on the real root. Every error here is
 // recorded and reported through the API; none stops PID 1.
 func (in *Init) stage2() {
+	in.listen = in.listenVM
 	if err := mountSystem(); err != nil {
 		in.warnf("%v", err)
 	}
@@ -196,25 +197,29 @@ func (in *Init) setupFirewall() error {
 	return err
 }
 
-func (in *Init) serveAPI() {
+// listenVM listens on the guest's private address (the firewall admits
+// only the host agent).
+func (in *Init) listenVM(port int) (net.Listener, error) {
 	ip, err := in.guestAddr()
 	if err != nil {
-		in.warnf("guest agent API: %v", err)
-		return
+		return nil, err
 	}
-	addr := net.JoinHostPort(ip.String(), strconv.Itoa(guestconfig.AgentPort))
+	return net.Listen("tcp", net.JoinHostPort(ip.String(), strconv.Itoa(port)))
+}
+
+func (in *Init) serveAPI() {
 	srv := &http.Server{
 		Handler:           agentapi.NewHandler(in),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	for {
-		l, err := net.Listen("tcp", addr)
+		l, err := in.listen(guestconfig.AgentPort)
 		if err != nil {
 			in.logf("guest agent API: %v; retrying", err)
 			time.Sleep(time.Second)
 			continue
 		}
-		in.logf("guest agent API on %s", addr)
+		in.logf("guest agent API on %s %s", l.Addr().Network(), l.Addr())
 		err = srv.Serve(l)
 		in.logf("guest agent API stopped: %v; restarting", err)
 		time.Sleep(time.Second)

@@ -21,7 +21,7 @@ import (
 
 // BuilderVersion is part of every image's version: bump it when a change to
 // the builder changes what it produces from the same packages.
-const BuilderVersion = "3"
+const BuilderVersion = "5"
 
 // Options configure Build.
 type Options struct {
@@ -181,7 +181,7 @@ func UpToDate(dir, version string) bool {
 	return true
 }
 
-var artifactFiles = []string{kernel.KernelFile, kernel.InitramfsFile, kernel.RootfsFile}
+var artifactFiles = []string{kernel.KernelFile, kernel.InitramfsFile, kernel.RootfsFile, kernel.WSLRootfsFile}
 
 // assemble unpacks debs into a root tree and writes the artifacts.
 func assemble(ctx context.Context, o Options, lock Lock, debs, hostDebs []string, initBin []byte, version string) (_ *kernel.Manifest, err error) {
@@ -221,9 +221,14 @@ func assemble(ctx context.Context, o Options, lock Lock, debs, hostDebs []string
 	if err := mkfsExt4(ctx, r, root, stage(kernel.RootfsFile), uuidFrom(version), epoch); err != nil {
 		return nil, err
 	}
+	log.Info("writing WSL root file system")
+	if err := writeWSLRootfs(ctx, r, root, initBin, stage(kernel.WSLRootfsFile), epoch); err != nil {
+		return nil, err
+	}
 	m := &kernel.Manifest{
 		Version: version, Arch: o.Arch, Suite: lock.Suite, KernelRelease: krel,
 		Packages: map[string]string{}, Files: map[string]string{}, Sizes: map[string]int64{},
+		WSLRootfs: kernel.WSLRootfsFile, WSLInit: "/" + WSLInitPath,
 	}
 	if len(hostDebs) > 0 {
 		log.Info("unpacking host packages", "count", len(hostDebs), "dir", kernel.VirtiofsdDir)

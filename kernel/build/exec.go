@@ -63,6 +63,27 @@ func (r *runner) runAll(ctx context.Context, cmds [][]string) error {
 	return r.exec(ctx, "fakeroot", "-i", r.fakerootState, "-s", r.fakerootState, "--", "sh", "-c", script.String())
 }
 
+// output runs one command like runAll and returns what it wrote to
+// standard output.
+func (r *runner) output(ctx context.Context, argv []string) ([]byte, error) {
+	name, args := argv[0], argv[1:]
+	if r.fakerootState != "" {
+		quoted := make([]string, len(argv))
+		for i, a := range argv {
+			quoted[i] = shellQuote(a)
+		}
+		name, args = "fakeroot", []string{"-i", r.fakerootState, "-s", r.fakerootState, "--", "sh", "-c", strings.Join(quoted, " ")}
+	}
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), r.env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s: %w: %s", argv[0], err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
+}
+
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

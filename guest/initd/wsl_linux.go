@@ -1,0 +1,232 @@
+package initd
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/guest/agentapi"
+	"github.com/berth-dev/berth/guest/guestconfig"
+)
+
+// wslDataPath holds the engine's state in WSL: the distro's own disk (a
+// VHDX that WSL attaches and grows), not a data disk of Berth's.
+const wslDataPath = "/var/lib/docker"
+
+// MainWSL runs the init in a WSL2 distro, where Microsoft's /init is PID 1.
+// Started as a process (by the host, `wsl.exe -d DISTRO -u root --exec
+// /sbin/berth-init --wsl`), it starts itself again in a PID and mount
+// namespace of its own and waits for that copy, passing it SIGTERM and
+// SIGINT. The copy is PID 1 there: every orphan of the engine lands on it
+// and is reaped, kill(-1) at shutdown reaches exactly the engine's
+// processes, and when it exits the kernel ends whatever is left and the
+// engine's mounts go with the namespace. It never returns.
+//
+// The config comes on standard input (Options.Config "-"): the wsl.exe
+// that starts the init is the one channel the host has anyway, so no
+// second wsl.exe writes a file first, and no config of an earlier start is
+// left on the distro's disk to be read by mistake. A file path serves
+// starting it by hand.
+func MainWSL(opts Options) {
+	if os.Getpid() != 1 {
+		os.Exit(relaunch(os.Args))
+	}
+	in := newInit()
+	in.wsl = true
+	in.dataPath = wslDataPath
+	defer func() {
+		if r := recover(); r != nil {
+			in.fatal(fmt.Errorf("panic: %v\n%s", r, debug.Stack()))
+		}
+	}()
+	os.Setenv("PATH", systemPath)
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGPWR)
+	in.goSafe("signals", func() { in.handleSignals(sigs) })
+
+	cfgBytes, err := readWSLConfig(opts.Config, os.Stdin)
+	if err != nil {
+		in.fatal(err)
+	}
+	cfg, warning, err := ParseConfigWSL(cfgBytes)
+	if err != nil {
+		in.fatal(err)
+	}
+	if warning != "" {
+		in.warnf("%s", warning)
+	}
+	in.cfg = cfg
+	in.console.debug = cfg.Debug
+	t, err := ChooseTransport(opts.Listen, haveVsock())
+	if err != nil {
+		in.fatal(err)
+	}
+	if t.Fallback != "" {
+		in.logf("listening on TCP loopback, not vsock: %s", t.Fallback)
+	}
+	in.listen = func(port int) (net.Listener, error) { return listenTransport(t, port) }
+	in.stageWSL()
+	reason := <-in.shutdownCh
+	in.powerOff(reason)
+}
+
+// relaunch starts argv again as PID 1 of new PID and mount namespaces and
+// returns its exit code. A launcher that dies first (wsl.exe killed) sends
+// the copy SIGTERM, which stops the engine cleanly.
+func relaunch(argv []string) int {
+	// The init itself, whatever its path in the distro.
+	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: argv}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS,
+		Pdeathsig:  unix.SIGTERM,
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s starting the init in a PID namespace of its own: %v\n", guestconfig.MarkerInitFailed, err)
+		return 1
+	}
+	go func() {
+		for range sigs {
+			_ = cmd.Process.Signal(unix.SIGTERM)
+		}
+	}()
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+// readWSLConfig reads the machine config from path, or one JSON document
+// from stdin for "-" (the host may keep the pipe open).
+func readWSLConfig(path string, stdin io.Reader) ([]byte, error) {
+	if path != "-" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading machine config: %w", err)
+		}
+		return b, nil
+	}
+	var raw json.RawMessage
+	if err := json.NewDecoder(stdin).Decode(&raw); err != nil {
+		return nil, fmt.Errorf("reading machine config from standard input: %w", err)
+	}
+	return bytes.Clone(raw), nil
+}
+
+// stageWSL is stage 2 in a distro: the mounts the engine needs, the
+// listeners, the engine. No disk, module, network or firewall: WSL owns
+// them, and the listeners are vsock (or loopback) only.
+func (in *Init) stageWSL() {
+	if err := mountWSL(); err != nil {
+		in.warnf("%v", err)
+	}
+	_ = os.MkdirAll(runDir, 0o755)
+	in.writeWSLEtc()
+	for _, d := range []string{wslDataPath, "/var/lib/containerd"} {
+		if err := os.MkdirAll(d, 0o710); err != nil {
+			in.warnf("%v", err)
+		}
+	}
+	in.disk = agentapi.DataDisk{State: agentapi.DiskMounted}
+	in.diskDone = make(chan struct{})
+	close(in.diskDone)
+	in.goSafe("guest agent API", in.serveAPI)
+	in.goSafe("engine", func() { in.startEngine(nil, nil) })
+}
+
+// writeWSLEtc writes /etc/hosts and, when the config names DNS servers,
+// /etc/resolv.conf: wsl.conf tells WSL not to generate them.
+func (in *Init) writeWSLEtc() {
+	h, _ := os.Hostname()
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+	if h != "" {
+		hosts += "127.0.1.1\t" + h + "\n"
+	}
+	if err := replaceFile("/etc/hosts", hosts); err != nil {
+		in.warnf("%v", err)
+	}
+	if len(in.cfg.Network.DNS) == 0 {
+		return
+	}
+	var rc strings.Builder
+	for _, d := range in.cfg.Network.DNS {
+		fmt.Fprintf(&rc, "nameserver %s\n", d)
+	}
+	if err := replaceFile("/etc/resolv.conf", rc.String()); err != nil {
+		in.warnf("%v", err)
+	}
+}
+
+// mountWSL mounts what the engine needs in the init's own mount namespace.
+// Mounts of the distro (Windows drives under /mnt) still reach it; none of
+// the engine's reach the distro. /proc is always new (it shows this PID
+// namespace), /run too (dockerd's and containerd's sockets and pid files,
+// none left from a start before); the rest only where the distro lacks it.
+func mountWSL() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return fmt.Errorf("making / a slave mount: %w", err)
+	}
+	const nosuid, nodev, noexec = unix.MS_NOSUID, unix.MS_NODEV, unix.MS_NOEXEC
+	specs := []mountSpec{
+		{source: "proc", target: "/proc", fstype: "proc", flags: nosuid | nodev | noexec},
+		{source: "tmpfs", target: "/run", fstype: "tmpfs", flags: nosuid | nodev, data: "mode=0755"},
+	}
+	missing := func(path string, magic int64) bool {
+		var st unix.Statfs_t
+		return unix.Statfs(path, &st) != nil || int64(st.Type) != magic
+	}
+	if missing("/sys", unix.SYSFS_MAGIC) {
+		specs = append(specs, mountSpec{source: "sysfs", target: "/sys", fstype: "sysfs", flags: nosuid | nodev | noexec})
+	}
+	if _, err := os.Stat("/dev/null"); err != nil {
+		specs = append(specs, mountSpec{source: "devtmpfs", target: "/dev", fstype: "devtmpfs", flags: nosuid, data: "mode=0755"})
+	}
+	var errs []error
+	if err := mountAll(specs); err != nil {
+		errs = append(errs, err)
+	}
+	// After /sys and /dev: these are inside them.
+	var inner []mountSpec
+	if missing("/dev/pts", unix.DEVPTS_SUPER_MAGIC) {
+		inner = append(inner, mountSpec{source: "devpts", target: "/dev/pts", fstype: "devpts", flags: nosuid | noexec, data: "newinstance,ptmxmode=0666,mode=0620,gid=5"})
+	}
+	if missing("/dev/shm", unix.TMPFS_MAGIC) {
+		inner = append(inner, mountSpec{source: "shm", target: "/dev/shm", fstype: "tmpfs", flags: nosuid | nodev, data: "mode=1777"})
+	}
+	if missing("/sys/fs/cgroup", unix.CGROUP2_SUPER_MAGIC) {
+		// Without nsdelegate: in WSL (and in a test on a host) this is the
+		// machine's one cgroup2 hierarchy, whose options are not ours.
+		inner = append(inner, mountSpec{source: "cgroup2", target: "/sys/fs/cgroup", fstype: "cgroup2", flags: nosuid | nodev | noexec})
+	}
+	if err := mountAll(inner); err != nil {
+		errs = append(errs, err)
+	}
+	for name, target := range map[string]string{
+		"/dev/fd": "/proc/self/fd", "/dev/stdin": "/proc/self/fd/0",
+		"/dev/stdout": "/proc/self/fd/1", "/dev/stderr": "/proc/self/fd/2",
+	} {
+		_ = os.Symlink(target, name)
+	}
+	return errors.Join(errs...)
+}

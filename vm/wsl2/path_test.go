@@ -8,12 +8,12 @@ import (
 func TestWSLPath(t *testing.T) {
 	for in, want := range map[string]string{
 		`C:\Users\u\.berth\default\guest.json`: "/mnt/c/Users/u/.berth/default/guest.json",
-		`d:/Data/x`:                             "/mnt/d/Data/x",
-		`C:\`:                                   "/mnt/c",
-		`C:\a\..\b\.\c\`:                        "/mnt/c/b/c",
-		`C:\..\..\x`:                            "/mnt/c/x",
-		`\\?\C:\Users\u`:                        "/mnt/c/Users/u",
-		`E:\with space\ünï`:                     "/mnt/e/with space/ünï",
+		`d:/Data/x`:                            "/mnt/d/Data/x",
+		`C:\`:                                  "/mnt/c",
+		`C:\a\..\b\.\c\`:                       "/mnt/c/b/c",
+		`C:\..\..\x`:                           "/mnt/c/x",
+		`\\?\C:\Users\u`:                       "/mnt/c/Users/u",
+		`E:\with space\ünï`:                    "/mnt/e/with space/ünï",
 	} {
 		got, err := WSLPath(in)
 		if err != nil || got != want {

@@ -222,12 +222,23 @@ func (d *Driver) terminate(ctx context.Context) error {
 // Kill terminates the distro now and kills the guest init's wsl.exe.
 func (d *Driver) Kill() error {
 	err := d.terminate(context.Background())
-	if cmd, _ := d.running(); cmd != nil {
-		if kerr := cmd.Process.Kill(); kerr != nil && !errors.Is(kerr, os.ErrProcessDone) {
+	if cmd, done := d.running(); cmd != nil && !closed(done) {
+		// Once waited for, the process is gone: on Windows its handle is
+		// closed and Kill answers EINVAL, not ErrProcessDone.
+		if kerr := cmd.Process.Kill(); kerr != nil && !errors.Is(kerr, os.ErrProcessDone) && !closed(done) {
 			err = errors.Join(err, kerr)
 		}
 	}
 	return err
+}
+
+func closed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // Wait returns when the guest init has exited; for a distro this process

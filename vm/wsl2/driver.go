@@ -147,7 +147,7 @@ func (d *Driver) startInit(ctx context.Context, cfgPath string) error {
 			return nil
 		default:
 		}
-		return fmt.Errorf("the guest init in the WSL distro %s exited before it ran (%v); its last output:\n%s",
+		return fmt.Errorf("the guest init in the WSL distro %s exited before it ran (%w); its last output:\n%s",
 			d.distro, exitErr(d.exit()), con.last())
 	case <-ctx.Done():
 		_ = cmd.Process.Kill()

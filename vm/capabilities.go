@@ -169,6 +169,23 @@ type DiskOwner interface {
 	GrowDataDisk(path string, gib int) error
 }
 
+// Remover is a driver whose VM keeps state outside the machine directory
+// (a registered WSL distro): Remove deletes it when the machine is deleted.
+// The VM must not run.
+type Remover interface {
+	Remove(ctx context.Context) error
+}
+
+// Remove deletes what d keeps of the machine outside its directory; a
+// driver that keeps nothing there (not a Remover) answers nil.
+func Remove(ctx context.Context, d Driver) error {
+	r, ok := d.(Remover)
+	if !ok {
+		return nil
+	}
+	return r.Remove(ctx)
+}
+
 // LinkDialer is a driver that connects the agent to a network link the
 // guest listens on (LinkSpec.Listener is PartyGuest): an hvsock to the
 // guest's AF_VSOCK port, found through the VM's id.

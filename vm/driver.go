@@ -130,10 +130,13 @@ func New(name string, m *Machine) (Driver, error) {
 }
 
 // preference is each OS's driver order, best first: the native hypervisor,
-// then QEMU as the portable fallback.
+// then QEMU as the portable fallback. wsl2 is registered but not yet a
+// default: the agent cannot boot a root file system image yet (no rootfs
+// tar in the guest image, no guest config file), so it is chosen only by
+// name until it can; it then goes first on Windows.
 var preference = map[string][]string{
 	"darwin":  {"vz", "qemu"},
-	"windows": {"wsl2", "hyperv", "qemu"},
+	"windows": {"hyperv", "qemu"},
 	"linux":   {"qemu"},
 }
 

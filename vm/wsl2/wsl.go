@@ -260,3 +260,34 @@ func (c *Client) Exec(ctx context.Context, name string, argv ...string) (*exec.C
 	}
 	return c.exe.Command(ctx, args...), nil
 }
+
+// ResizeArgs are the arguments that set the virtual size of the distro
+// name's disk to gib GiB (`--manage NAME --resize <N>GB`; WSL reads GB as
+// 2^30 bytes, ParseMemorySize in the WSL sources). WSL 2.5 or later.
+func ResizeArgs(name string, gib int) []string {
+	return []string{"--manage", name, "--resize", fmt.Sprintf("%dGB", gib)}
+}
+
+// Resize sets the size of the distro name's disk to gib GiB; the distro
+// must not run.
+func (c *Client) Resize(ctx context.Context, name string, gib int) error {
+	if err := ValidateDistroName(name); err != nil {
+		return err
+	}
+	if gib < 1 {
+		return fmt.Errorf("wsl --manage --resize: %d GiB, want at least 1", gib)
+	}
+	_, err := c.call(ctx, ResizeArgs(name, gib)...)
+	return err
+}
+
+// Output runs argv as root in the distro name to its end, as Exec does,
+// and gives what it printed: for short commands (wslinfo). A failure is
+// an *Error, with the command's output.
+func (c *Client) Output(ctx context.Context, name string, argv ...string) (string, error) {
+	args, err := ExecArgs(name, argv)
+	if err != nil {
+		return "", err
+	}
+	return c.call(ctx, args...)
+}

@@ -8,6 +8,12 @@
 // reply has one (older wsl.exe has none), and on --import it creates the
 // distro directory with an ext4.vhdx in it before answering, as WSL does
 // before it can fail.
+//
+// A reply can also act as a process that lives on, as the guest init
+// that `wsl.exe -d NAME --exec ...` runs: it prints Print, then stays until
+// the file StayUntil exists (or it is killed), and exits with Exit. A
+// reply's Touch file is created when it answers, so that a `--terminate`
+// ends a staying init as WSL's would.
 package fakewsl
 
 import (
@@ -16,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 )
 
 // Reply is one answer of the stand-in.
@@ -28,6 +35,14 @@ type Reply struct {
 	UTF8   string `json:"utf8,omitempty"`
 	Stderr string `json:"stderr,omitempty"`
 	Exit   int    `json:"exit"`
+	// Print is text for stdout after the recorded output (what a guest
+	// program prints, not wsl.exe).
+	Print string `json:"print,omitempty"`
+	// StayUntil, when set, keeps the stand-in running until this file
+	// exists.
+	StayUntil string `json:"stayUntil,omitempty"`
+	// Touch is a file to create when answering.
+	Touch string `json:"touch,omitempty"`
 }
 
 // Call is one line of the log.
@@ -64,6 +79,18 @@ func Main(args []string) int {
 	if err := copyFile(os.Stderr, r.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "fakewsl:", err)
 		return 3
+	}
+	if r.Print != "" {
+		fmt.Fprint(os.Stdout, r.Print)
+	}
+	if r.Touch != "" {
+		if err := os.WriteFile(r.Touch, nil, 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, "fakewsl:", err)
+			return 3
+		}
+	}
+	if r.StayUntil != "" {
+		stay(r.StayUntil)
 	}
 	return r.Exit
 }
@@ -103,6 +130,16 @@ func reply(args []string) (Reply, error) {
 		}
 	}
 	return Reply{}, fmt.Errorf("no reply for %q", args)
+}
+
+// stay returns once the file path exists.
+func stay(path string) {
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // halfImport leaves what an import leaves before it fails.

@@ -1,0 +1,389 @@
+package wsl2
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/vm"
+)
+
+// InitPath is the guest init in the image's root file system; it runs
+// as `InitPath --wsl --config <the guest config's path inside WSL>`.
+const InitPath = "/sbin/berth-init"
+
+// InitArgs is the guest init's command line in the distro.
+func InitArgs(configPath string) []string {
+	return []string{InitPath, "--wsl", "--config", configPath}
+}
+
+// How long the driver's own calls may take, even when the caller's
+// context has ended (they clean up).
+const (
+	terminateTimeout = time.Minute
+	exitAfterTerm    = 10 * time.Second
+	pollRunning      = 2 * time.Second
+)
+
+// Driver runs one machine as the WSL 2 distro berth-<machine>: it imports
+// the image's root file system once, then runs the guest init in it as a
+// long-lived `wsl.exe --exec` child, which also keeps WSL from stopping
+// the idle distro. The guest listens on AF_VSOCK (LinkVsockPort); DialLink
+// reaches it over hvsock through the VM's id.
+type Driver struct {
+	m      *vm.Machine
+	distro string
+	wsl    *Client
+	hv     hvsockDialer
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd     // the guest init's wsl.exe, nil before Start
+	done    chan struct{} // closed once it has exited
+	exitErr error         // its exit, once done
+	vmID    string        // the VM's id, once read
+}
+
+var (
+	_ vm.Driver     = (*Driver)(nil)
+	_ vm.LinkDialer = (*Driver)(nil)
+	_ vm.DiskOwner  = (*Driver)(nil)
+	_ vm.Remover    = (*Driver)(nil)
+)
+
+// newDriver is the driver of m driving c and dialing through hv; New's
+// parts, on any OS.
+func newDriver(m *vm.Machine, c *Client, hv hvsockDialer) (*Driver, error) {
+	distro, err := DistroName(m.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &Driver{m: m, distro: distro, wsl: c, hv: hv}, nil
+}
+
+// Distro is the machine's distro name.
+func (d *Driver) Distro() string { return d.distro }
+
+func (d *Driver) path(name string) string { return filepath.Join(d.m.StateDir, name) }
+
+// Start imports the image's root file system unless the distro exists,
+// starts the guest init in it and returns once the init printed the boot
+// marker. A missing or unusable WSL is the wrapper's error, which names
+// the fix.
+func (d *Driver) Start(ctx context.Context) error {
+	if d.m.RootFS == "" || d.m.GuestConfig == "" {
+		return errors.New("the wsl2 driver imports the image's root file system and hands the guest its config as a file: the machine's rootFS and guestConfig must be set")
+	}
+	if d.m.BootMarker == "" {
+		return errors.New("the wsl2 driver needs the machine's boot marker to tell that the guest init runs")
+	}
+	cfgPath, err := WSLPath(d.m.GuestConfig)
+	if err != nil {
+		return fmt.Errorf("the guest config must be on a Windows drive for WSL to reach it: %w", err)
+	}
+	d.mu.Lock()
+	started := d.cmd != nil
+	d.mu.Unlock()
+	if started {
+		return errors.New("the wsl2 driver has started its VM already")
+	}
+	imported, err := d.wsl.EnsureImported(ctx, d.distro, d.path(distroDir), d.m.RootFS)
+	if err != nil {
+		return err
+	}
+	if imported {
+		d.note("imported %s into %s as %s", d.m.RootFS, d.path(distroDir), d.distro)
+	}
+	return d.startInit(ctx, cfgPath)
+}
+
+// startInit runs the guest init and waits for its marker.
+func (d *Driver) startInit(ctx context.Context, cfgPath string) error {
+	log, err := os.OpenFile(d.m.ConsoleLog, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("the guest console log: %w", err)
+	}
+	con := newConsole(log, d.m.BootMarker)
+	// Not ctx: the init lives on after Start.
+	cmd, err := d.wsl.Exec(context.Background(), d.distro, InitArgs(cfgPath)...)
+	if err != nil {
+		log.Close()
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = con, con
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return fmt.Errorf("starting the guest init (wsl.exe %s): %w", strings.Join(cmd.Args[1:], " "), err)
+	}
+	done := make(chan struct{})
+	d.mu.Lock()
+	d.cmd, d.done, d.exitErr, d.vmID = cmd, done, nil, ""
+	d.mu.Unlock()
+	d.writeRecord(cmd.Process.Pid)
+	d.note("started the guest init: pid %d, wsl.exe %s", cmd.Process.Pid, strings.Join(cmd.Args[1:], " "))
+	go func() {
+		err := cmd.Wait()
+		log.Close()
+		_ = os.Remove(d.path(recordFile))
+		d.note("the guest init exited: %v", err)
+		d.mu.Lock()
+		d.exitErr = err
+		d.mu.Unlock()
+		close(done)
+	}()
+	select {
+	case <-con.seen:
+		return nil
+	case <-done:
+		select {
+		case <-con.seen: // it ran, then exited: Wait tells
+			return nil
+		default:
+		}
+		return fmt.Errorf("the guest init in the WSL distro %s exited before it ran (%w); its last output:\n%s",
+			d.distro, exitErr(d.exit()), con.last())
+	case <-ctx.Done():
+		_ = cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("waiting for the guest init in the WSL distro %s: %w", d.distro, ctx.Err())
+	}
+}
+
+func exitErr(err error) error {
+	if err == nil {
+		return errors.New("exit status 0")
+	}
+	return err
+}
+
+// running is the init's exit channel, nil when this driver started none.
+func (d *Driver) running() (*exec.Cmd, chan struct{}) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cmd, d.done
+}
+
+func (d *Driver) exit() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.exitErr
+}
+
+// Stop waits for the guest init to exit (the agent has asked the guest to
+// shut down) until ctx ends, then terminates the distro, which stops its
+// VM when no other distro runs; an init still running ends with it. It
+// also stops a distro this process did not start.
+func (d *Driver) Stop(ctx context.Context) error {
+	_, done := d.running()
+	waited := "it had exited"
+	if done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			waited = "it did not exit in time"
+		}
+	}
+	if err := d.terminate(ctx); err != nil {
+		return err
+	}
+	if done != nil {
+		select {
+		case <-done:
+		case <-time.After(exitAfterTerm):
+			return fmt.Errorf("the guest init did not exit when its distro %s was terminated (%s before)", d.distro, waited)
+		}
+	}
+	return nil
+}
+
+// terminate stops the distro; one that is not registered is stopped.
+func (d *Driver) terminate(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), terminateTimeout)
+	defer cancel()
+	err := d.wsl.Terminate(ctx, d.distro)
+	if errors.Is(err, ErrDistroNotFound) {
+		err = nil
+	}
+	if err != nil {
+		d.note("terminating: %v", err)
+		return fmt.Errorf("stopping the WSL distro %s: %w", d.distro, err)
+	}
+	d.note("terminated %s", d.distro)
+	return nil
+}
+
+// Kill terminates the distro now and kills the guest init's wsl.exe.
+func (d *Driver) Kill() error {
+	err := d.terminate(context.Background())
+	if cmd, done := d.running(); cmd != nil && !closed(done) {
+		// Once waited for, the process is gone: on Windows its handle is
+		// closed and Kill answers EINVAL, not ErrProcessDone.
+		if kerr := cmd.Process.Kill(); kerr != nil && !errors.Is(kerr, os.ErrProcessDone) && !closed(done) {
+			err = errors.Join(err, kerr)
+		}
+	}
+	return err
+}
+
+func closed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// Wait returns when the guest init has exited; for a distro this process
+// did not start, when WSL no longer lists it as running.
+func (d *Driver) Wait(ctx context.Context) error {
+	if _, done := d.running(); done != nil {
+		select {
+		case <-done:
+			return d.exit()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for {
+		running, err := d.wsl.Running(ctx, d.distro)
+		if err != nil || !running {
+			return err
+		}
+		select {
+		case <-time.After(pollRunning):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Info describes the VM: WSL 2 runs it on Hyper-V; the PID is the guest
+// init's wsl.exe.
+func (d *Driver) Info() vm.Info {
+	info := vm.Info{Driver: DriverName, Accelerator: accelerator, FileSharing: shareDrvfs}
+	if cmd, _ := d.running(); cmd != nil {
+		info.PID = cmd.Process.Pid
+	}
+	return info
+}
+
+// DialLink connects to the guest's AF_VSOCK port over hvsock, once the
+// guest init this driver started runs.
+func (d *Driver) DialLink(ctx context.Context) (net.Conn, error) {
+	_, done := d.running()
+	if done == nil {
+		return nil, fmt.Errorf("the WSL distro %s: %w", d.distro, vm.ErrNotRunning)
+	}
+	select {
+	case <-done:
+		return nil, fmt.Errorf("the guest init in the WSL distro %s has exited: %w", d.distro, vm.ErrNotRunning)
+	default:
+	}
+	id, err := d.vmIDOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := d.hv.DialHvsock(ctx, id, LinkVsockPort)
+	if err != nil {
+		d.forgetVMID(id) // the VM may have restarted with a new id
+		return nil, fmt.Errorf("connecting to the guest's vsock port %d in the WSL VM %s: %w", LinkVsockPort, id, err)
+	}
+	return conn, nil
+}
+
+// vmIDOf is the WSL VM's id, read once with wslinfo inside the distro.
+func (d *Driver) vmIDOf(ctx context.Context) (string, error) {
+	d.mu.Lock()
+	id := d.vmID
+	d.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	out, err := d.wsl.Output(ctx, d.distro, wslinfoPath, "--vm-id")
+	if err != nil {
+		if errors.Is(err, ErrNotInstalled) || errors.Is(err, ErrNoWSL2) || errors.Is(err, ErrDistroNotFound) || ctx.Err() != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("%s: %w", vmIDNeeds, err)
+	}
+	id, err = ParseVMID(out)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", vmIDNeeds, err)
+	}
+	d.mu.Lock()
+	d.vmID = id
+	d.mu.Unlock()
+	return id, nil
+}
+
+func (d *Driver) forgetVMID(id string) {
+	d.mu.Lock()
+	if d.vmID == id {
+		d.vmID = ""
+	}
+	d.mu.Unlock()
+}
+
+// EnsureDataDisk does nothing: the data disk is the distro's own
+// ext4.vhdx, which the import in Start makes (at WSL's default size,
+// .wslconfig's defaultVhdSize, sparse); an existing one is never touched.
+func (d *Driver) EnsureDataDisk(string, int) error { return nil }
+
+// GrowDataDisk sets the distro's disk to gib GiB (`wsl --manage --resize`,
+// WSL 2.5 or later; the distro must be stopped, as it is before Start).
+// Before the first import there is no disk to grow, and nothing is done.
+func (d *Driver) GrowDataDisk(_ string, gib int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), terminateTimeout)
+	defer cancel()
+	ok, err := d.wsl.Exists(ctx, d.distro)
+	if err != nil || !ok {
+		return err
+	}
+	if err := d.wsl.Resize(ctx, d.distro, gib); err != nil {
+		return fmt.Errorf("resizing the disk of the WSL distro %s: %w", d.distro, err)
+	}
+	d.note("resized the disk of %s to %d GiB", d.distro, gib)
+	return nil
+}
+
+// Remove unregisters the distro, deleting its disk with the machine's
+// images, containers and volumes; one that is not registered is gone.
+func (d *Driver) Remove(ctx context.Context) error {
+	err := d.wsl.Unregister(ctx, d.distro)
+	if errors.Is(err, ErrDistroNotFound) {
+		return nil
+	}
+	return err
+}
+
+// record is what recordFile holds while the guest init runs.
+type record struct {
+	Distro string `json:"distro"`
+	PID    int    `json:"pid"`
+}
+
+func (d *Driver) writeRecord(pid int) {
+	b, _ := json.Marshal(record{Distro: d.distro, PID: pid})
+	if err := os.WriteFile(d.path(recordFile), b, 0o600); err != nil {
+		d.note("writing %s: %v", recordFile, err)
+	}
+}
+
+// note appends a line to the driver's log; a log that cannot be written
+// loses the line.
+func (d *Driver) note(format string, args ...any) {
+	f, err := os.OpenFile(d.path(logFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%s %s\n", time.Now().Format(time.RFC3339), fmt.Sprintf(format, args...))
+}

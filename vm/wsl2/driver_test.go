@@ -1,0 +1,329 @@
+package wsl2
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/vm"
+	"github.com/berth-dev/berth/vm/wsl2/internal/fakewsl"
+)
+
+const (
+	testMarker = "berth: guest init started"
+	testVMID   = "3F2504E0-4F89-11D3-9A0C-0305E82C3301"
+	testConfig = `C:\Users\u\.berth\default\guest.json`
+)
+
+// fakeHvsock records what DialLink dialed.
+type fakeHvsock struct {
+	mu    sync.Mutex
+	vmID  string
+	port  uint32
+	calls int
+}
+
+func (f *fakeHvsock) DialHvsock(_ context.Context, vmID string, port uint32) (net.Conn, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.vmID, f.port = vmID, port
+	f.calls++
+	a, b := net.Pipe()
+	b.Close()
+	return a, nil
+}
+
+func testMachine(t *testing.T) *vm.Machine {
+	t.Helper()
+	dir := t.TempDir()
+	return &vm.Machine{
+		Name: "default", Arch: "amd64", CPUs: 2, MemoryMiB: 2048,
+		RootFS: testdataPath("list.utf8"), GuestConfig: testConfig,
+		Network:    vm.Network{Socket: filepath.Join(dir, "net.sock"), MAC: "5a:94:ef:e4:0c:ee", Link: vm.LinkHvsock},
+		ConsoleLog: filepath.Join(dir, "serial.log"), BootMarker: testMarker, StateDir: dir,
+	}
+}
+
+// initArgs are the stand-in's args of the guest init and of wslinfo.
+var (
+	initCall    = []string{"-d", "berth-default", "-u", "root", "--exec", InitPath}
+	wslinfoCall = []string{"-d", "berth-default", "-u", "root", "--exec", wslinfoPath}
+)
+
+// guestInit is a stand-in guest init that boots and stays until exitFile.
+func guestInit(exitFile string) fakewsl.Reply {
+	return fakewsl.Reply{Args: initCall, Print: "booting\n" + testMarker + "\n", StayUntil: exitFile}
+}
+
+func newTestDriver(t *testing.T, c *Client) (*Driver, *vm.Machine, *fakeHvsock) {
+	t.Helper()
+	m := testMachine(t)
+	hv := &fakeHvsock{}
+	d, err := newDriver(m, c, hv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd, _ := d.running(); cmd != nil {
+			_ = cmd.Process.Kill()
+		}
+	})
+	return d, m, hv
+}
+
+func TestDriverStartDialStop(t *testing.T) {
+	ctx := context.Background()
+	exitFile := filepath.Join(t.TempDir(), "terminated")
+	c, s := newScene(t,
+		reply("no-distros", -1, "-l"),
+		reply("import-ok", 0, "--import"),
+		guestInit(exitFile),
+		fakewsl.Reply{Args: wslinfoCall, Print: testVMID + "\n"},
+		fakewsl.Reply{Args: []string{"--terminate"}, Touch: exitFile},
+	)
+	d, m, hv := newTestDriver(t, c)
+	if err := d.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info := d.Info()
+	if info.Driver != "wsl2" || info.Accelerator != "hyperv" || info.PID <= 0 || info.FileSharing != "wsl-drvfs" {
+		t.Errorf("Info = %+v", info)
+	}
+	if _, err := os.Stat(filepath.Join(m.StateDir, recordFile)); err != nil {
+		t.Errorf("the record while the init runs: %v", err)
+	}
+	for range 2 {
+		conn, err := vm.DialLink(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
+	if hv.vmID != strings.ToLower(testVMID) || hv.port != LinkVsockPort || hv.calls != 2 {
+		t.Errorf("dialed %+v, want VM %s port %d twice", hv, strings.ToLower(testVMID), LinkVsockPort)
+	}
+	// The guest did not power off: Stop waits until ctx ends, then
+	// terminates the distro, which ends the init.
+	stopCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := d.Stop(stopCtx); err != nil {
+		t.Fatalf("Stop = %v", err)
+	}
+	waitCtx, cancel2 := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel2()
+	if err := d.Wait(waitCtx); err != nil && errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait = %v", err)
+	}
+	dir := filepath.Join(m.StateDir, distroDir)
+	want := [][]string{
+		{"-l", "-q"},
+		ImportArgs("berth-default", dir, m.RootFS),
+		append(slices.Clone(initCall), "--wsl", "--config", "/mnt/c/Users/u/.berth/default/guest.json"),
+		append(slices.Clone(wslinfoCall), "--vm-id"), // once: the id is kept
+		{"--terminate", "berth-default"},
+	}
+	if got := s.args(); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("calls\n%q\nwant\n%q", got, want)
+	}
+	log, err := os.ReadFile(m.ConsoleLog)
+	if err != nil || !strings.Contains(string(log), "booting\n"+testMarker) {
+		t.Errorf("console log %q, %v", log, err)
+	}
+	if _, err := os.Stat(filepath.Join(m.StateDir, recordFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the record is left after the init exited: %v", err)
+	}
+	if _, err := vm.DialLink(ctx, d); !errors.Is(err, vm.ErrNotRunning) {
+		t.Errorf("DialLink after the exit = %v, want ErrNotRunning", err)
+	}
+}
+
+// An existing distro is not imported again; a guest that powered off
+// itself is terminated all the same.
+func TestDriverStartExistingDistro(t *testing.T) {
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	c, s := newScene(t, reply("list", 0, "-l"), guestInit(exitFile), fakewsl.Reply{Args: []string{"--terminate"}})
+	d, _, _ := newTestDriver(t, c)
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exitFile, nil, 0o600); err != nil { // the guest powers off
+		t.Fatal(err)
+	}
+	if err := d.Wait(context.Background()); err != nil {
+		t.Errorf("Wait = %v", err)
+	}
+	if err := d.Stop(context.Background()); err != nil {
+		t.Errorf("Stop = %v", err)
+	}
+	got := s.args()
+	if len(got) != 3 || got[1][0] != "-d" || !slices.Equal(got[2], []string{"--terminate", "berth-default"}) {
+		t.Errorf("calls %q", got)
+	}
+}
+
+func TestDriverStartWithoutWSL(t *testing.T) {
+	check := func(t *testing.T, d *Driver, m *vm.Machine) {
+		t.Helper()
+		err := d.Start(context.Background())
+		if !errors.Is(err, ErrNotInstalled) || !strings.Contains(err.Error(), installCmd) {
+			t.Fatalf("Start = %v, want ErrNotInstalled naming %q", err, installCmd)
+		}
+		if cmd, _ := d.running(); cmd != nil {
+			t.Error("a guest init runs")
+		}
+		for _, f := range []string{distroDir, recordFile} {
+			if _, err := os.Stat(filepath.Join(m.StateDir, f)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s is left: %v", f, err)
+			}
+		}
+	}
+	t.Run("no wsl.exe", func(t *testing.T) {
+		d, m, _ := newTestDriver(t, New(filepath.Join(t.TempDir(), "wsl.exe")))
+		check(t, d, m)
+	})
+	t.Run("the inbox stub", func(t *testing.T) {
+		c, s := newScene(t, oldReply("not-installed", -1))
+		d, m, _ := newTestDriver(t, c)
+		check(t, d, m)
+		if got := s.args(); len(got) != 1 {
+			t.Errorf("calls %q, want the list alone", got)
+		}
+	})
+}
+
+func TestDriverInitExitsBeforeMarker(t *testing.T) {
+	c, _ := newScene(t, reply("list", 0, "-l"),
+		fakewsl.Reply{Args: initCall, Print: "berth-init: mounting /mnt/data: no such device\n", Exit: 1},
+		fakewsl.Reply{Args: []string{"--terminate"}})
+	d, m, _ := newTestDriver(t, c)
+	err := d.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "exited before it ran") || !strings.Contains(err.Error(), "mounting /mnt/data: no such device") {
+		t.Fatalf("Start = %v", err)
+	}
+	if err := d.Kill(); err != nil {
+		t.Errorf("Kill = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(m.StateDir, recordFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the record is left: %v", err)
+	}
+}
+
+func TestDriverStartCanceled(t *testing.T) {
+	c, _ := newScene(t, reply("list", 0, "-l"), withoutMarker(guestInit(filepath.Join(t.TempDir(), "never"))))
+	d, _, _ := newTestDriver(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := d.Start(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Start = %v", err)
+	}
+	_, done := d.running()
+	select {
+	case <-done:
+	default:
+		t.Error("the guest init still runs")
+	}
+}
+
+// Without wslinfo --vm-id (WSL before 2.5.10) the error names the update.
+func TestDriverDialLinkOldWSL(t *testing.T) {
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	c, _ := newScene(t, reply("list", 0, "-l"), guestInit(exitFile),
+		// The stand-in's words, not WSL's: wslinfo is not in the distro.
+		fakewsl.Reply{Args: wslinfoCall, Print: "stand-in: /bin/wslinfo: not found\n", Exit: 1})
+	d, _, hv := newTestDriver(t, c)
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.DialLink(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "2.5.10") || !strings.Contains(err.Error(), "wsl --update") {
+		t.Errorf("DialLink = %v", err)
+	}
+	if hv.calls != 0 {
+		t.Error("dialed without a VM id")
+	}
+}
+
+func TestDriverGrowDataDisk(t *testing.T) {
+	c, s := newScene(t, reply("list", 0, "-l"), fakewsl.Reply{Args: []string{"--manage"}})
+	d, _, _ := newTestDriver(t, c)
+	if err := d.EnsureDataDisk("ignored", 64); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.GrowDataDisk("ignored", 96); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"-l", "-q"}, {"--manage", "berth-default", "--resize", "96GB"}}
+	if got := s.args(); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("calls %q, want %q", got, want)
+	}
+	// Not imported yet: nothing to grow.
+	c, s = newScene(t, reply("no-distros", -1, "-l"))
+	d, _, _ = newTestDriver(t, c)
+	if err := d.GrowDataDisk("ignored", 96); err != nil || len(s.args()) != 1 {
+		t.Errorf("GrowDataDisk before the import = %v, calls %q", err, s.args())
+	}
+}
+
+func TestDriverRemove(t *testing.T) {
+	c, s := newScene(t, reply("unregister-ok", 0, "--unregister"))
+	d, _, _ := newTestDriver(t, c)
+	if err := vm.Remove(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.args(); len(got) != 1 || !slices.Equal(got[0], []string{"--unregister", "berth-default"}) {
+		t.Errorf("calls %q", got)
+	}
+	c, _ = newScene(t, reply("distro-not-found", -1, "--unregister"))
+	d, _, _ = newTestDriver(t, c)
+	if err := d.Remove(context.Background()); err != nil {
+		t.Errorf("Remove of a distro that is gone = %v", err)
+	}
+}
+
+func TestCapabilities(t *testing.T) {
+	for _, goos := range []string{"windows", "linux", "darwin"} {
+		name, c, err := vm.CapabilitiesOf("wsl2", goos)
+		if err != nil || name != "wsl2" {
+			t.Fatalf("%s: %v", goos, err)
+		}
+		if c.Boot != vm.BootRootFS || c.DataDisk != (vm.DataDisk{Format: vm.DiskDistro, CreatedBy: vm.PartyDriver}) ||
+			!slices.Equal(c.Links, []vm.LinkSpec{{Link: vm.LinkHvsock, Listener: vm.PartyGuest}}) || c.SurvivesAgent {
+			t.Errorf("%s: %+v", goos, c)
+		}
+	}
+}
+
+func TestNewOffWindows(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("WSL's own OS")
+	}
+	if _, err := vm.New("wsl2", testMachine(t)); !errors.Is(err, ErrWindowsOnly) {
+		t.Errorf("New = %v", err)
+	}
+}
+
+func TestStartNeedsRootFSAndDrivePath(t *testing.T) {
+	d, m, _ := newTestDriver(t, New(filepath.Join(t.TempDir(), "wsl.exe")))
+	m.GuestConfig = `\\server\share\guest.json`
+	if err := d.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "UNC") {
+		t.Errorf("Start with a UNC config = %v", err)
+	}
+	m.RootFS = ""
+	if err := d.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "rootFS") {
+		t.Errorf("Start without a rootFS = %v", err)
+	}
+}
+
+// withoutMarker is the reply of an init that never prints the marker.
+func withoutMarker(r fakewsl.Reply) fakewsl.Reply {
+	r.Print = "booting\n"
+	return r
+}

@@ -1,0 +1,47 @@
+package wsl2
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+)
+
+// LinkVsockPort is the AF_VSOCK port the guest init listens on in a WSL 2
+// distro for the network link (the switch's length-prefixed frames, as on
+// LinkStream); the agent reaches it as the Hyper-V socket service
+// VsockServiceID(LinkVsockPort) of the WSL VM.
+const LinkVsockPort = 6215
+
+// hvsockDialer connects to an AF_VSOCK port of a Hyper-V VM: go-winio on
+// Windows, a test's fake elsewhere.
+type hvsockDialer interface {
+	DialHvsock(ctx context.Context, vmID string, port uint32) (net.Conn, error)
+}
+
+// wslinfoPath is the symlink WSL's init makes to itself in every distro
+// (INIT_ANY_SYMLINK("/bin/" WSLINFO_NAME, "/init") in src/linux/init/config.cpp).
+const wslinfoPath = "/bin/wslinfo"
+
+// vmIDNeeds is what reading the VM id needs: `wslinfo --vm-id` came with
+// WSL 2.5.10. (Older versions' VM id is found only through the Host
+// Compute Service's registry, which this driver does not read.)
+const vmIDNeeds = "the WSL VM's id comes from `wslinfo --vm-id`, which needs WSL 2.5.10 or later: run `" + updateCmd + "`"
+
+var guidRE = regexp.MustCompile(`^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$`)
+
+// ParseVMID reads what `wslinfo --vm-id` printed: the VM's GUID (with or
+// without braces), answered in lower case without them. A WSL 1 distro
+// prints "wsl1".
+func ParseVMID(out string) (string, error) {
+	s := strings.TrimSpace(Decode([]byte(out)))
+	if s == "wsl1" {
+		return "", fmt.Errorf("wslinfo --vm-id: the distro runs under WSL 1, which has no VM (Berth needs WSL 2)")
+	}
+	m := guidRE.FindStringSubmatch(s)
+	if m == nil {
+		return "", fmt.Errorf("wslinfo --vm-id: %q is not a VM id (a GUID)", summary(s))
+	}
+	return strings.ToLower(m[1]), nil
+}

@@ -358,6 +358,11 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 	mach.Network.Link = b.link.Link
 	mach.Shares = b.shares.vm
 	mach.Virtiofsd = bundledVirtiofsd(a.o.ImageDir, b.man)
+	if b.caps.Boot == vm.BootRootFS {
+		if err := forRootFSBoot(mach, a.o.ImageDir, b.man, m); err != nil {
+			return err
+		}
+	}
 	driver, err := vm.New(a.o.Driver, mach)
 	if err != nil {
 		return err

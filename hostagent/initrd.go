@@ -106,3 +106,16 @@ func writeGuestConfig(dst string, cfg guestconfig.Config) error {
 		return err
 	})
 }
+
+// forRootFSBoot turns the machine's description into a root file system
+// boot: the image's WSL flavour to import, this boot's guest config as a
+// file, no kernel, initrd or disks of the agent's.
+func forRootFSBoot(mach *vm.Machine, imageDir string, man *kernel.Manifest, m store.Machine) error {
+	if man.WSLRootfs == "" {
+		return fmt.Errorf("boot %q: the guest image (%s) has no root file system tarball; rebuild it (make image)", vm.BootRootFS, imageDir)
+	}
+	mach.RootFS = filepath.Join(imageDir, man.WSLRootfs)
+	mach.GuestConfig = m.Path(store.GuestConfig)
+	mach.Kernel, mach.Initrd, mach.Cmdline, mach.Disks = "", "", "", nil
+	return nil
+}

@@ -236,7 +236,7 @@ func TestFakeVMProcess(t *testing.T) {
 // fakeImage is a guest image's files, enough for the image stage.
 func fakeImage(t *testing.T) string {
 	dir := t.TempDir()
-	for f, body := range map[string]string{kernel.ManifestFile: `{"version":"test"}`, kernel.KernelFile: "k", kernel.InitramfsFile: "initramfs", kernel.RootfsFile: "r"} {
+	for f, body := range map[string]string{kernel.ManifestFile: `{"version":"test","wslRootfs":"` + kernel.WSLRootfsFile + `"}`, kernel.KernelFile: "k", kernel.InitramfsFile: "initramfs", kernel.RootfsFile: "r", kernel.WSLRootfsFile: "tar"} {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -376,6 +376,13 @@ func TestRunThroughAGuestLink(t *testing.T) {
 	}
 	if _, err := os.Stat(m.Path(store.InitrdFile)); err == nil {
 		t.Error("an initrd for a rootfs boot")
+	}
+	f.mu.Lock()
+	mach := *f.m
+	f.mu.Unlock()
+	if filepath.Base(mach.RootFS) != kernel.WSLRootfsFile || mach.GuestConfig != m.Path(store.GuestConfig) || mach.Kernel != "" || len(mach.Disks) != 0 {
+		t.Errorf("the driver was given rootFS %q, guest config %q, kernel %q, disks %v; want the image's %s, %s, and no kernel or disks",
+			mach.RootFS, mach.GuestConfig, mach.Kernel, mach.Disks, kernel.WSLRootfsFile, m.Path(store.GuestConfig))
 	}
 }
 

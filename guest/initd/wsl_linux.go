@@ -194,7 +194,7 @@ func mountWSL() error {
 	}
 	missing := func(path string, magic int64) bool {
 		var st unix.Statfs_t
-		return unix.Statfs(path, &st) != nil || int64(st.Type) != magic
+		return unix.Statfs(path, &st) != nil || st.Type != magic // int64 on the guest's amd64 and arm64
 	}
 	if missing("/sys", unix.SYSFS_MAGIC) {
 		specs = append(specs, mountSpec{source: "sysfs", target: "/sys", fstype: "sysfs", flags: nosuid | nodev | noexec})

@@ -72,8 +72,15 @@ func newTestDriver(t *testing.T, c *Client) (*Driver, *vm.Machine, *fakeHvsock) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if cmd, _ := d.running(); cmd != nil {
+		if cmd, done := d.running(); cmd != nil {
 			_ = cmd.Process.Kill()
+			// The driver's notes and record go into StateDir as the init
+			// exits: wait for them before t.TempDir is removed.
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Error("the stand-in guest init did not exit after a kill")
+			}
 		}
 	})
 	return d, m, hv

@@ -246,7 +246,7 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 
 // loadConfig reads the driver's declaration and the user's config.
 func (a *Agent) loadConfig(_ context.Context, b *boot, _ *[]func()) error {
-	name, caps, err := vm.CapabilitiesOf(a.o.Driver, runtime.GOOS)
+	name, caps, err := vm.CapabilitiesOf(machineDriver(a.o.Machine, a.o.Driver), runtime.GOOS)
 	if err != nil {
 		return err
 	}
@@ -284,7 +284,9 @@ func (a *Agent) prepareMachine(_ context.Context, b *boot, _ *[]func()) error {
 		b.disk = &driverDisk{}
 		disk = b.disk
 	}
-	spec, created, changes, err := PrepareWith(m, specFor(b.settings, runtime.GOARCH), disk)
+	want := specFor(b.settings, runtime.GOARCH)
+	want.Driver = a.o.Driver
+	spec, created, changes, err := PrepareWith(m, want, disk)
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)
 	}

@@ -57,7 +57,7 @@ func bundledVirtiofsd(imageDir string, man *kernel.Manifest) *vm.Program {
 func Cleanup(ctx context.Context, o Options) ([]string, error) {
 	var found []string
 	m := o.Machine
-	name, caps, err := vm.CapabilitiesOf(o.Driver, runtime.GOOS)
+	name, caps, err := vm.CapabilitiesOf(machineDriver(m, o.Driver), runtime.GOOS)
 	if err != nil {
 		return nil, fmt.Errorf("cleaning up machine %q: %w", m.Name, err)
 	}
@@ -94,4 +94,30 @@ func Cleanup(ctx context.Context, o Options) ([]string, error) {
 		}
 	}
 	return found, nil
+}
+
+// RemoveVM deletes what the machine's driver keeps outside the machine
+// directory (a registered WSL distro); the machine must be stopped.
+// Drivers that keep nothing there (vm.Remover) are not asked.
+func RemoveVM(ctx context.Context, o Options) error {
+	m := o.Machine
+	spec, err := readSpec(m)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // never created: nothing of a driver's anywhere
+	}
+	if err != nil {
+		return fmt.Errorf("deleting machine %q: %w", m.Name, err)
+	}
+	name, _, err := vm.CapabilitiesOf(machineDriver(m, o.Driver), runtime.GOOS)
+	if err != nil {
+		return fmt.Errorf("deleting machine %q: %w", m.Name, err)
+	}
+	d, err := vm.New(name, describe(o, spec))
+	if err != nil {
+		return fmt.Errorf("deleting machine %q: the %s driver: %w", m.Name, name, err)
+	}
+	if err := vm.Remove(ctx, d); err != nil {
+		return fmt.Errorf("deleting machine %q: the %s driver's VM: %w", m.Name, name, err)
+	}
+	return nil
 }

@@ -20,6 +20,30 @@ type MachineSpec struct {
 	CPUs      int    `json:"cpus"`
 	MemoryMiB int    `json:"memoryMiB"`
 	DiskGiB   int    `json:"diskGiB"`
+	// Driver is the driver the machine was created with: its disk and
+	// state are that driver's, so it stays the machine's driver (empty in
+	// a machine made before drivers were recorded: the next start records
+	// its driver).
+	Driver string `json:"driver,omitempty"`
+}
+
+// RecordedDriver is the driver machine m was created with, "" when none
+// is recorded (or no machine exists).
+func RecordedDriver(m store.Machine) string {
+	s, err := readSpec(m)
+	if err != nil {
+		return ""
+	}
+	return s.Driver
+}
+
+// machineDriver is the driver to use for m: the one asked for, else the
+// one it was created with ("" lets the registry pick the host's default).
+func machineDriver(m store.Machine, asked string) string {
+	if asked != "" {
+		return asked
+	}
+	return RecordedDriver(m)
 }
 
 // DefaultSpec sizes a new machine for this host.
@@ -100,6 +124,14 @@ func PrepareWith(m store.Machine, want MachineSpec, disk Disk) (MachineSpec, boo
 		return have, false, nil, err
 	}
 	var changes []string
+	switch {
+	case want.Driver == "":
+		want.Driver = have.Driver
+	case have.Driver == "":
+		changes = append(changes, "driver recorded: "+want.Driver)
+	case want.Driver != have.Driver:
+		return have, false, nil, fmt.Errorf("driver: the machine was created with the %s driver, not %s, and its disk and state are that driver's; delete it (berth delete) to use another driver", have.Driver, want.Driver)
+	}
 	if err := diskGrowth(have.DiskGiB, want.DiskGiB); err != nil {
 		return have, false, nil, err
 	}

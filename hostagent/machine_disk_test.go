@@ -69,3 +69,40 @@ func TestDriverMadeDataDisk(t *testing.T) {
 		t.Errorf("apply to a driver without the ability: %v, want an error naming vm.DiskOwner", err)
 	}
 }
+
+// The machine keeps the driver it was created with: a start that names
+// another is refused by name, one that names none uses it, and a machine
+// from before drivers were recorded records the next start's.
+func TestMachineKeepsItsDriver(t *testing.T) {
+	m, err := store.Open(t.TempDir(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := MachineSpec{Arch: "amd64", CPUs: 2, MemoryMiB: 2048, DiskGiB: 10, Driver: "qemu"}
+	if _, _, _, err := Prepare(m, spec); err != nil {
+		t.Fatal(err)
+	}
+	if got := machineDriver(m, ""); got != "qemu" {
+		t.Errorf("the driver of a machine made with qemu, none asked: %q", got)
+	}
+	other := spec
+	other.Driver = "wsl2"
+	if _, _, _, err := Prepare(m, other); err == nil || !strings.Contains(err.Error(), "created with the qemu driver, not wsl2") {
+		t.Errorf("another driver for the machine: %v, want a refusal naming both", err)
+	}
+	none := spec
+	none.Driver = ""
+	if got, _, changes, err := Prepare(m, none); err != nil || got.Driver != "qemu" || len(changes) != 0 {
+		t.Errorf("no driver asked: %+v %v %v, want qemu kept and no change", got, changes, err)
+	}
+
+	// A machine.json without a driver (made before drivers were recorded).
+	old := spec
+	old.Driver = ""
+	if err := writeSpec(m, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, changes, err := Prepare(m, spec); err != nil || len(changes) != 1 || RecordedDriver(m) != "qemu" {
+		t.Errorf("recording the driver of an old machine: %v %v, recorded %q", changes, err, RecordedDriver(m))
+	}
+}

@@ -56,6 +56,7 @@ type fakeVM struct {
 	// linkDials and diskCalls: what the agent asked of guestLinkVM.
 	linkDials int
 	diskCalls []string
+	removes   int
 }
 
 func init() {
@@ -95,6 +96,13 @@ func (g guestLinkVM) DialLink(ctx context.Context) (net.Conn, error) {
 	g.mu.Unlock()
 	var d net.Dialer
 	return d.DialContext(ctx, "unix", g.m.Network.Socket)
+}
+
+func (g guestLinkVM) Remove(context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.removes++
+	return nil
 }
 
 func (g guestLinkVM) Info() vm.Info { return vm.Info{Driver: fakeGuestLinkDriverName} }
@@ -380,6 +388,20 @@ func TestRunThroughAGuestLink(t *testing.T) {
 	f.mu.Lock()
 	mach := *f.m
 	f.mu.Unlock()
+	// The machine remembers its driver: stopping it and deleting it need
+	// no --driver, and deleting asks the driver to remove its VM.
+	if got := RecordedDriver(m); got != fakeGuestLinkDriverName {
+		t.Errorf("recorded driver %q, want %q", got, fakeGuestLinkDriverName)
+	}
+	if err := RemoveVM(context.Background(), Options{Machine: m, ImageDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	removes := f.removes
+	f.mu.Unlock()
+	if removes != 1 {
+		t.Errorf("the driver was asked %d times to remove its VM, want once", removes)
+	}
 	if filepath.Base(mach.RootFS) != kernel.WSLRootfsFile || mach.GuestConfig != m.Path(store.GuestConfig) || mach.Kernel != "" || len(mach.Disks) != 0 {
 		t.Errorf("the driver was given rootFS %q, guest config %q, kernel %q, disks %v; want the image's %s, %s, and no kernel or disks",
 			mach.RootFS, mach.GuestConfig, mach.Kernel, mach.Disks, kernel.WSLRootfsFile, m.Path(store.GuestConfig))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/hostagent"
 	"github.com/berth-dev/berth/hostagent/lifecycle"
 	"github.com/berth-dev/berth/internal/dockercontext"
 )
@@ -45,6 +46,14 @@ func newDelete(g *globals) *cobra.Command {
 			}
 			if res.WasRunning {
 				fmt.Fprintln(out, "Machine stopped.")
+			}
+			// A driver's VM kept outside the machine directory (a WSL
+			// distro's registration) goes first: the directory holds
+			// what it needs to find it.
+			// One that cannot be removed does not keep the user's delete
+			// from happening: they are told what is left.
+			if err := hostagent.RemoveVM(cmd.Context(), hostagent.Options{Machine: m, ImageDir: img}); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v; what the driver keeps outside %s is left (a WSL distro: wsl --unregister berth-%s)\n", err, m.Dir, m.Name)
 			}
 			if err := os.RemoveAll(m.Dir); err != nil {
 				return fmt.Errorf("deleting %s: %w", m.Dir, err)

@@ -121,3 +121,22 @@ func RemoveVM(ctx context.Context, o Options) error {
 	}
 	return nil
 }
+
+// DriverReport is what the machine's driver tells a diagnostics bundle
+// (vm.Reporter), nil when it has nothing or the machine was never made.
+func DriverReport(ctx context.Context, o Options) map[string]string {
+	m := o.Machine
+	spec, err := readSpec(m)
+	if err != nil {
+		return nil
+	}
+	name, _, err := vm.CapabilitiesOf(machineDriver(m, o.Driver), runtime.GOOS)
+	if err != nil {
+		return map[string]string{"driver.txt": err.Error()}
+	}
+	d, err := vm.New(name, describe(o, spec))
+	if err != nil {
+		return map[string]string{"driver.txt": fmt.Sprintf("the %s driver: %v", name, err)}
+	}
+	return vm.Report(ctx, d)
+}

@@ -186,6 +186,23 @@ func Remove(ctx context.Context, d Driver) error {
 	return r.Remove(ctx)
 }
 
+// Reporter is a driver with facts for a diagnostics bundle beyond its log
+// files: the hypervisor's version and state, as its own tools print them.
+type Reporter interface {
+	// Report names each fact by a file name for the bundle; a fact that
+	// could not be read says why in its text.
+	Report(ctx context.Context) map[string]string
+}
+
+// Report is what d tells a diagnostics bundle, nil when it is no Reporter.
+func Report(ctx context.Context, d Driver) map[string]string {
+	r, ok := d.(Reporter)
+	if !ok {
+		return nil
+	}
+	return r.Report(ctx)
+}
+
 // LinkDialer is a driver that connects the agent to a network link the
 // guest listens on (LinkSpec.Listener is PartyGuest): an hvsock to the
 // guest's AF_VSOCK port, found through the VM's id.

@@ -3,6 +3,7 @@ package main
 import (
 	"runtime"
 
+	"github.com/berth-dev/berth/hostagent"
 	"github.com/berth-dev/berth/vm"
 
 	"fmt"
@@ -44,8 +45,13 @@ func newDiagnose(g *globals) *cobra.Command {
 				return fmt.Errorf("--output: %w", err)
 			}
 			// The driver hands the bundle its own logs.
-			_, caps, _ := vm.CapabilitiesOf(st.Driver, runtime.GOOS)
-			if err := diagnose.Write(f, diagnose.Options{Machine: m, ConfigPath: cfg, ImageDir: img, Status: st, Version: version, DriverLogs: caps.LogFiles}); err != nil {
+			driver := st.Driver
+			if driver == "" {
+				driver = hostagent.RecordedDriver(m)
+			}
+			_, caps, _ := vm.CapabilitiesOf(driver, runtime.GOOS)
+			report := hostagent.DriverReport(cmd.Context(), hostagent.Options{Machine: m, ImageDir: img, Driver: driver})
+			if err := diagnose.Write(f, diagnose.Options{Machine: m, ConfigPath: cfg, ImageDir: img, Status: st, Version: version, DriverLogs: caps.LogFiles, DriverReport: report}); err != nil {
 				f.Close()
 				os.Remove(out)
 				return err

@@ -11,9 +11,11 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 
@@ -33,6 +35,9 @@ type Options struct {
 	Version    string
 	// DriverLogs are the machine driver's own logs (vm.Capabilities.LogFiles).
 	DriverLogs []string
+	// DriverReport is what the driver tells of its hypervisor (vm.Reporter),
+	// by file name.
+	DriverReport map[string]string
 }
 
 // logFiles are copied as they are (their tails when large).
@@ -70,6 +75,16 @@ func Write(w io.Writer, o Options) error {
 			continue
 		}
 		if err := add(f, b); err != nil {
+			return err
+		}
+	}
+	names := make([]string, 0, len(o.DriverReport))
+	for name := range o.DriverReport {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := add("driver/"+path.Base(name), []byte(o.DriverReport[name])); err != nil {
 			return err
 		}
 	}

@@ -47,7 +47,8 @@ func TestBundle(t *testing.T) {
 	cfg := t.TempDir() + "/config.yaml"
 	os.WriteFile(cfg, []byte("engine: {proxy: {http: 'http://u:p@h:1'}}\n"), 0o600)
 	var buf bytes.Buffer
-	err := Write(&buf, Options{Machine: m, ConfigPath: cfg, ImageDir: t.TempDir(), Status: &api.Status{State: api.StateStopped}, Version: "test"})
+	err := Write(&buf, Options{Machine: m, ConfigPath: cfg, ImageDir: t.TempDir(), Status: &api.Status{State: api.StateStopped}, Version: "test",
+		DriverReport: map[string]string{"wsl-version.txt": "WSL version: 2.6.1.0\n", "../escape.txt": "x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +68,9 @@ func TestBundle(t *testing.T) {
 		}
 		b, _ := io.ReadAll(tr)
 		files[strings.TrimPrefix(h.Name, "berth-diagnose/")] = string(b)
+	}
+	if files["driver/wsl-version.txt"] != "WSL version: 2.6.1.0\n" || files["driver/escape.txt"] != "x" {
+		t.Errorf("the driver's report is not under driver/, each name kept inside it: %v", files)
 	}
 	for _, f := range []string{"status.json", "versions.txt", "config.yaml", "hostagent.log", "serial.log"} {
 		if _, ok := files[f]; !ok {

@@ -2,13 +2,13 @@
 
 package wsl2
 
-import "errors"
+import "fmt"
 
 // noRegistry: the Host Compute Service exists on Windows only.
 type noRegistry struct{}
 
 func (noRegistry) ListVMs() ([]string, error) {
-	return nil, errors.New("the Host Compute Service's registry exists on Windows only")
+	return nil, fmt.Errorf(`the Host Compute Service's registry (HKLM\%s) exists on Windows only`, hcsComputeSystems)
 }
 
 func newVMLister() vmLister { return noRegistry{} }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/guest/linkhello"
 	"github.com/berth-dev/berth/vm"
 )
 
@@ -37,18 +37,22 @@ const (
 // the image's root file system once, then runs the guest init in it as a
 // long-lived `wsl.exe --exec` child, which also keeps WSL from stopping
 // the idle distro. The guest listens on AF_VSOCK (LinkVsockPort); DialLink
-// reaches it over hvsock through the VM's id.
+// reaches it over hvsock through the VM's id and checks the link header
+// the init sends first (package linkhello).
 type Driver struct {
 	m      *vm.Machine
 	distro string
 	wsl    *Client
 	hv     hvsockDialer
+	vms    vmLister      // the compute systems, for the probe
+	hello  time.Duration // how long a link's header may take
 
 	mu      sync.Mutex
-	cmd     *exec.Cmd     // the guest init's wsl.exe, nil before Start
-	done    chan struct{} // closed once it has exited
-	exitErr error         // its exit, once done
-	vmID    string        // the VM's id, once read
+	cmd     *exec.Cmd       // the guest init's wsl.exe, nil before Start
+	done    chan struct{}   // closed once it has exited
+	exitErr error           // its exit, once done
+	vmID    string          // the VM's id, once found
+	nonce   linkhello.Nonce // the init's, of this start
 }
 
 var (
@@ -65,7 +69,7 @@ func newDriver(m *vm.Machine, c *Client, hv hvsockDialer) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Driver{m: m, distro: distro, wsl: c, hv: hv}, nil
+	return &Driver{m: m, distro: distro, wsl: c, hv: hv, vms: newVMLister(), hello: helloTimeout}, nil
 }
 
 // Distro is the machine's distro name.
@@ -111,12 +115,20 @@ func (d *Driver) startInit(ctx context.Context, cfgPath string) error {
 		return fmt.Errorf("the guest console log: %w", err)
 	}
 	con := newConsole(log, d.m.BootMarker)
+	nonce, err := linkhello.NewNonce()
+	if err != nil {
+		log.Close()
+		return err
+	}
 	// Not ctx: the init lives on after Start.
 	cmd, err := d.wsl.Exec(context.Background(), d.distro, InitArgs(cfgPath)...)
 	if err != nil {
 		log.Close()
 		return err
 	}
+	// The nonce goes to the init alone, through its environment: WSLENV
+	// names the Windows variables wsl.exe hands to the Linux process.
+	cmd.Env = withWSLEnv(cmd.Env, linkhello.EnvVar, nonce.String())
 	cmd.Stdout, cmd.Stderr = con, con
 	if err := cmd.Start(); err != nil {
 		log.Close()
@@ -124,7 +136,7 @@ func (d *Driver) startInit(ctx context.Context, cfgPath string) error {
 	}
 	done := make(chan struct{})
 	d.mu.Lock()
-	d.cmd, d.done, d.exitErr, d.vmID = cmd, done, nil, ""
+	d.cmd, d.done, d.exitErr, d.vmID, d.nonce = cmd, done, nil, "", nonce
 	d.mu.Unlock()
 	d.writeRecord(cmd.Process.Pid)
 	d.note("started the guest init: pid %d, wsl.exe %s", cmd.Process.Pid, strings.Join(cmd.Args[1:], " "))
@@ -273,63 +285,6 @@ func (d *Driver) Info() vm.Info {
 		info.PID = cmd.Process.Pid
 	}
 	return info
-}
-
-// DialLink connects to the guest's AF_VSOCK port over hvsock, once the
-// guest init this driver started runs.
-func (d *Driver) DialLink(ctx context.Context) (net.Conn, error) {
-	_, done := d.running()
-	if done == nil {
-		return nil, fmt.Errorf("the WSL distro %s: %w", d.distro, vm.ErrNotRunning)
-	}
-	select {
-	case <-done:
-		return nil, fmt.Errorf("the guest init in the WSL distro %s has exited: %w", d.distro, vm.ErrNotRunning)
-	default:
-	}
-	id, err := d.vmIDOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := d.hv.DialHvsock(ctx, id, LinkVsockPort)
-	if err != nil {
-		d.forgetVMID(id) // the VM may have restarted with a new id
-		return nil, fmt.Errorf("connecting to the guest's vsock port %d in the WSL VM %s: %w", LinkVsockPort, id, err)
-	}
-	return conn, nil
-}
-
-// vmIDOf is the WSL VM's id, read once with wslinfo inside the distro.
-func (d *Driver) vmIDOf(ctx context.Context) (string, error) {
-	d.mu.Lock()
-	id := d.vmID
-	d.mu.Unlock()
-	if id != "" {
-		return id, nil
-	}
-	out, err := d.wsl.Output(ctx, d.distro, wslinfoPath, "--vm-id")
-	if err != nil {
-		if errors.Is(err, ErrNotInstalled) || errors.Is(err, ErrNoWSL2) || errors.Is(err, ErrDistroNotFound) || ctx.Err() != nil {
-			return "", err
-		}
-		return "", fmt.Errorf("%s: %w", vmIDNeeds, err)
-	}
-	id, err = ParseVMID(out)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", vmIDNeeds, err)
-	}
-	d.mu.Lock()
-	d.vmID = id
-	d.mu.Unlock()
-	return id, nil
-}
-
-func (d *Driver) forgetVMID(id string) {
-	d.mu.Lock()
-	if d.vmID == id {
-		d.vmID = ""
-	}
-	d.mu.Unlock()
 }
 
 // EnsureDataDisk does nothing: the data disk is the distro's own

@@ -3,16 +3,15 @@ package wsl2
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/guest/linkhello"
 	"github.com/berth-dev/berth/vm"
 	"github.com/berth-dev/berth/vm/wsl2/internal/fakewsl"
 )
@@ -22,24 +21,6 @@ const (
 	testVMID   = "3F2504E0-4F89-11D3-9A0C-0305E82C3301"
 	testConfig = `C:\Users\u\.berth\default\guest.json`
 )
-
-// fakeHvsock records what DialLink dialed.
-type fakeHvsock struct {
-	mu    sync.Mutex
-	vmID  string
-	port  uint32
-	calls int
-}
-
-func (f *fakeHvsock) DialHvsock(_ context.Context, vmID string, port uint32) (net.Conn, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.vmID, f.port = vmID, port
-	f.calls++
-	a, b := net.Pipe()
-	b.Close()
-	return a, nil
-}
 
 func testMachine(t *testing.T) *vm.Machine {
 	t.Helper()
@@ -71,6 +52,13 @@ func newTestDriver(t *testing.T, c *Client) (*Driver, *vm.Machine, *fakeHvsock) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	hv.nonce = func() linkhello.Nonce {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return d.nonce
+	}
+	d.vms = &fakeVMs{}
+	d.hello = 200 * time.Millisecond
 	t.Cleanup(func() {
 		if cmd, done := d.running(); cmd != nil {
 			_ = cmd.Process.Kill()
@@ -114,8 +102,8 @@ func TestDriverStartDialStop(t *testing.T) {
 		}
 		conn.Close()
 	}
-	if hv.vmID != strings.ToLower(testVMID) || hv.port != LinkVsockPort || hv.calls != 2 {
-		t.Errorf("dialed %+v, want VM %s port %d twice", hv, strings.ToLower(testVMID), LinkVsockPort)
+	if got := hv.dialed(); !slices.Equal(got, []string{strings.ToLower(testVMID), strings.ToLower(testVMID)}) || hv.port != LinkVsockPort {
+		t.Errorf("dialed %q on port %d, want VM %s port %d twice", got, hv.port, strings.ToLower(testVMID), LinkVsockPort)
 	}
 	// The guest did not power off: Stop waits until ctx ends, then
 	// terminates the distro, which ends the init.
@@ -236,25 +224,6 @@ func TestDriverStartCanceled(t *testing.T) {
 	case <-done:
 	default:
 		t.Error("the guest init still runs")
-	}
-}
-
-// Without wslinfo --vm-id (WSL before 2.5.10) the error names the update.
-func TestDriverDialLinkOldWSL(t *testing.T) {
-	exitFile := filepath.Join(t.TempDir(), "exit")
-	c, _ := newScene(t, reply("list", 0, "-l"), guestInit(exitFile),
-		// The stand-in's words, not WSL's: wslinfo is not in the distro.
-		fakewsl.Reply{Args: wslinfoCall, Print: "stand-in: /bin/wslinfo: not found\n", Exit: 1})
-	d, _, hv := newTestDriver(t, c)
-	if err := d.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	_, err := d.DialLink(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "2.5.10") || !strings.Contains(err.Error(), "wsl --update") {
-		t.Errorf("DialLink = %v", err)
-	}
-	if hv.calls != 0 {
-		t.Error("dialed without a VM id")
 	}
 }
 

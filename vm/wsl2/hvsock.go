@@ -24,10 +24,10 @@ type hvsockDialer interface {
 // (INIT_ANY_SYMLINK("/bin/" WSLINFO_NAME, "/init") in src/linux/init/config.cpp).
 const wslinfoPath = "/bin/wslinfo"
 
-// vmIDNeeds is what reading the VM id needs: `wslinfo --vm-id` came with
-// WSL 2.5.10. (Older versions' VM id is found only through the Host
-// Compute Service's registry, which this driver does not read.)
-const vmIDNeeds = "the WSL VM's id comes from `wslinfo --vm-id`, which needs WSL 2.5.10 or later: run `" + updateCmd + "`"
+// vmIDNeeds says how to get the sure way to the VM's id: `wslinfo
+// --vm-id` came with WSL 2.5.10; before it the id is probed for (see
+// DialLink).
+const vmIDNeeds = "`wslinfo --vm-id`, which tells the WSL VM's id, needs WSL 2.5.10 or later: run `" + updateCmd + "`"
 
 var guidRE = regexp.MustCompile(`^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$`)
 

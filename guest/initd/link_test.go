@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -123,7 +124,7 @@ func TestLinkSwitch(t *testing.T) {
 	l := newChanListener()
 	var logMu sync.Mutex
 	var log []string
-	s := &linkSwitch{tap: tap, logf: func(f string, a ...any) {
+	s := &linkSwitch{tap: tap, hello: []byte("hello"), logf: func(f string, a ...any) {
 		logMu.Lock()
 		log = append(log, fmt.Sprintf(f, a...))
 		logMu.Unlock()
@@ -137,6 +138,9 @@ func TestLinkSwitch(t *testing.T) {
 	tap.out <- []byte("lost too")
 
 	c1 := l.dial()
+	if f := readLink(t, c1); string(f) != "hello" {
+		t.Fatalf("the link's first frame is %q, not the hello", f)
+	}
 	go func() { _, _ = c1.Write(append(frame([]byte("to guest")), frame(nil)...)) }()
 	if f := recv(t, tap.in); string(f) != "to guest" {
 		t.Fatalf("the tap got %q", f)
@@ -149,6 +153,9 @@ func TestLinkSwitch(t *testing.T) {
 	// The host agent leaves; the next one joins and is served the same.
 	c1.Close()
 	c2 := l.dial()
+	if f := readLink(t, c2); string(f) != "hello" {
+		t.Fatalf("the second link's first frame is %q, not the hello", f)
+	}
 	go func() { _, _ = c2.Write(frame([]byte("again"))) }()
 	if f := recv(t, tap.in); string(f) != "again" {
 		t.Fatalf("the tap got %q from the second link", f)
@@ -167,6 +174,9 @@ func TestLinkSwitch(t *testing.T) {
 		t.Fatal("the link with an oversized frame stayed up")
 	}
 	c3 := l.dial()
+	if f := readLink(t, c3); string(f) != "hello" {
+		t.Fatalf("the third link's first frame is %q", f)
+	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 		s.mu.Lock()
 		up := s.cur != nil && s.links == 3
@@ -210,5 +220,20 @@ func TestAfterAcceptError(t *testing.T) {
 	}
 	if afterAcceptError(errors.New("too many open files")) {
 		t.Error("a passing failure stops the link")
+	}
+}
+
+func TestARPRequest(t *testing.T) {
+	mac, _ := net.ParseMAC("5a:94:ef:e4:0c:ee")
+	f, err := arpRequest(mac, netip.MustParseAddr("192.168.127.2"), netip.MustParseAddr("192.168.127.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "ffffffffffff5a94efe40cee0806" + "0001080006040001" + "5a94efe40cee" + "c0a87f02" + "000000000000" + "c0a87f01"
+	if got := fmt.Sprintf("%x", f); got != want {
+		t.Errorf("frame\n%s, want\n%s", got, want)
+	}
+	if _, err := arpRequest(mac, netip.MustParseAddr("fd00::2"), netip.MustParseAddr("192.168.127.1")); err == nil {
+		t.Error("an IPv6 sender taken")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -172,6 +173,11 @@ func (in *Init) stageWSL(link net.Listener) {
 	tap, netErr := openTap("eth0", guestconfig.GuestMAC)
 	if netErr == nil {
 		sw := &linkSwitch{tap: tap, logf: in.logf}
+		if hello, err := in.linkHello(); err == nil {
+			sw.hello = hello
+		} else {
+			in.warnf("network link: %v", err)
+		}
 		in.goSafe("network link", func() { _ = sw.serve(link) })
 		in.logf("network link: listening on %s", link.Addr())
 		netErr = in.setupNetwork()
@@ -189,6 +195,24 @@ func (in *Init) stageWSL(link net.Listener) {
 		in.logf("not serving the guest agent API: without the firewall anything on the network could reach it")
 	}
 	in.goSafe("engine", func() { in.startEngine(netErr, fwErr) })
+}
+
+// linkHello is the frame the init sends first on every new link: an ARP
+// request from eth0 for the gateway (arpRequest).
+func (in *Init) linkHello() ([]byte, error) {
+	mac, err := net.ParseMAC(guestconfig.GuestMAC)
+	if err != nil {
+		return nil, err
+	}
+	ip, err := in.guestAddr()
+	if err != nil {
+		return nil, err
+	}
+	gw, err := netip.ParseAddr(in.cfg.Network.Gateway)
+	if err != nil {
+		return nil, err
+	}
+	return arpRequest(mac, ip, gw)
 }
 
 // writeWSLHosts writes /etc/hosts (wsl.conf tells WSL not to generate it;

@@ -502,6 +502,24 @@ func (d *distro) runBusybox(t *testing.T, n *vnet.Network) {
 		t.Errorf("container said %q", out)
 	}
 	t.Logf("docker run of a FROM-scratch busybox image: %q", strings.TrimSpace(out))
+
+	// From a container, through the switch: its DNS (which knows
+	// host.docker.internal) and the NAT of HostIP to the host's loopback.
+	hl, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hl.Close()
+	go func() {
+		_ = http.Serve(hl, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hello from the host") }))
+	}()
+	port := strconv.Itoa(hl.Addr().(*net.TCPAddr).Port)
+	out = run(nil, "run", "--rm", "berth-wsl-busybox", "/bin/busybox", "sh", "-c",
+		"/bin/busybox nslookup host.docker.internal && /bin/busybox wget -q -O - http://"+guestconfig.HostIP+":"+port+"/")
+	if !strings.Contains(out, guestconfig.HostIP) || !strings.Contains(out, "hello from the host") {
+		t.Errorf("a container did not resolve host.docker.internal to %s or reach the host's loopback through it:\n%s", guestconfig.HostIP, out)
+	}
+	t.Logf("a container resolved host.docker.internal and reached the host's 127.0.0.1:%s through the switch", port)
 }
 
 // processes lists the processes in the init's PID or network namespace.

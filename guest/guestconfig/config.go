@@ -54,6 +54,12 @@ const (
 	AgentPort  = 2380 // the guest agent's HTTP API (health, shutdown)
 )
 
+// LinkVsockPort is the AF_VSOCK port the guest init listens on in a WSL 2
+// distro for the network link: the switch's frames, each behind its
+// 4-byte big-endian length (QEMU's stream framing). The host agent
+// reaches it as the Hyper-V socket service of that port in the WSL VM.
+const LinkVsockPort = 6215
+
 // Console markers the guest init prints on the serial console, one per line.
 // The host agent and the boot benchmark watch for them.
 const (
@@ -171,16 +177,7 @@ func Default() Config {
 
 // Validate checks the config of a VM; it returns every problem at once.
 func (c Config) Validate() error {
-	errs := c.validateCommon()
-	if _, err := netip.ParsePrefix(c.Network.Address); err != nil {
-		errs = append(errs, fmt.Errorf("network.address: %w", err))
-	}
-	if _, err := netip.ParseAddr(c.Network.Gateway); err != nil {
-		errs = append(errs, fmt.Errorf("network.gateway: %w", err))
-	}
-	if _, err := netip.ParseAddr(c.Network.AllowFrom); err != nil {
-		errs = append(errs, fmt.Errorf("network.allowFrom: %w", err))
-	}
+	errs := append(c.validateCommon(), c.Network.validate()...)
 	for i, sh := range c.Shares {
 		if sh.Tag == "" || len(sh.Tag) > 36 {
 			errs = append(errs, fmt.Errorf("shares[%d].tag: %q must be 1-36 bytes (virtiofs' limit)", i, sh.Tag))
@@ -195,11 +192,27 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ValidateWSL checks the config of a WSL2 distro, where WSL owns the
-// network, the disk and Windows' drives: network (but its DNS servers),
-// dataDisk, shares and modules do not apply and are not looked at.
+// ValidateWSL checks the config of a WSL2 distro, where WSL owns the disk
+// and Windows' drives: dataDisk, shares and modules do not apply and are
+// not looked at. The network does: the init gives its own network
+// namespace a card (a tap) joined to the host agent's switch.
 func (c Config) ValidateWSL() error {
-	return errors.Join(c.validateCommon()...)
+	errs := c.validateCommon()
+	return errors.Join(append(errs, c.Network.validate()...)...)
+}
+
+func (n Network) validate() []error {
+	var errs []error
+	if _, err := netip.ParsePrefix(n.Address); err != nil {
+		errs = append(errs, fmt.Errorf("network.address: %w", err))
+	}
+	if _, err := netip.ParseAddr(n.Gateway); err != nil {
+		errs = append(errs, fmt.Errorf("network.gateway: %w", err))
+	}
+	if _, err := netip.ParseAddr(n.AllowFrom); err != nil {
+		errs = append(errs, fmt.Errorf("network.allowFrom: %w", err))
+	}
+	return errs
 }
 
 func (c Config) validateCommon() []error {

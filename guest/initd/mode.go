@@ -5,9 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
+	"path"
 	"slices"
-	"strconv"
+	"strings"
 )
 
 // Options are the init's command line. In the VM the kernel starts /init
@@ -16,32 +16,53 @@ import (
 // host runs the init itself (through wsl.exe) and every flag counts.
 type Options struct {
 	// WSL: Microsoft's /init is PID 1 and the kernel is Microsoft's; the
-	// init takes a PID and mount namespace of its own, formats nothing and
-	// loads no module.
+	// init takes a PID, mount and network namespace of its own, formats
+	// nothing and loads no module.
 	WSL bool
 	// Config is where the machine config is read from in WSL mode: a file,
 	// or "-" for one JSON document on standard input (no initramfs carries
 	// it there).
 	Config string
-	// Listen is how the guest agent API and the engine's API are offered
-	// in WSL mode.
-	Listen Listen
+	// Link is where the WSL mode listens for the host agent's switch.
+	Link Link
 }
 
-// Listen chooses the WSL mode's transport.
-type Listen string
+// Link is the listener the WSL mode's network link arrives on: "vsock"
+// (AF_VSOCK port guestconfig.LinkVsockPort, which the Windows host dials
+// as a Hyper-V socket of the WSL VM) or "unix:PATH", a unix socket in the
+// distro's file system that stands in for hvsock where no vsock peer can
+// dial (a Linux kernel without vsock_loopback: the end-to-end test).
+type Link string
 
-const (
-	// ListenAuto is vsock where the kernel has it, else TCP on loopback.
-	ListenAuto Listen = "auto"
-	// ListenVsock: AF_VSOCK ports guestconfig.AgentPort and DockerPort,
-	// which the Windows host dials as hvsock services of the WSL VM.
-	ListenVsock Listen = "vsock"
-	// ListenTCP: 127.0.0.1 ports AgentPort and DockerPort. The fallback for
-	// a kernel without vsock: WSL forwards the distro's loopback to the
-	// Windows host's, where every local user can reach it.
-	ListenTCP Listen = "tcp"
-)
+// LinkVsock is the default: what the Windows host dials.
+const LinkVsock Link = "vsock"
+
+// ParseLink checks a --link value.
+func ParseLink(s string) (Link, error) {
+	if s == string(LinkVsock) {
+		return LinkVsock, nil
+	}
+	if p, ok := strings.CutPrefix(s, "unix:"); ok {
+		if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
+			return "", fmt.Errorf("--link %q: the unix socket must be a clean absolute path", s)
+		}
+		// sun_path holds 108 bytes with the terminating NUL.
+		if len(p) > 107 {
+			return "", fmt.Errorf("--link %q: the unix socket's path is longer than 107 bytes", s)
+		}
+		return Link(s), nil
+	}
+	return "", fmt.Errorf("--link %q: want vsock or unix:PATH", s)
+}
+
+// UnixPath is the socket's path of a "unix:PATH" link, "" for vsock.
+func (l Link) UnixPath() string {
+	p, _ := strings.CutPrefix(string(l), "unix:")
+	if p == string(l) {
+		return ""
+	}
+	return p
+}
 
 // ParseArgs reads the init's arguments (without the program name).
 func ParseArgs(args []string) (Options, error) {
@@ -53,58 +74,20 @@ func ParseArgs(args []string) (Options, error) {
 	o := Options{}
 	fs.BoolVar(&o.WSL, "wsl", false, "run as a process in a WSL2 distro")
 	fs.StringVar(&o.Config, "config", "-", "machine config file, - for standard input")
-	listen := fs.String("listen", string(ListenAuto), "transport: auto, vsock or tcp")
+	link := fs.String("link", string(LinkVsock), "the network link's listener: vsock or unix:PATH")
 	if err := fs.Parse(args); err != nil {
 		return Options{}, fmt.Errorf("berth-init: %w", err)
 	}
 	if fs.NArg() > 0 {
 		return Options{}, fmt.Errorf("berth-init: unexpected argument %q", fs.Arg(0))
 	}
-	o.Listen = Listen(*listen)
-	switch o.Listen {
-	case ListenAuto, ListenVsock, ListenTCP:
-	default:
-		return Options{}, fmt.Errorf("berth-init: -listen %q: want auto, vsock or tcp", *listen)
+	l, err := ParseLink(*link)
+	if err != nil {
+		return Options{}, fmt.Errorf("berth-init: %w", err)
 	}
+	o.Link = l
 	if o.Config == "" {
 		return Options{}, errors.New("berth-init: -config must name a file, or - for standard input")
 	}
 	return o, nil
-}
-
-// Transport is where the WSL mode's listeners are.
-type Transport struct {
-	Network string // "vsock" or "tcp"
-	// Fallback says why vsock is not used, when it is not.
-	Fallback string
-}
-
-// ChooseTransport is the listener choice: vsock when asked for or
-// available, TCP on loopback when asked for, or when auto finds no vsock
-// (haveVsock: the kernel makes AF_VSOCK sockets).
-func ChooseTransport(l Listen, haveVsock bool) (Transport, error) {
-	switch l {
-	case ListenVsock:
-		if !haveVsock {
-			return Transport{}, errors.New("-listen vsock: the kernel has no AF_VSOCK")
-		}
-		return Transport{Network: "vsock"}, nil
-	case ListenTCP:
-		return Transport{Network: "tcp", Fallback: "-listen tcp"}, nil
-	case ListenAuto, "":
-		if haveVsock {
-			return Transport{Network: "vsock"}, nil
-		}
-		return Transport{Network: "tcp", Fallback: "the kernel has no AF_VSOCK"}, nil
-	}
-	return Transport{}, fmt.Errorf("unknown transport %q", l)
-}
-
-// Addr is the listener's address for port: "vsock:PORT" (any CID) or a
-// loopback TCP address.
-func (t Transport) Addr(port int) string {
-	if t.Network == "vsock" {
-		return "vsock:" + strconv.Itoa(port)
-	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }

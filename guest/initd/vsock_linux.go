@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/guest/guestconfig"
 )
 
 // haveVsock reports whether the kernel makes AF_VSOCK sockets.
@@ -93,10 +95,58 @@ func (c *vsockConn) SetDeadline(t time.Time) error      { return c.File.SetDeadl
 func (c *vsockConn) SetReadDeadline(t time.Time) error  { return c.File.SetReadDeadline(t) }
 func (c *vsockConn) SetWriteDeadline(t time.Time) error { return c.File.SetWriteDeadline(t) }
 
-// listenTransport opens the WSL mode's listener for port.
-func listenTransport(t Transport, port int) (net.Listener, error) {
-	if t.Network == "vsock" {
-		return listenVsock(uint32(port))
+// listenLinkFile opens the network link's listening socket and returns it
+// as a file, to be handed to the init's copy in its new namespaces: the
+// launcher makes it in the distro's network namespace. (Linux's AF_VSOCK
+// is not network-namespaced, WSL's kernel's included; a kernel that
+// namespaces it gives a socket the namespace of its maker, which is the
+// distro's here, where the host's hvsock connections arrive.) A unix
+// socket is reached by its path whatever the namespace; a stale one from
+// an earlier start is replaced.
+func listenLinkFile(l Link) (*os.File, error) {
+	if p := l.UnixPath(); p != "" {
+		_ = os.Remove(p)
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("unix socket: %w", err)
+		}
+		if err := unix.Bind(fd, &unix.SockaddrUnix{Name: p}); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("network link: binding %s: %w", p, err)
+		}
+		if err := unix.Chmod(p, 0o600); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("network link: %w", err)
+		}
+		if err := unix.Listen(fd, 4); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("network link: listening on %s: %w", p, err)
+		}
+		return os.NewFile(uintptr(fd), "unix:"+p), nil
 	}
-	return net.Listen("tcp", t.Addr(port))
+	if !haveVsock() {
+		return nil, errors.New("network link: the kernel has no AF_VSOCK (--link vsock)")
+	}
+	ln, err := listenVsock(guestconfig.LinkVsockPort)
+	if err != nil {
+		return nil, fmt.Errorf("network link: %w", err)
+	}
+	return ln.(*vsockListener).f, nil
+}
+
+// linkListener takes the link's listening socket the launcher passed on fd.
+func linkListener(l Link, fd int) (net.Listener, error) {
+	if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err != nil || v != 1 {
+		return nil, fmt.Errorf("network link: fd %d is not a listening socket (the init's copy is started by its launcher): %v", fd, err)
+	}
+	unix.CloseOnExec(fd)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), string(l))
+	if l.UnixPath() != "" {
+		defer f.Close()
+		return net.FileListener(f)
+	}
+	return &vsockListener{f: f, port: guestconfig.LinkVsockPort}, nil
 }

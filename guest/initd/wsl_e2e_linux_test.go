@@ -11,12 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,25 +27,35 @@ import (
 
 	"github.com/berth-dev/berth/guest/agentapi"
 	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/hostagent/vnet"
+	"github.com/berth-dev/berth/internal/netpipe"
 	"github.com/berth-dev/berth/kernel"
+	"github.com/berth-dev/berth/vm"
 )
 
 // TestWSLInit runs the WSL flavour of the guest the way a WSL2 distro
-// would, on this Linux host: the image's wsl-rootfs.tar.gz unpacked on a
-// tmpfs as the distro's root, a mount and network namespace standing in
-// for the distro (unshare, then what Microsoft's /init does: /proc, /sys,
-// /dev, loopback up), and `/sbin/berth-init --wsl` started there as a
-// process (not PID 1) with the config on standard input. It checks that
-// the init answers the guest agent API, runs dockerd (the Docker API and
-// a container of a FROM-scratch busybox image), stops cleanly when the
-// guest agent is asked to, reaps every process of its PID namespace and
-// leaves no mount behind.
+// would, on this Linux host, and joins it the way the host agent does: the
+// image's wsl-rootfs.tar.gz unpacked on a tmpfs as the distro's root, a
+// mount and network namespace standing in for the distro (unshare, then
+// what Microsoft's /init does: /proc, /sys, /dev, loopback up), and
+// `/sbin/berth-init --wsl` started there as a process (not PID 1) with the
+// config on standard input. The test's side runs the agent's real switch
+// (vnet.Start, link type vm.LinkHvsock) joined to the init's network link,
+// and reaches the guest agent API and dockerd (the Docker API and a
+// container of a FROM-scratch busybox image) only through it, at the
+// guest's address. It checks that the init's eth0 is in a network
+// namespace of its own (the distro's has none of it), that a dropped link
+// is joined again by a new switch with the engine still running, that the
+// init stops cleanly when the guest agent is asked to, reaps every process
+// of its PID namespace and leaves no mount behind.
 //
-// Transport: the kernel here has AF_VSOCK (the init's auto choice would
-// be vsock), but no loopback transport (vsock_loopback), so nothing on
-// this machine can dial a vsock listener of its own; the test therefore
-// asks for the TCP loopback fallback explicitly (--listen tcp) and dials
-// it inside the stand-in's network namespace.
+// The link: on Windows the agent dials the init's AF_VSOCK port
+// guestconfig.LinkVsockPort over hvsock. The kernel here has AF_VSOCK but
+// no loopback transport (no vsock_loopback: a connection to CID 1 fails),
+// so nothing on this machine can dial a vsock listener of its own; the
+// init therefore listens on a unix socket in the distro's file system
+// instead (--link unix:PATH), which carries the same length-prefixed
+// frames, and the switch dials that (vnet.UnixSocket).
 //
 // Gated like the end-to-end suite: BERTH_E2E=1 and BERTH_IMAGE_DIR (`make
 // test-e2e`). It needs root (the tmpfs, the namespaces, the engine).
@@ -69,9 +79,11 @@ func TestWSLInit(t *testing.T) {
 	start := time.Now()
 	d.start(t, m.WSLInit)
 
-	client := agentapi.NewClient(func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return d.dial(ctx, guestconfig.AgentPort)
-	})
+	sw := d.join(t)
+	client := agentapi.NewClient(sw.n.Dial)
+	answered := waitAgent(t, client, d, time.Minute)
+	t.Logf("link up %.3fs after the test started the init; guest agent answering through the switch %.3fs after the link came up",
+		sw.upAt().Sub(start).Seconds(), answered.Sub(sw.upAt()).Seconds())
 	h := waitEngine(t, client, d, 3*time.Minute)
 	seen := time.Since(start)
 	initStart := h.Time.Add(-time.Duration(h.UptimeSeconds * float64(time.Second)))
@@ -79,9 +91,28 @@ func TestWSLInit(t *testing.T) {
 	if h.DataDisk.SizeBytes == 0 {
 		t.Errorf("health names no size of the data directory (/var/lib/docker): %+v", h.DataDisk)
 	}
+	d.checkNamespaces(t)
 
-	d.checkDockerAPI(t)
-	d.runBusybox(t)
+	d.checkDockerAPI(t, sw.n.Dial)
+	d.runBusybox(t, sw.n)
+
+	// The host agent goes; a new one joins the same running engine.
+	sw.close()
+	left := time.Now()
+	sw = d.join(t)
+	client = agentapi.NewClient(sw.n.Dial)
+	answered = waitAgent(t, client, d, time.Minute)
+	t.Logf("after the link dropped: a new switch linked %.3fs later, guest agent answering through it %.3fs after that",
+		sw.upAt().Sub(left).Seconds(), answered.Sub(sw.upAt()).Seconds())
+	if h2 := waitEngine(t, client, d, 10*time.Second); h2.Engine.ReadyAt == nil || h.Engine.ReadyAt == nil || !h2.Engine.ReadyAt.Equal(*h.Engine.ReadyAt) {
+		t.Errorf("the engine started again with the link: ready at %s, before at %s", h2.Engine.ReadyAt, h.Engine.ReadyAt)
+	}
+	d.checkDockerAPI(t, sw.n.Dial)
+	for _, want := range []string{"network link 1 down", "network link 2 up"} {
+		if !strings.Contains(d.out.String(), want) {
+			t.Errorf("the init's output lacks %q", want)
+		}
+	}
 
 	inNS := d.processes(t)
 	t.Logf("processes in the init's namespaces before shutdown: %v", inNS)
@@ -100,6 +131,7 @@ func TestWSLInit(t *testing.T) {
 		t.Fatalf("the init did not end cleanly: %v\n%s", err, d.out.String())
 	}
 	t.Logf("stopped %.2fs after the shutdown request", time.Since(stopped).Seconds())
+	sw.close()
 	for _, want := range []string{"dockerd stopped: exit status 0", "containerd stopped: exit status 0", guestconfig.MarkerPowerOff} {
 		if !strings.Contains(d.out.String(), want) {
 			t.Errorf("the init's output lacks %q: the engine did not stop cleanly", want)
@@ -111,8 +143,117 @@ func TestWSLInit(t *testing.T) {
 	if n := d.mountNamespacesHoldingRoot(t); n != 1 {
 		t.Errorf("the distro's root is still mounted in %d mount namespaces besides the test's own", n-1)
 	}
+	if _, err := os.Lstat(d.linkSock()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the link's socket is left in the distro: %v", err)
+	}
 	if t.Failed() || testing.Verbose() {
 		t.Logf("init output:\n%s", d.out.String())
+	}
+}
+
+// linkPath is the init's link socket inside the distro (--link unix:...),
+// outside /run, which the init mounts anew in its own mount namespace.
+const linkPath = "/berth-link.sock"
+
+func (d *distro) linkSock() string { return filepath.Join(d.root, linkPath) }
+
+// hostSwitch is the host agent's side: its virtual network, joined to the
+// init's link.
+type hostSwitch struct {
+	n    *vnet.Network
+	mu   sync.Mutex
+	up   time.Time // the first connection to the init's link
+	once sync.Once
+}
+
+// join starts a switch that dials the init's link, as the host agent's
+// network stage does for a guest that listens (vm.LinkHvsock).
+func (d *distro) join(t *testing.T) *hostSwitch {
+	t.Helper()
+	sw := &hostSwitch{}
+	dial := vnet.UnixSocket(d.linkSock())
+	n, err := vnet.Start(context.Background(), func(ctx context.Context) (net.Conn, error) {
+		c, err := dial(ctx)
+		if err == nil {
+			sw.mu.Lock()
+			if sw.up.IsZero() {
+				sw.up = time.Now()
+			}
+			sw.mu.Unlock()
+		}
+		return c, err
+	}, vm.LinkHvsock, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw.n = n
+	t.Cleanup(sw.close)
+	return sw
+}
+
+func (sw *hostSwitch) upAt() time.Time {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	return sw.up
+}
+
+func (sw *hostSwitch) close() { sw.once.Do(func() { _ = sw.n.Close() }) }
+
+// waitAgent waits for the guest agent's first answer through the switch.
+func waitAgent(t *testing.T, c *agentapi.Client, d *distro, timeout time.Duration) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-d.done:
+			t.Fatalf("the init ended before its agent answered (%v):\n%s", err, d.out.String())
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := c.Health(ctx)
+		cancel()
+		if err == nil {
+			return time.Now()
+		}
+		last = err
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the guest agent did not answer through the switch within %s (last: %v):\n%s", timeout, last, d.out.String())
+	return time.Time{}
+}
+
+// checkNamespaces: the init's eth0 is in its own network namespace, not
+// the distro's, and dockerd's and the firewall's rules are not in the
+// distro's either.
+func (d *distro) checkNamespaces(t *testing.T) {
+	t.Helper()
+	if d.netNS == d.distroNetNS {
+		t.Fatalf("the init shares the distro's network namespace %s", d.netNS)
+	}
+	own, _ := os.ReadFile(fmt.Sprintf("/proc/%d/net/dev", d.init))
+	distro, _ := os.ReadFile(fmt.Sprintf("/proc/%d/net/dev", d.launcher))
+	if !strings.Contains(string(own), "eth0:") {
+		t.Errorf("no eth0 in the init's network namespace:\n%s", own)
+	}
+	if strings.Contains(string(distro), "eth0:") || strings.Contains(string(distro), "docker0:") {
+		t.Errorf("the init's devices are in the distro's network namespace:\n%s", distro)
+	}
+	// The distro's own iptables (the engine's): legacy, which reads the
+	// tables of the network namespace it runs in.
+	save := func(netns string) string {
+		t.Helper()
+		out, err := exec.Command("nsenter", "--net="+netns, "--", "chroot", d.root, "/usr/sbin/iptables-save", "-t", "filter").CombinedOutput()
+		if err != nil {
+			t.Errorf("iptables-save in %s: %v\n%s", netns, err, out)
+		}
+		return string(out)
+	}
+	if own := save(fmt.Sprintf("/proc/%d/ns/net", d.init)); !strings.Contains(own, "BERTH-INPUT") || !strings.Contains(own, "DOCKER") {
+		t.Errorf("the init's network namespace lacks the firewall's or dockerd's rules:\n%s", own)
+	}
+	if distro := save(d.netnsPath); strings.Contains(distro, "BERTH-INPUT") || strings.Contains(distro, "DOCKER") {
+		t.Errorf("the init's or dockerd's rules are in the distro's network namespace:\n%s", distro)
 	}
 }
 
@@ -125,9 +266,10 @@ type distro struct {
 	out    syncBuffer
 	done   chan error
 
-	launcher, init int // pids, in this test's PID namespace
-	pidNS, netNS   string
-	netnsPath      string
+	launcher, init int    // pids, in this test's PID namespace
+	pidNS, netNS   string // the init's
+	distroNetNS    string
+	netnsPath      string // the distro's network namespace
 }
 
 func newDistro(t *testing.T, tarball string) *distro {
@@ -169,7 +311,7 @@ mount -t proc proc "$r/proc"
 mount -t sysfs sysfs "$r/sys"
 mount --rbind /dev "$r/dev"
 ip link set lo up
-exec chroot "$r" %[2]s --wsl --listen tcp`, d.root, initPath)
+exec chroot "$r" %[2]s --wsl --link unix:%[3]s`, d.root, initPath, linkPath)
 	d.cmd = exec.Command("unshare", "--mount", "--net", "--fork", "--kill-child", "sh", "-c", script)
 	d.cmd.Stdout, d.cmd.Stderr = &d.out, &d.out
 	stdin, err := d.cmd.StdinPipe()
@@ -194,7 +336,9 @@ exec chroot "$r" %[2]s --wsl --listen tcp`, d.root, initPath)
 			_ = os.Remove(cgroupDocker)
 		}
 	})
-	cfg := guestconfig.Config{Hostname: "berth", Engine: guestconfig.Engine{StopTimeout: guestconfig.Duration(10 * time.Second)}}
+	// What the host agent renders (no disk, shares or modules in WSL).
+	cfg := guestconfig.Default()
+	cfg.DataDisk, cfg.Modules, cfg.HostTime = guestconfig.DataDisk{}, nil, time.Now()
 	b, _ := json.Marshal(cfg)
 	if _, err := stdin.Write(append(b, '\n')); err != nil {
 		t.Fatal(err)
@@ -226,6 +370,7 @@ exec chroot "$r" %[2]s --wsl --listen tcp`, d.root, initPath)
 		t.Fatalf("the launcher is in PID namespace %s, not the distro's", ns)
 	}
 	d.netnsPath = fmt.Sprintf("/proc/%d/ns/net", d.launcher)
+	d.distroNetNS, _ = os.Readlink(d.netnsPath)
 }
 
 func (d *distro) wait(timeout time.Duration) error {
@@ -236,47 +381,6 @@ func (d *distro) wait(timeout time.Duration) error {
 	case <-time.After(timeout):
 		return errors.New("timed out")
 	}
-}
-
-// dial connects to 127.0.0.1:port inside the distro's network namespace:
-// the socket is made by a thread that joined it.
-func (d *distro) dial(ctx context.Context, port int) (net.Conn, error) {
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		self, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{nil, err}
-			return
-		}
-		defer self.Close()
-		target, err := os.Open(d.netnsPath)
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{nil, err}
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{nil, err}
-			return
-		}
-		var nd net.Dialer
-		c, err := nd.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		// A thread that cannot go back dies with this goroutine.
-		if unix.Setns(int(self.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		}
-		ch <- result{c, err}
-	}()
-	r := <-ch
-	return r.c, r.err
 }
 
 func waitEngine(t *testing.T, c *agentapi.Client, d *distro, timeout time.Duration) agentapi.Health {
@@ -308,10 +412,13 @@ func waitEngine(t *testing.T, c *agentapi.Client, d *distro, timeout time.Durati
 	return agentapi.Health{}
 }
 
-func (d *distro) checkDockerAPI(t *testing.T) {
+// checkDockerAPI asks dockerd for /_ping and /version at the guest's
+// address through dial (the switch's).
+func (d *distro) checkDockerAPI(t *testing.T, dial func(ctx context.Context, network, addr string) (net.Conn, error)) {
 	t.Helper()
+	addr := net.JoinHostPort(guestconfig.GuestIP, strconv.Itoa(guestconfig.DockerPort))
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return d.dial(ctx, guestconfig.DockerPort) },
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) { return dial(ctx, network, addr) },
 	}}
 	defer hc.CloseIdleConnections()
 	resp, err := hc.Get("http://docker/_ping")
@@ -336,13 +443,38 @@ func (d *distro) checkDockerAPI(t *testing.T) {
 }
 
 // runBusybox imports a FROM-scratch image of the host's static busybox and
-// runs it, with the real docker CLI in the distro's network namespace.
-func (d *distro) runBusybox(t *testing.T) {
+// runs it, with the real docker CLI on a unix socket the test carries to
+// dockerd through the switch, as the host agent's docker socket does.
+func (d *distro) runBusybox(t *testing.T, n *vnet.Network) {
 	t.Helper()
 	docker, err := exec.LookPath("docker")
 	if err != nil {
-		t.Skip("no docker CLI")
+		t.Log("no docker CLI: no container is run")
+		return
 	}
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				g, err := n.DialGuest(context.Background(), guestconfig.DockerPort)
+				if err != nil {
+					return
+				}
+				defer g.Close()
+				netpipe.Pipe(c, g)
+			}()
+		}
+	}()
 	bb, err := os.ReadFile("/bin/busybox")
 	if err != nil {
 		t.Fatalf("the host's busybox (busybox-static): %v", err)
@@ -355,8 +487,7 @@ func (d *distro) runBusybox(t *testing.T) {
 	_ = tw.Close()
 	run := func(stdin io.Reader, args ...string) string {
 		t.Helper()
-		argv := append([]string{"--net=" + d.netnsPath, "--", docker, "-H", "tcp://127.0.0.1:" + strconv.Itoa(guestconfig.DockerPort)}, args...)
-		cmd := exec.Command("nsenter", argv...)
+		cmd := exec.Command(docker, append([]string{"-H", "unix://" + sock}, args...)...)
 		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
 		cmd.Stdin = stdin
 		out, err := cmd.CombinedOutput()
@@ -371,6 +502,24 @@ func (d *distro) runBusybox(t *testing.T) {
 		t.Errorf("container said %q", out)
 	}
 	t.Logf("docker run of a FROM-scratch busybox image: %q", strings.TrimSpace(out))
+
+	// From a container, through the switch: its DNS (which knows
+	// host.docker.internal) and the NAT of HostIP to the host's loopback.
+	hl, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hl.Close()
+	go func() {
+		_ = http.Serve(hl, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hello from the host") }))
+	}()
+	port := strconv.Itoa(hl.Addr().(*net.TCPAddr).Port)
+	out = run(nil, "run", "--rm", "berth-wsl-busybox", "/bin/busybox", "sh", "-c",
+		"/bin/busybox nslookup host.docker.internal && /bin/busybox wget -q -O - http://"+guestconfig.HostIP+":"+port+"/")
+	if !strings.Contains(out, guestconfig.HostIP) || !strings.Contains(out, "hello from the host") {
+		t.Errorf("a container did not resolve host.docker.internal to %s or reach the host's loopback through it:\n%s", guestconfig.HostIP, out)
+	}
+	t.Logf("a container resolved host.docker.internal and reached the host's 127.0.0.1:%s through the switch", port)
 }
 
 // processes lists the processes in the init's PID or network namespace.

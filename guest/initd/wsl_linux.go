@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -24,14 +24,22 @@ import (
 // VHDX that WSL attaches and grows), not a data disk of Berth's.
 const wslDataPath = "/var/lib/docker"
 
+// linkFD is the file descriptor on which the launcher hands the init's
+// copy the network link's listening socket.
+const linkFD = 3
+
 // MainWSL runs the init in a WSL2 distro, where Microsoft's /init is PID 1.
 // Started as a process (by the host, `wsl.exe -d DISTRO -u root --exec
-// /sbin/berth-init --wsl`), it starts itself again in a PID and mount
-// namespace of its own and waits for that copy, passing it SIGTERM and
-// SIGINT. The copy is PID 1 there: every orphan of the engine lands on it
-// and is reaped, kill(-1) at shutdown reaches exactly the engine's
-// processes, and when it exits the kernel ends whatever is left and the
-// engine's mounts go with the namespace. It never returns.
+// /sbin/berth-init --wsl`), it opens the network link's listener (in the
+// distro's network namespace, where the host's connections arrive), then
+// starts itself again in a PID, mount and network namespace of its own and
+// waits for that copy, passing it SIGTERM and SIGINT. The copy is PID 1
+// there: every orphan of the engine lands on it and is reaped, kill(-1) at
+// shutdown reaches exactly the engine's processes, and when it exits the
+// kernel ends whatever is left and the engine's mounts, its eth0 and
+// dockerd's iptables rules go with the namespaces: none of them touches
+// the user's other distros, which share the WSL VM's network namespace.
+// It never returns.
 //
 // The config comes on standard input (Options.Config "-"): the wsl.exe
 // that starts the init is the one channel the host has anyway, so no
@@ -40,7 +48,7 @@ const wslDataPath = "/var/lib/docker"
 // starting it by hand.
 func MainWSL(opts Options) {
 	if os.Getpid() != 1 {
-		os.Exit(relaunch(os.Args))
+		os.Exit(relaunch(os.Args, opts.Link))
 	}
 	in := newInit()
 	in.wsl = true
@@ -55,6 +63,10 @@ func MainWSL(opts Options) {
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGPWR)
 	in.goSafe("signals", func() { in.handleSignals(sigs) })
 
+	link, err := linkListener(opts.Link, linkFD)
+	if err != nil {
+		in.fatal(err)
+	}
 	cfgBytes, err := readWSLConfig(opts.Config, os.Stdin)
 	if err != nil {
 		in.fatal(err)
@@ -68,34 +80,35 @@ func MainWSL(opts Options) {
 	}
 	in.cfg = cfg
 	in.console.debug = cfg.Debug
-	t, err := ChooseTransport(opts.Listen, haveVsock())
-	if err != nil {
-		in.fatal(err)
-	}
-	if t.Fallback != "" {
-		in.logf("listening on TCP loopback, not vsock: %s", t.Fallback)
-	}
-	in.listen = func(port int) (net.Listener, error) { return listenTransport(t, port) }
-	in.stageWSL()
+	in.listen = in.listenVM
+	in.stageWSL(link)
 	reason := <-in.shutdownCh
 	in.powerOff(reason)
 }
 
-// relaunch starts argv again as PID 1 of new PID and mount namespaces and
-// returns its exit code. A launcher that dies first (wsl.exe killed) sends
-// the copy SIGTERM, which stops the engine cleanly.
-func relaunch(argv []string) int {
+// relaunch opens the network link's listener, starts argv again as PID 1
+// of new PID, mount and network namespaces with the listener on linkFD,
+// and returns its exit code. A launcher that dies first (wsl.exe killed)
+// sends the copy SIGTERM, which stops the engine cleanly.
+func relaunch(argv []string, link Link) int {
+	lf, err := listenLinkFile(link)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s %v\n", guestconfig.MarkerInitFailed, err)
+		return 1
+	}
 	// The init itself, whatever its path in the distro.
-	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: argv}
+	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: argv, ExtraFiles: []*os.File{lf}}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS,
+		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWNET,
 		Pdeathsig:  unix.SIGTERM,
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(os.Stderr, "%s starting the init in a PID namespace of its own: %v\n", guestconfig.MarkerInitFailed, err)
+	err = cmd.Start()
+	lf.Close() // the copy holds it now
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s starting the init in namespaces of its own: %v\n", guestconfig.MarkerInitFailed, err)
 		return 1
 	}
 	go func() {
@@ -103,7 +116,10 @@ func relaunch(argv []string) int {
 			_ = cmd.Process.Signal(unix.SIGTERM)
 		}
 	}()
-	err := cmd.Wait()
+	err = cmd.Wait()
+	if p := link.UnixPath(); p != "" {
+		_ = os.Remove(p)
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -134,15 +150,16 @@ func readWSLConfig(path string, stdin io.Reader) ([]byte, error) {
 	return bytes.Clone(raw), nil
 }
 
-// stageWSL is stage 2 in a distro: the mounts the engine needs, the
-// listeners, the engine. No disk, module, network or firewall: WSL owns
-// them, and the listeners are vsock (or loopback) only.
-func (in *Init) stageWSL() {
+// stageWSL is stage 2 in a distro: the mounts the engine needs, eth0 (a
+// tap joined to the host agent's switch through link) with the VM's
+// static address and firewall, the listeners on the guest's address, the
+// engine. No disk or module: WSL owns them.
+func (in *Init) stageWSL(link net.Listener) {
 	if err := mountWSL(); err != nil {
 		in.warnf("%v", err)
 	}
 	_ = os.MkdirAll(runDir, 0o755)
-	in.writeWSLEtc()
+	in.writeWSLHosts()
 	for _, d := range []string{wslDataPath, "/var/lib/containerd"} {
 		if err := os.MkdirAll(d, 0o710); err != nil {
 			in.warnf("%v", err)
@@ -151,13 +168,56 @@ func (in *Init) stageWSL() {
 	in.disk = agentapi.DataDisk{State: agentapi.DiskMounted}
 	in.diskDone = make(chan struct{})
 	close(in.diskDone)
-	in.goSafe("guest agent API", in.serveAPI)
-	in.goSafe("engine", func() { in.startEngine(nil, nil) })
+
+	// The tap first: the rest of the network setup is the VM's, on eth0.
+	tap, netErr := openTap("eth0", guestconfig.GuestMAC)
+	if netErr == nil {
+		sw := &linkSwitch{tap: tap, logf: in.logf}
+		if hello, err := in.linkHello(); err == nil {
+			sw.hello = hello
+		} else {
+			in.warnf("network link: %v", err)
+		}
+		in.goSafe("network link", func() { _ = sw.serve(link) })
+		in.logf("network link: listening on %s", link.Addr())
+		netErr = in.setupNetwork()
+	}
+	if netErr != nil {
+		in.warnf("network: %v", netErr)
+	}
+	fwErr := in.setupFirewall()
+	if fwErr != nil {
+		in.warnf("firewall: %v", fwErr)
+	}
+	if fwErr == nil {
+		in.goSafe("guest agent API", in.serveAPI)
+	} else {
+		in.logf("not serving the guest agent API: without the firewall anything on the network could reach it")
+	}
+	in.goSafe("engine", func() { in.startEngine(netErr, fwErr) })
 }
 
-// writeWSLEtc writes /etc/hosts and, when the config names DNS servers,
-// /etc/resolv.conf: wsl.conf tells WSL not to generate them.
-func (in *Init) writeWSLEtc() {
+// linkHello is the frame the init sends first on every new link: an ARP
+// request from eth0 for the gateway (arpRequest).
+func (in *Init) linkHello() ([]byte, error) {
+	mac, err := net.ParseMAC(guestconfig.GuestMAC)
+	if err != nil {
+		return nil, err
+	}
+	ip, err := in.guestAddr()
+	if err != nil {
+		return nil, err
+	}
+	gw, err := netip.ParseAddr(in.cfg.Network.Gateway)
+	if err != nil {
+		return nil, err
+	}
+	return arpRequest(mac, ip, gw)
+}
+
+// writeWSLHosts writes /etc/hosts (wsl.conf tells WSL not to generate it;
+// /etc/resolv.conf is the network setup's).
+func (in *Init) writeWSLHosts() {
 	h, _ := os.Hostname()
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 	if h != "" {
@@ -166,22 +226,13 @@ func (in *Init) writeWSLEtc() {
 	if err := replaceFile("/etc/hosts", hosts); err != nil {
 		in.warnf("%v", err)
 	}
-	if len(in.cfg.Network.DNS) == 0 {
-		return
-	}
-	var rc strings.Builder
-	for _, d := range in.cfg.Network.DNS {
-		fmt.Fprintf(&rc, "nameserver %s\n", d)
-	}
-	if err := replaceFile("/etc/resolv.conf", rc.String()); err != nil {
-		in.warnf("%v", err)
-	}
 }
 
 // mountWSL mounts what the engine needs in the init's own mount namespace.
 // Mounts of the distro (Windows drives under /mnt) still reach it; none of
 // the engine's reach the distro. /proc is always new (it shows this PID
-// namespace), /run too (dockerd's and containerd's sockets and pid files,
+// namespace), /sys too (its /sys/class/net shows this network namespace's
+// devices), /run too (dockerd's and containerd's sockets and pid files,
 // none left from a start before); the rest only where the distro lacks it.
 func mountWSL() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
@@ -190,14 +241,12 @@ func mountWSL() error {
 	const nosuid, nodev, noexec = unix.MS_NOSUID, unix.MS_NODEV, unix.MS_NOEXEC
 	specs := []mountSpec{
 		{source: "proc", target: "/proc", fstype: "proc", flags: nosuid | nodev | noexec},
+		{source: "sysfs", target: "/sys", fstype: "sysfs", flags: nosuid | nodev | noexec},
 		{source: "tmpfs", target: "/run", fstype: "tmpfs", flags: nosuid | nodev, data: "mode=0755"},
 	}
 	missing := func(path string, magic int64) bool {
 		var st unix.Statfs_t
 		return unix.Statfs(path, &st) != nil || st.Type != magic // int64 on the guest's amd64 and arm64
-	}
-	if missing("/sys", unix.SYSFS_MAGIC) {
-		specs = append(specs, mountSpec{source: "sysfs", target: "/sys", fstype: "sysfs", flags: nosuid | nodev | noexec})
 	}
 	if _, err := os.Stat("/dev/null"); err != nil {
 		specs = append(specs, mountSpec{source: "devtmpfs", target: "/dev", fstype: "devtmpfs", flags: nosuid, data: "mode=0755"})

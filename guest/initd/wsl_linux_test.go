@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestReadWSLConfig(t *testing.T) {
@@ -33,8 +35,9 @@ func TestReadWSLConfig(t *testing.T) {
 }
 
 func TestParseConfigWSL(t *testing.T) {
-	// No network, disk or shares: WSL owns them.
-	cfg, _, err := ParseConfigWSL([]byte(`{"hostname":"berth","engine":{"stopTimeout":"10s"}}`))
+	// No disk or shares: WSL owns them. The network is the switch's.
+	const network = `"network":{"address":"192.168.127.2/24","gateway":"192.168.127.1","allowFrom":"192.168.127.1"}`
+	cfg, _, err := ParseConfigWSL([]byte(`{"hostname":"berth",` + network + `,"engine":{"stopTimeout":"10s"}}`))
 	if err != nil || cfg.Hostname != "berth" {
 		t.Fatalf("%+v, %v", cfg, err)
 	}
@@ -42,9 +45,11 @@ func TestParseConfigWSL(t *testing.T) {
 		t.Error("the VM's validation took a config without network and disk")
 	}
 	for _, bad := range []string{
-		`{"hostname":""}`,
-		`{"hostname":"b","network":{"dns":["nope"]}}`,
-		`{"hostname":"b","engine":{"daemonJSON":{"hosts":["tcp://0.0.0.0:2375"]}}}`,
+		`{"hostname":"",` + network + `}`,
+		`{"hostname":"b"}`, // no network: the tap would have no address
+		`{"hostname":"b","network":{"address":"192.168.127.2","gateway":"192.168.127.1","allowFrom":"192.168.127.1"}}`,
+		`{"hostname":"b","network":{"address":"192.168.127.2/24","gateway":"192.168.127.1","allowFrom":"192.168.127.1","dns":["nope"]}}`,
+		`{"hostname":"b",` + network + `,"engine":{"daemonJSON":{"hosts":["tcp://0.0.0.0:2375"]}}}`,
 	} {
 		if _, _, err := ParseConfigWSL([]byte(bad)); err == nil {
 			t.Errorf("%s accepted", bad)
@@ -81,12 +86,54 @@ func TestVsockListener(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not end Accept")
 	}
-	tl, err := listenTransport(Transport{Network: "tcp"}, 0)
-	if err != nil {
-		t.Fatalf("TCP loopback: %v", err)
+}
+
+// The launcher's unix-socket link listener reaches its copy on a file
+// descriptor as a listener that accepts, and a stale socket is replaced.
+func TestLinkListenerUnix(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "link.sock")
+	if err := os.WriteFile(p, nil, 0o600); err != nil { // stale
+		t.Fatal(err)
 	}
-	defer tl.Close()
-	if ip := tl.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
-		t.Errorf("the TCP fallback listens on %s, not loopback", ip)
+	f, err := listenLinkFile(Link("unix:" + p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the socket: %v, %v", fi.Mode(), err)
+	}
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	l, err := linkListener(Link("unix:"+p), fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		if c, err := net.Dial("unix", p); err == nil {
+			_, _ = c.Write([]byte("x"))
+			c.Close()
+		}
+	}()
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	if _, err := c.Read(b); err != nil || b[0] != 'x' {
+		t.Errorf("read %q, %v", b, err)
+	}
+	c.Close()
+
+	// Anything but a listening socket on the descriptor is refused.
+	r, w, _ := os.Pipe()
+	defer r.Close()
+	defer w.Close()
+	if _, err := linkListener(Link("unix:"+p), int(r.Fd())); err == nil {
+		t.Error("a pipe taken as the link's listener")
 	}
 }

@@ -6,13 +6,16 @@ import (
 	"net"
 	"regexp"
 	"strings"
+
+	"github.com/berth-dev/berth/guest/guestconfig"
 )
 
 // LinkVsockPort is the AF_VSOCK port the guest init listens on in a WSL 2
 // distro for the network link (the switch's length-prefixed frames, as on
 // LinkStream); the agent reaches it as the Hyper-V socket service
-// VsockServiceID(LinkVsockPort) of the WSL VM.
-const LinkVsockPort = 6215
+// VsockServiceID(LinkVsockPort) of the WSL VM. Its one home is the
+// guest's side of the contract.
+const LinkVsockPort = guestconfig.LinkVsockPort
 
 // hvsockDialer connects to an AF_VSOCK port of a Hyper-V VM: go-winio on
 // Windows, a test's fake elsewhere.

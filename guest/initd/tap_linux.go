@@ -17,7 +17,7 @@ import (
 func openTap(name, mac string) (*os.File, error) {
 	hw, err := net.ParseMAC(mac)
 	if err != nil || len(hw) != 6 {
-		return nil, fmt.Errorf("tap %s: MAC address %q: %v", name, mac, err)
+		return nil, fmt.Errorf("tap %s: MAC address %q: %w", name, mac, err)
 	}
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {

@@ -30,7 +30,7 @@ func TestReadFrame(t *testing.T) {
 			t.Fatalf("frame of %d bytes: read %d, %v", want, len(f), err)
 		}
 	}
-	if _, err := readFrame(&stream, buf); err != io.EOF {
+	if _, err := readFrame(&stream, buf); !errors.Is(err, io.EOF) {
 		t.Errorf("at the end of the stream: %v, want EOF", err)
 	}
 	// Cut inside a frame.

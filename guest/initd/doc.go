@@ -18,14 +18,17 @@
 //
 // WSL mode (`berth-init --wsl`, MainWSL): in a WSL2 distro Microsoft's
 // /init is PID 1 and the kernel is Microsoft's. The init, started by the
-// host through wsl.exe with the config on its standard input, runs itself
-// again as PID 1 of a PID and mount namespace of its own, mounts what the
-// engine needs (a new /proc and /run, cgroup v2 where the distro has none),
-// keeps the engine's state on the distro's own disk, starts the same
-// engine and serves the same API on AF_VSOCK ports, or on TCP loopback
-// where the kernel has no vsock (Options.Listen, ChooseTransport). It
-// formats no disk and loads no module; at shutdown it exits, and the
-// namespaces take what is left with them.
+// host through wsl.exe with the config on its standard input, opens the
+// network link's listener (AF_VSOCK port guestconfig.LinkVsockPort, or a
+// unix socket with --link unix:PATH), then runs itself again as PID 1 of a
+// PID, mount and network namespace of its own, mounts what the engine
+// needs (a new /proc, /sys and /run, cgroup v2 where the distro has none),
+// creates eth0 as a tap and carries frames between it and the host agent's
+// switch (link.go: one link at a time, the next when it drops), and from
+// there sets up the network, the firewall and the listeners as in the VM.
+// It keeps the engine's state on the distro's own disk, formats no disk and
+// loads no module; at shutdown it exits, and the namespaces take what is
+// left with them.
 //
 // Decisions worth knowing:
 //   - The data disk is formatted only when its first MiB is zeros and no

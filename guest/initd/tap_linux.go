@@ -16,8 +16,11 @@ import (
 // file is open; the address, MTU and routes are the network setup's.
 func openTap(name, mac string) (*os.File, error) {
 	hw, err := net.ParseMAC(mac)
-	if err != nil || len(hw) != 6 {
-		return nil, fmt.Errorf("tap %s: MAC address %q: %w", name, mac, err)
+	if err != nil {
+		return nil, fmt.Errorf("tap %s: %w", name, err)
+	}
+	if len(hw) != 6 {
+		return nil, fmt.Errorf("tap %s: MAC address %q is not an Ethernet one", name, mac)
 	}
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {

@@ -136,8 +136,13 @@ func listenLinkFile(l Link) (*os.File, error) {
 
 // linkListener takes the link's listening socket the launcher passed on fd.
 func linkListener(l Link, fd int) (net.Listener, error) {
-	if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err != nil || v != 1 {
-		return nil, fmt.Errorf("network link: fd %d is not a listening socket (the init's copy is started by its launcher): %w", fd, err)
+	const why = "network link: fd %d is not a listening socket (the init's copy is started by its launcher)"
+	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	if err != nil {
+		return nil, fmt.Errorf(why+": %w", fd, err)
+	}
+	if v != 1 {
+		return nil, fmt.Errorf(why, fd)
 	}
 	unix.CloseOnExec(fd)
 	if err := unix.SetNonblock(fd, true); err != nil {

@@ -83,8 +83,11 @@ func arpRequest(mac net.HardwareAddr, ip, target netip.Addr) ([]byte, error) {
 type linkSwitch struct {
 	tap  io.ReadWriter
 	logf func(format string, args ...any)
-	// hello is a frame sent first on every new link (arpRequest), if any.
-	hello []byte
+	// header is sent raw first on every new link (guest/linkhello: this
+	// start's nonce, which the host agent checks before any frame), if any;
+	// hello is the first frame after it (arpRequest), if any.
+	header []byte
+	hello  []byte
 
 	mu    sync.Mutex
 	cur   net.Conn // the link frames from the tap go to; nil between links
@@ -114,6 +117,13 @@ func (s *linkSwitch) serve(l net.Listener) error {
 			s.logf("network link: accepting: %v; retrying", err)
 			time.Sleep(linkAcceptRetry)
 			continue
+		}
+		if s.header != nil {
+			if _, err := c.Write(s.header); err != nil {
+				s.logf("network link: sending its header: %v", err)
+				c.Close()
+				continue
+			}
 		}
 		if s.hello != nil {
 			// Before the tap's frames: this goroutine is the link's only

@@ -27,6 +27,7 @@ import (
 
 	"github.com/berth-dev/berth/guest/agentapi"
 	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/guest/linkhello"
 	"github.com/berth-dev/berth/hostagent/vnet"
 	"github.com/berth-dev/berth/internal/netpipe"
 	"github.com/berth-dev/berth/kernel"
@@ -175,6 +176,14 @@ func (d *distro) join(t *testing.T) *hostSwitch {
 	n, err := vnet.Start(context.Background(), func(ctx context.Context) (net.Conn, error) {
 		c, err := dial(ctx)
 		if err == nil {
+			// As the WSL driver does: the link is this start's init's
+			// only once it sent the header with the nonce it was given.
+			if herr := linkhello.Expect(c, d.nonce); herr != nil {
+				c.Close()
+				return nil, herr
+			}
+		}
+		if err == nil {
 			sw.mu.Lock()
 			if sw.up.IsZero() {
 				sw.up = time.Now()
@@ -262,9 +271,11 @@ type distro struct {
 	root   string // the tmpfs holding the unpacked tarball
 	source string // the tmpfs's source name, to find its mounts
 	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	out    syncBuffer
-	done   chan error
+	// nonce is this start's link nonce (guest/linkhello), as the driver hands it.
+	nonce linkhello.Nonce
+	stdin io.WriteCloser
+	out   syncBuffer
+	done  chan error
 
 	launcher, init int    // pids, in this test's PID namespace
 	pidNS, netNS   string // the init's
@@ -313,6 +324,11 @@ mount --rbind /dev "$r/dev"
 ip link set lo up
 exec chroot "$r" %[2]s --wsl --link unix:%[3]s`, d.root, initPath, linkPath)
 	d.cmd = exec.Command("unshare", "--mount", "--net", "--fork", "--kill-child", "sh", "-c", script)
+	var err2 error
+	if d.nonce, err2 = linkhello.NewNonce(); err2 != nil {
+		t.Fatal(err2)
+	}
+	d.cmd.Env = append(os.Environ(), linkhello.EnvVar+"="+d.nonce.String())
 	d.cmd.Stdout, d.cmd.Stderr = &d.out, &d.out
 	stdin, err := d.cmd.StdinPipe()
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/berth-dev/berth/guest/agentapi"
 	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/guest/linkhello"
 )
 
 // wslDataPath holds the engine's state in WSL: the distro's own disk (a
@@ -173,6 +174,13 @@ func (in *Init) stageWSL(link net.Listener) {
 	tap, netErr := openTap("eth0", guestconfig.GuestMAC)
 	if netErr == nil {
 		sw := &linkSwitch{tap: tap, logf: in.logf}
+		// The host agent's proof that this link is this start's init: the
+		// nonce it passed (through WSLENV) goes first on every link.
+		if nonce, err := linkhello.FromEnv(); err == nil {
+			sw.header = linkhello.Encode(nonce)
+		} else {
+			in.warnf("network link: %v; the host agent will refuse the link", err)
+		}
 		if hello, err := in.linkHello(); err == nil {
 			sw.hello = hello
 		} else {

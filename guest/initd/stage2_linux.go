@@ -43,6 +43,17 @@ func (in *Init) stage2() {
 	if netErr != nil {
 		in.warnf("network: %v", netErr)
 	}
+	fwErr := in.serveAPIBehindFirewall()
+	in.mountShares()
+	in.goSafe("engine", func() {
+		<-in.diskDone
+		in.startEngine(netErr, fwErr)
+	})
+}
+
+// serveAPIBehindFirewall sets up the firewall and, only once it stands,
+// serves the guest agent API; the firewall's error is the engine's too.
+func (in *Init) serveAPIBehindFirewall() error {
 	fwErr := in.setupFirewall()
 	if fwErr != nil {
 		in.warnf("firewall: %v", fwErr)
@@ -52,11 +63,7 @@ func (in *Init) stage2() {
 	} else {
 		in.logf("not serving the guest agent API: without the firewall anything on the network could reach it")
 	}
-	in.mountShares()
-	in.goSafe("engine", func() {
-		<-in.diskDone
-		in.startEngine(netErr, fwErr)
-	})
+	return fwErr
 }
 
 func mountSystem() error {

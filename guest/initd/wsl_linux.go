@@ -193,15 +193,7 @@ func (in *Init) stageWSL(link net.Listener) {
 	if netErr != nil {
 		in.warnf("network: %v", netErr)
 	}
-	fwErr := in.setupFirewall()
-	if fwErr != nil {
-		in.warnf("firewall: %v", fwErr)
-	}
-	if fwErr == nil {
-		in.goSafe("guest agent API", in.serveAPI)
-	} else {
-		in.logf("not serving the guest agent API: without the firewall anything on the network could reach it")
-	}
+	fwErr := in.serveAPIBehindFirewall()
 	in.goSafe("engine", func() { in.startEngine(netErr, fwErr) })
 }
 

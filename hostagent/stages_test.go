@@ -71,12 +71,11 @@ func init() {
 			}
 		},
 		New: func(m *vm.Machine) (vm.Driver, error) {
-			f, ok := fakeVMs.Load(m.StateDir)
-			if !ok {
-				return nil, errors.New("no fake for " + m.StateDir)
+			f, err := fakeFor(m)
+			if err != nil {
+				return nil, err
 			}
-			f.(*fakeVM).m = m
-			return f.(*fakeVM), nil
+			return f, nil
 		},
 	})
 }
@@ -133,14 +132,23 @@ func init() {
 			}
 		},
 		New: func(m *vm.Machine) (vm.Driver, error) {
-			f, ok := fakeVMs.Load(m.StateDir)
-			if !ok {
-				return nil, errors.New("no fake for " + m.StateDir)
+			f, err := fakeFor(m)
+			if err != nil {
+				return nil, err
 			}
-			f.(*fakeVM).m = m
-			return guestLinkVM{f.(*fakeVM)}, nil
+			return guestLinkVM{f}, nil
 		},
 	})
+}
+
+// fakeFor is the test machine's fake, given the machine it runs.
+func fakeFor(m *vm.Machine) (*fakeVM, error) {
+	f, ok := fakeVMs.Load(m.StateDir)
+	if !ok {
+		return nil, errors.New("no fake for " + m.StateDir)
+	}
+	f.(*fakeVM).m = m
+	return f.(*fakeVM), nil
 }
 
 func (f *fakeVM) Start(context.Context) error {

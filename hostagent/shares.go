@@ -10,6 +10,7 @@ import (
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/hostagent/bridge"
+	"github.com/berth-dev/berth/internal/winpath"
 	"github.com/berth-dev/berth/vm"
 )
 
@@ -88,12 +89,7 @@ func guestPathFor(goos, p string) (string, error) {
 		}
 		return path.Clean(p), nil
 	}
-	if len(p) < 3 || p[1] != ':' || (p[2] != '\\' && p[2] != '/') {
-		return "", errors.New(`must be a folder on a drive (C:\...)`)
-	}
-	drive := strings.ToLower(p[:1])
-	rest := path.Clean("/" + strings.ReplaceAll(p[2:], `\`, "/"))
-	return strings.TrimSuffix("/mnt/"+drive+rest, "/"), nil
+	return winpath.MntPath(p)
 }
 
 func checkGuestPath(g string) error {

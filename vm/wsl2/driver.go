@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/guest/linkhello"
+	"github.com/berth-dev/berth/internal/winpath"
 	"github.com/berth-dev/berth/vm"
 )
 
@@ -88,7 +89,7 @@ func (d *Driver) Start(ctx context.Context) error {
 	if d.m.BootMarker == "" {
 		return errors.New("the wsl2 driver needs the machine's boot marker to tell that the guest init runs")
 	}
-	cfgPath, err := WSLPath(d.m.GuestConfig)
+	cfgPath, err := winpath.MntPath(d.m.GuestConfig)
 	if err != nil {
 		return fmt.Errorf("the guest config must be on a Windows drive for WSL to reach it: %w", err)
 	}

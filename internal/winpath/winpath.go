@@ -1,4 +1,8 @@
-package wsl2
+// Package winpath maps Windows paths to where a Linux guest sees them:
+// the one mapping of C:\... to /mnt/c/... that the WSL 2 driver (the guest
+// config's path) and the shares (a folder's path in the guest, on every
+// driver) both use, so a bind of C:\data lands where the folder is.
+package winpath
 
 import (
 	"errors"
@@ -7,14 +11,14 @@ import (
 	"strings"
 )
 
-// WSLPath is where the Windows path p appears inside a WSL distro: WSL
-// mounts each drive at /mnt/<drive letter, lower case> (its default
-// automount root), so C:\Users\u\x.json is /mnt/c/Users/u/x.json. p must be
+// MntPath is where the Windows path p appears in the guest: as WSL mounts
+// each drive, at /mnt/<drive letter, lower case> (its default automount
+// root; Berth's other drivers mount shares there too), so C:\Users\u\x.json is /mnt/c/Users/u/x.json. p must be
 // absolute on a drive letter; UNC paths (\\server\share, \\wsl$\...) and
 // device paths have no place under /mnt and are refused, as are relative
 // and drive-relative (C:x) paths. "." and ".." are resolved, and a
 // \\?\C:\ prefix is accepted as the plain path.
-func WSLPath(p string) (string, error) {
+func MntPath(p string) (string, error) {
 	orig := p
 	if strings.HasPrefix(p, `\\?\`) || strings.HasPrefix(p, `//?/`) {
 		p = p[4:]

@@ -1,11 +1,11 @@
-package wsl2
+package winpath
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestWSLPath(t *testing.T) {
+func TestMntPath(t *testing.T) {
 	for in, want := range map[string]string{
 		`C:\Users\u\.berth\default\guest.json`: "/mnt/c/Users/u/.berth/default/guest.json",
 		`d:/Data/x`:                            "/mnt/d/Data/x",
@@ -15,14 +15,14 @@ func TestWSLPath(t *testing.T) {
 		`\\?\C:\Users\u`:                       "/mnt/c/Users/u",
 		`E:\with space\ünï`:                    "/mnt/e/with space/ünï",
 	} {
-		got, err := WSLPath(in)
+		got, err := MntPath(in)
 		if err != nil || got != want {
-			t.Errorf("WSLPath(%q) = %q, %v; want %q", in, got, err, want)
+			t.Errorf("MntPath(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 }
 
-func TestWSLPathRefuses(t *testing.T) {
+func TestMntPathRefuses(t *testing.T) {
 	for in, says := range map[string]string{
 		``:                          "empty",
 		`\\server\share\x`:          "UNC",
@@ -38,9 +38,9 @@ func TestWSLPathRefuses(t *testing.T) {
 		`C:guest.json`:              "current folder",
 		`/mnt/c/Users/u/guest.json`: "no drive letter",
 	} {
-		got, err := WSLPath(in)
+		got, err := MntPath(in)
 		if err == nil || !strings.Contains(err.Error(), says) {
-			t.Errorf("WSLPath(%q) = %q, %v; want an error saying %q", in, got, err, says)
+			t.Errorf("MntPath(%q) = %q, %v; want an error saying %q", in, got, err, says)
 		}
 	}
 }

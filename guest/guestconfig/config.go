@@ -55,7 +55,9 @@ const (
 )
 
 // LinkVsockPort is the AF_VSOCK port the guest init listens on in a WSL 2
-// distro for the network link: the switch's frames, each behind its
+// distro for the network link when its command line names none (--link
+// vsock; the WSL 2 driver gives each machine a port of its own with
+// --link vsock:PORT): the switch's frames, each behind its
 // 4-byte big-endian length (QEMU's stream framing). The host agent
 // reaches it as the Hyper-V socket service of that port in the WSL VM.
 const LinkVsockPort = 6215

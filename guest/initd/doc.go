@@ -19,8 +19,9 @@
 // WSL mode (`berth-init --wsl`, MainWSL): in a WSL2 distro Microsoft's
 // /init is PID 1 and the kernel is Microsoft's. The init, started by the
 // host through wsl.exe with the config on its standard input, opens the
-// network link's listener (AF_VSOCK port guestconfig.LinkVsockPort, or a
-// unix socket with --link unix:PATH), then runs itself again as PID 1 of a
+// network link's listener (the AF_VSOCK port of --link vsock:PORT, by
+// default guestconfig.LinkVsockPort, or a unix socket with --link
+// unix:PATH), then runs itself again as PID 1 of a
 // PID, mount and network namespace of its own, mounts what the engine
 // needs (a new /proc, /sys and /run, cgroup v2 where the distro has none),
 // creates eth0 as a tap and carries frames between it and the host agent's

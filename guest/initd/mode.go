@@ -7,7 +7,10 @@ import (
 	"io"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/berth-dev/berth/guest/guestconfig"
 )
 
 // Options are the init's command line. In the VM the kernel starts /init
@@ -27,9 +30,11 @@ type Options struct {
 	Link Link
 }
 
-// Link is the listener the WSL mode's network link arrives on: "vsock"
-// (AF_VSOCK port guestconfig.LinkVsockPort, which the Windows host dials
-// as a Hyper-V socket of the WSL VM) or "unix:PATH", a unix socket in the
+// Link is the listener the WSL mode's network link arrives on:
+// "vsock:PORT" (an AF_VSOCK port, which the Windows host dials as a
+// Hyper-V socket of the WSL VM; every distro of a user shares that one
+// VM, so each machine has its own port), "vsock" (the port
+// guestconfig.LinkVsockPort), or "unix:PATH", a unix socket in the
 // distro's file system that stands in for hvsock where no vsock peer can
 // dial (a Linux kernel without vsock_loopback: the end-to-end test).
 type Link string
@@ -42,6 +47,14 @@ func ParseLink(s string) (Link, error) {
 	if s == string(LinkVsock) {
 		return LinkVsock, nil
 	}
+	if p, ok := strings.CutPrefix(s, "vsock:"); ok {
+		n, err := strconv.ParseUint(p, 10, 32)
+		// VMADDR_PORT_ANY (2^32-1) is no port one can be dialed on.
+		if err != nil || n == 0 || n == 1<<32-1 || strconv.FormatUint(n, 10) != p {
+			return "", fmt.Errorf("--link %q: the vsock port must be a decimal number from 1 to %d", s, uint32(1<<32-2))
+		}
+		return Link(s), nil
+	}
 	if p, ok := strings.CutPrefix(s, "unix:"); ok {
 		if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
 			return "", fmt.Errorf("--link %q: the unix socket must be a clean absolute path", s)
@@ -52,7 +65,20 @@ func ParseLink(s string) (Link, error) {
 		}
 		return Link(s), nil
 	}
-	return "", fmt.Errorf("--link %q: want vsock or unix:PATH", s)
+	return "", fmt.Errorf("--link %q: want vsock, vsock:PORT or unix:PATH", s)
+}
+
+// VsockPort is the AF_VSOCK port of a vsock link, 0 for a unix one.
+func (l Link) VsockPort() uint32 {
+	if l == LinkVsock {
+		return guestconfig.LinkVsockPort
+	}
+	p, ok := strings.CutPrefix(string(l), "vsock:")
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.ParseUint(p, 10, 32) // checked by ParseLink
+	return uint32(n)
 }
 
 // UnixPath is the socket's path of a "unix:PATH" link, "" for vsock.
@@ -74,7 +100,7 @@ func ParseArgs(args []string) (Options, error) {
 	o := Options{}
 	fs.BoolVar(&o.WSL, "wsl", false, "run as a process in a WSL2 distro")
 	fs.StringVar(&o.Config, "config", "-", "machine config file, - for standard input")
-	link := fs.String("link", string(LinkVsock), "the network link's listener: vsock or unix:PATH")
+	link := fs.String("link", string(LinkVsock), "the network link's listener: vsock, vsock:PORT or unix:PATH")
 	if err := fs.Parse(args); err != nil {
 		return Options{}, fmt.Errorf("berth-init: %w", err)
 	}

@@ -17,7 +17,14 @@ func TestParseArgs(t *testing.T) {
 		{args: []string{"--wsl"}, want: Options{WSL: true, Config: "-", Link: LinkVsock}},
 		{args: []string{"--wsl", "--config", "/run/c.json", "--link", "unix:/tmp/link.sock"}, want: Options{WSL: true, Config: "/run/c.json", Link: "unix:/tmp/link.sock"}},
 		{args: []string{"--wsl", "--link=vsock"}, want: Options{WSL: true, Config: "-", Link: LinkVsock}},
+		{args: []string{"--wsl", "--link", "vsock:1098907648"}, want: Options{WSL: true, Config: "-", Link: "vsock:1098907648"}},
 		{args: []string{"--wsl", "--link", "tcp"}, bad: true},
+		{args: []string{"--wsl", "--link", "vsock:"}, bad: true},
+		{args: []string{"--wsl", "--link", "vsock:0"}, bad: true},
+		{args: []string{"--wsl", "--link", "vsock:4294967295"}, bad: true}, // VMADDR_PORT_ANY
+		{args: []string{"--wsl", "--link", "vsock:4294967296"}, bad: true},
+		{args: []string{"--wsl", "--link", "vsock:+5"}, bad: true},
+		{args: []string{"--wsl", "--link", "vsock:06215"}, bad: true},
 		{args: []string{"--wsl", "--link", "unix:relative.sock"}, bad: true},
 		{args: []string{"--wsl", "--link", "unix:/a/../b.sock"}, bad: true},
 		{args: []string{"--wsl", "--link", "unix:/" + strings.Repeat("x", 107)}, bad: true},
@@ -33,6 +40,19 @@ func TestParseArgs(t *testing.T) {
 		}
 		if !tc.bad && got != tc.want {
 			t.Errorf("%q: %+v, want %+v", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestLinkVsockPort(t *testing.T) {
+	for l, want := range map[Link]uint32{
+		LinkVsock:          6215,
+		"vsock:1098907648": 1098907648,
+		"vsock:4294967294": 4294967294,
+		"unix:/x.sock":     0,
+	} {
+		if got := l.VsockPort(); got != want {
+			t.Errorf("%q.VsockPort() = %d, want %d", l, got, want)
 		}
 	}
 }

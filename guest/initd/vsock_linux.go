@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/berth-dev/berth/guest/guestconfig"
 )
 
 // haveVsock reports whether the kernel makes AF_VSOCK sockets.
@@ -127,7 +125,7 @@ func listenLinkFile(l Link) (*os.File, error) {
 	if !haveVsock() {
 		return nil, errors.New("network link: the kernel has no AF_VSOCK (--link vsock)")
 	}
-	ln, err := listenVsock(guestconfig.LinkVsockPort)
+	ln, err := listenVsock(l.VsockPort())
 	if err != nil {
 		return nil, fmt.Errorf("network link: %w", err)
 	}
@@ -153,5 +151,5 @@ func linkListener(l Link, fd int) (net.Listener, error) {
 		defer f.Close()
 		return net.FileListener(f)
 	}
-	return &vsockListener{f: f, port: guestconfig.LinkVsockPort}, nil
+	return &vsockListener{f: f, port: l.VsockPort()}, nil
 }

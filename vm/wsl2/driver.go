@@ -21,9 +21,10 @@ import (
 // as `InitPath --wsl --config <the guest config's path inside WSL>`.
 const InitPath = "/sbin/berth-init"
 
-// InitArgs is the guest init's command line in the distro.
-func InitArgs(configPath string) []string {
-	return []string{InitPath, "--wsl", "--config", configPath}
+// InitArgs is the guest init's command line in the distro: its config,
+// and the vsock port of its network link (LinkPort).
+func InitArgs(distro, configPath string) []string {
+	return []string{InitPath, "--wsl", "--config", configPath, "--link", linkArg(distro)}
 }
 
 // How long the driver's own calls may take, even when the caller's
@@ -37,7 +38,7 @@ const (
 // Driver runs one machine as the WSL 2 distro berth-<machine>: it imports
 // the image's root file system once, then runs the guest init in it as a
 // long-lived `wsl.exe --exec` child, which also keeps WSL from stopping
-// the idle distro. The guest listens on AF_VSOCK (LinkVsockPort); DialLink
+// the idle distro. The guest listens on AF_VSOCK (LinkPort); DialLink
 // reaches it over hvsock through the VM's id and checks the link header
 // the init sends first (package linkhello).
 type Driver struct {
@@ -122,7 +123,7 @@ func (d *Driver) startInit(ctx context.Context, cfgPath string) error {
 		return err
 	}
 	// Not ctx: the init lives on after Start.
-	cmd, err := d.wsl.Exec(context.Background(), d.distro, InitArgs(cfgPath)...)
+	cmd, err := d.wsl.Exec(context.Background(), d.distro, InitArgs(d.distro, cfgPath)...)
 	if err != nil {
 		log.Close()
 		return err

@@ -102,8 +102,8 @@ func TestDriverStartDialStop(t *testing.T) {
 		}
 		conn.Close()
 	}
-	if got := hv.dialed(); !slices.Equal(got, []string{strings.ToLower(testVMID), strings.ToLower(testVMID)}) || hv.port != LinkVsockPort {
-		t.Errorf("dialed %q on port %d, want VM %s port %d twice", got, hv.port, strings.ToLower(testVMID), LinkVsockPort)
+	if got := hv.dialed(); !slices.Equal(got, []string{strings.ToLower(testVMID), strings.ToLower(testVMID)}) || hv.port != LinkPort("berth-default") {
+		t.Errorf("dialed %q on port %d, want VM %s port %d twice", got, hv.port, strings.ToLower(testVMID), LinkPort("berth-default"))
 	}
 	// The guest did not power off: Stop waits until ctx ends, then
 	// terminates the distro, which ends the init.
@@ -121,7 +121,7 @@ func TestDriverStartDialStop(t *testing.T) {
 	want := [][]string{
 		{"-l", "-q"},
 		ImportArgs("berth-default", dir, m.RootFS),
-		append(slices.Clone(initCall), "--wsl", "--config", "/mnt/c/Users/u/.berth/default/guest.json"),
+		append(slices.Clone(initCall), "--wsl", "--config", "/mnt/c/Users/u/.berth/default/guest.json", "--link", "vsock:1745591998"),
 		append(slices.Clone(wslinfoCall), "--vm-id"), // once: the id is kept
 		{"--terminate", "berth-default"},
 	}

@@ -3,19 +3,32 @@ package wsl2
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"regexp"
 	"strings"
-
-	"github.com/berth-dev/berth/guest/guestconfig"
 )
 
-// LinkVsockPort is the AF_VSOCK port the guest init listens on in a WSL 2
-// distro for the network link (the switch's length-prefixed frames, as on
+// LinkPort is the AF_VSOCK port the guest init of the distro listens on
+// for the network link (the switch's length-prefixed frames, as on
 // LinkStream); the agent reaches it as the Hyper-V socket service
-// VsockServiceID(LinkVsockPort) of the WSL VM. Its one home is the
-// guest's side of the contract.
-const LinkVsockPort = guestconfig.LinkVsockPort
+// VsockServiceID(port) of the WSL VM. Every distro of a user runs in that
+// one VM, whose vsock ports they share, so each machine has its own: a
+// hash of the distro's name in [2^30, 2^31), clear of the low ports
+// (guestconfig.LinkVsockPort among them) and of the ones WSL's own
+// services take. Two names that hash alike cannot both start (the second
+// init cannot listen, and says so); a link to the wrong one is refused by
+// its header's nonce.
+func LinkPort(distro string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(strings.ToLower(distro))) // WSL's names ignore case
+	return linkPortBase | h.Sum32()&(linkPortBase-1)
+}
+
+const linkPortBase = 1 << 30
+
+// linkArg is the init's --link value for the distro.
+func linkArg(distro string) string { return fmt.Sprintf("vsock:%d", LinkPort(distro)) }
 
 // hvsockDialer connects to an AF_VSOCK port of a Hyper-V VM: go-winio on
 // Windows, a test's fake elsewhere.

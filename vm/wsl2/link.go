@@ -59,7 +59,7 @@ func (d *Driver) DialLink(ctx context.Context) (net.Conn, error) {
 	case werr == nil:
 		conn, err := d.dialGuest(ctx, id, nonce)
 		if err != nil {
-			return nil, triedErr(tried, fmt.Sprintf("the WSL VM %s (from wslinfo --vm-id)", id), err)
+			return nil, d.triedErr(tried, fmt.Sprintf("the WSL VM %s (from wslinfo --vm-id)", id), err)
 		}
 		d.keepVMID(id)
 		return conn, nil
@@ -70,7 +70,7 @@ func (d *Driver) DialLink(ctx context.Context) (net.Conn, error) {
 
 	id, conn, err := d.probe(ctx, nonce)
 	if err != nil {
-		return nil, fmt.Errorf("%w; %s", triedErr(tried, "the Host Compute Service's compute systems", err), vmIDNeeds)
+		return nil, fmt.Errorf("%w; %s", d.triedErr(tried, "the Host Compute Service's compute systems", err), vmIDNeeds)
 	}
 	d.keepVMID(id)
 	return conn, nil
@@ -78,9 +78,9 @@ func (d *Driver) DialLink(ctx context.Context) (net.Conn, error) {
 
 // triedErr says what DialLink tried, in order, the last step what
 // failed last.
-func triedErr(tried []string, last string, err error) error {
+func (d *Driver) triedErr(tried []string, last string, err error) error {
 	return fmt.Errorf("reaching the guest's vsock port %d: tried %s: %w",
-		LinkVsockPort, strings.Join(append(tried, last), "; then "), err)
+		LinkPort(d.distro), strings.Join(append(tried, last), "; then "), err)
 }
 
 // candidatesErr is each candidate's failure.
@@ -156,9 +156,10 @@ func (d *Driver) probe(ctx context.Context, nonce linkhello.Nonce) (string, net.
 // dialGuest connects to the link port of the VM id and reads the link
 // header; a link whose header is missing or wrong is closed.
 func (d *Driver) dialGuest(ctx context.Context, id string, nonce linkhello.Nonce) (net.Conn, error) {
-	conn, err := d.hv.DialHvsock(ctx, id, LinkVsockPort)
+	port := LinkPort(d.distro)
+	conn, err := d.hv.DialHvsock(ctx, id, port)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to vsock port %d: %w", LinkVsockPort, err)
+		return nil, fmt.Errorf("connecting to vsock port %d: %w", port, err)
 	}
 	// The caller's end cuts the read short.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })

@@ -197,7 +197,7 @@ func TestDialLinkProbeNoneRight(t *testing.T) {
 		vmA + ": the link header: the peer's link header carries another nonce",
 		vmB + ": the peer sent no link header within",
 		vmC + ": the link header: the peer did not open with Berth's link header",
-		ours + ": connecting to vsock port 6215: fake: no listener",
+		ours + ": connecting to vsock port 1745591998: fake: no listener",
 		"2.5.10", "wsl --update",
 	} {
 		if !strings.Contains(err.Error(), says) {

@@ -130,13 +130,13 @@ func New(name string, m *Machine) (Driver, error) {
 }
 
 // preference is each OS's driver order, best first: the native hypervisor,
-// then QEMU as the portable fallback. wsl2 is registered but not yet a
-// default: the agent cannot boot a root file system image yet (no rootfs
-// tar in the guest image, no guest config file), so it is chosen only by
-// name until it can; it then goes first on Windows.
+// then QEMU as the portable fallback. On Windows WSL 2 comes first, as on
+// Docker Desktop: no administrator rights, and the VM Windows may already
+// run; a Windows without it is told how to install it (`--driver qemu`
+// still chooses QEMU). A machine keeps the driver it was made with.
 var preference = map[string][]string{
 	"darwin":  {"vz", "qemu"},
-	"windows": {"hyperv", "qemu"},
+	"windows": {"wsl2", "hyperv", "qemu"},
 	"linux":   {"qemu"},
 }
 

@@ -14,8 +14,9 @@ func TestDefaultDriver(t *testing.T) {
 		{"linux", []string{"qemu"}, "qemu"},
 		{"darwin", []string{"qemu", "vz"}, "vz"},
 		{"darwin", []string{"qemu"}, "qemu"},
-		{"windows", []string{"hyperv", "qemu", "wsl2"}, "hyperv"},
-		{"windows", []string{"qemu", "wsl2"}, "qemu"}, // wsl2 by name only, for now
+		{"windows", []string{"hyperv", "qemu", "wsl2"}, "wsl2"},
+		{"windows", []string{"qemu", "wsl2"}, "wsl2"},
+		{"windows", []string{"hyperv", "qemu"}, "hyperv"},
 		{"windows", []string{"qemu"}, "qemu"},
 		{"freebsd", []string{"qemu"}, "qemu"},
 		{"linux", nil, ""},

@@ -90,19 +90,8 @@ func Main(args []string) {
 	} else {
 		cfgBytes, err = os.ReadFile(guestconfig.Path)
 	}
-	if err != nil {
-		in.fatal(err)
-	}
-	cfg, warning, err := ParseConfig(cfgBytes)
-	if err != nil {
-		in.fatal(err)
-	}
-	if warning != "" {
-		in.warnf("%s", warning)
-	}
-	in.cfg = cfg
-	in.console.debug = cfg.Debug
-	in.disk.Device = cfg.DataDisk.Device
+	in.useConfig(cfgBytes, err, ParseConfig)
+	in.disk.Device = in.cfg.DataDisk.Device
 	in.stage2()
 	reason := <-in.shutdownCh
 	in.powerOff(reason)
@@ -178,6 +167,24 @@ func (in *Init) warnf(format string, args ...any) {
 // fatal reports an error that leaves nothing to run (no root disk, no
 // config) and powers off: without a network the API cannot tell the host,
 // so the console line is the report, and the host sees the VM exit.
+// useConfig makes the machine config in b (read with err) the init's,
+// parsed by parse; one that cannot be read or parsed is fatal, a warning
+// goes to the console.
+func (in *Init) useConfig(b []byte, err error, parse func([]byte) (guestconfig.Config, string, error)) {
+	if err != nil {
+		in.fatal(err)
+	}
+	cfg, warning, err := parse(b)
+	if err != nil {
+		in.fatal(err)
+	}
+	if warning != "" {
+		in.warnf("%s", warning)
+	}
+	in.cfg = cfg
+	in.console.debug = cfg.Debug
+}
+
 func (in *Init) fatal(err error) {
 	msg := strings.ReplaceAll(err.Error(), "\n", " | ")
 	in.console.printf("%s %s", guestconfig.MarkerInitFailed, msg)

@@ -69,18 +69,7 @@ func MainWSL(opts Options) {
 		in.fatal(err)
 	}
 	cfgBytes, err := readWSLConfig(opts.Config, os.Stdin)
-	if err != nil {
-		in.fatal(err)
-	}
-	cfg, warning, err := ParseConfigWSL(cfgBytes)
-	if err != nil {
-		in.fatal(err)
-	}
-	if warning != "" {
-		in.warnf("%s", warning)
-	}
-	in.cfg = cfg
-	in.console.debug = cfg.Debug
+	in.useConfig(cfgBytes, err, ParseConfigWSL)
 	in.listen = in.listenVM
 	in.stageWSL(link)
 	reason := <-in.shutdownCh

@@ -100,40 +100,83 @@ func TestBridgePingAndUpload(t *testing.T) {
 	sock, cancel, _ := startBridge(t, fakeEngine(t))
 	defer cancel()
 	c := unixClient(sock)
+	checkPing(t, c)
+	// 64 MiB, chunked (unknown length), like a build context.
+	checkUpload(t, c, 64<<20, 1<<20)
+}
+
+// checkPing pings the engine stand-in through c, and checks its answer
+// and the headers the docker CLI reads came back.
+func checkPing(t *testing.T, c *http.Client) {
+	t.Helper()
 	resp, err := c.Get("http://docker/_ping")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if string(b) != "OK" {
-		t.Fatalf("ping = %q", b)
+	if string(b) != "OK" || resp.Header.Get("Api-Version") != "1.47" || resp.Header.Get("Ostype") != "linux" {
+		t.Fatalf("ping: %q %v", b, resp.Header)
 	}
+}
 
-	// 64 MiB, chunked (unknown length), like a build context.
-	const size = 64 << 20
+// checkUpload posts size bytes, chunked (no length), in chunks of chunk
+// bytes, and checks by hash that the engine stand-in saw every one.
+func checkUpload(t *testing.T, c *http.Client, size, chunk int) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	h := sha256.New()
 	go func() {
-		chunk := make([]byte, 1<<20)
-		for i := range chunk {
-			chunk[i] = byte(i)
+		buf := make([]byte, chunk)
+		for i := range buf {
+			buf[i] = byte(i * 7)
 		}
-		for i := 0; i < size/len(chunk); i++ {
-			h.Write(chunk)
-			pw.Write(chunk)
+		for range size / chunk {
+			h.Write(buf)
+			pw.Write(buf)
 		}
 		pw.Close()
 	}()
-	resp, err = c.Post("http://docker/upload", "application/x-tar", pr)
+	resp, err := c.Post("http://docker/upload", "application/x-tar", pr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ = io.ReadAll(resp.Body)
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	want := fmt.Sprintf("%d %s", size, hex.EncodeToString(h.Sum(nil)))
-	if string(b) != want {
-		t.Fatalf("upload: engine saw %q, want %q", b, want)
+	if want := fmt.Sprintf("%d %s", size/chunk*chunk, hex.EncodeToString(h.Sum(nil))); string(b) != want {
+		t.Fatalf("upload: the engine stand-in saw %q, want %q", b, want)
+	}
+}
+
+// checkHalfClose hijacks an attach stream on conn, writes to it and
+// closes its write half, as `docker run -i` does at the end of stdin: the
+// close must reach the engine stand-in, whose answer still comes back.
+func checkHalfClose(t *testing.T, conn net.Conn) {
+	t.Helper()
+	io.WriteString(conn, "POST /attach HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+	r := bufio.NewReader(conn)
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	status, _ := r.ReadString('\n')
+	if !strings.Contains(status, "101") {
+		t.Fatalf("attach status %q", status)
+	}
+	for {
+		l, _ := r.ReadString('\n')
+		if l == "\r\n" || l == "" {
+			break
+		}
+	}
+	io.WriteString(conn, "hello stdin")
+	cw, ok := conn.(interface{ CloseWrite() error })
+	if !ok {
+		t.Fatalf("%T has no CloseWrite: a half-close cannot reach the engine", conn)
+	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(r)
+	if err != nil || string(rest) != "HELLO STDIN|EOF" {
+		t.Fatalf("hijacked stream after half-close: %q, %v", rest, err)
 	}
 }
 
@@ -145,29 +188,7 @@ func TestBridgeHijackHalfClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	io.WriteString(conn, "POST /attach HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
-	r := bufio.NewReader(conn)
-	status, _ := r.ReadString('\n')
-	if !strings.Contains(status, "101") {
-		t.Fatalf("status %q", status)
-	}
-	for {
-		l, _ := r.ReadString('\n')
-		if l == "\r\n" || l == "" {
-			break
-		}
-	}
-	io.WriteString(conn, "hello stdin")
-	// Closing stdin must reach the engine, which then answers and ends.
-	conn.(*net.UnixConn).CloseWrite()
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	rest, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(rest) != "HELLO STDIN|EOF" {
-		t.Fatalf("hijacked stream got %q", rest)
-	}
+	checkHalfClose(t, conn)
 }
 
 func TestBridgeEngineDownAndShutdown(t *testing.T) {

@@ -3,17 +3,12 @@
 package bridge
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -66,70 +61,14 @@ func TestBridgeOverPipe(t *testing.T) {
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
 	}}
 
-	resp, err := hc.Get("http://docker/_ping")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(body) != "OK" || resp.Header.Get("Api-Version") != "1.47" || resp.Header.Get("Ostype") != "linux" {
-		t.Fatalf("ping through %s: %q %v", pipe, body, resp.Header)
-	}
-
-	const size = 8 << 20
-	pr, pw := io.Pipe()
-	h := sha256.New()
-	go func() {
-		chunk := make([]byte, 256<<10)
-		for i := range chunk {
-			chunk[i] = byte(i * 7)
-		}
-		for range size / len(chunk) {
-			h.Write(chunk)
-			pw.Write(chunk)
-		}
-		pw.Close()
-	}()
-	resp, err = hc.Post("http://docker/upload", "application/x-tar", pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if want := fmt.Sprintf("%d %s", size, hex.EncodeToString(h.Sum(nil))); string(body) != want {
-		t.Fatalf("upload: the stand-in saw %q, want %q", body, want)
-	}
-
+	checkPing(t, hc)
+	checkUpload(t, hc, 8<<20, 256<<10)
 	conn, err := dial(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	io.WriteString(conn, "POST /attach HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
-	r := bufio.NewReader(conn)
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	status, _ := r.ReadString('\n')
-	if !strings.Contains(status, "101") {
-		t.Fatalf("attach status %q", status)
-	}
-	for {
-		l, _ := r.ReadString('\n')
-		if l == "\r\n" || l == "" {
-			break
-		}
-	}
-	io.WriteString(conn, "hello stdin")
-	cw, ok := conn.(interface{ CloseWrite() error })
-	if !ok {
-		t.Fatalf("%T has no CloseWrite: the docker pipe is not message mode", conn)
-	}
-	if err := cw.CloseWrite(); err != nil {
-		t.Fatal(err)
-	}
-	rest, err := io.ReadAll(r)
-	if err != nil || string(rest) != "HELLO STDIN|EOF" {
-		t.Fatalf("hijacked stream after half-close: %q, %v", rest, err)
-	}
+	checkHalfClose(t, conn)
 
 	cancel()
 	select {

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -36,15 +38,26 @@ func claimPlaceholder(t *testing.T, path string) {
 	t.Cleanup(func() { c.Close() })
 }
 
-func TestPipeListenAndDial(t *testing.T) {
+// servePipe listens on a new test pipe, serves each connection with
+// handle until the test ends, and takes Wine's placeholder instance: the
+// next Dial is accepted.
+func servePipe(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
 	path := testPipeName(t)
 	l, err := Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	go serveEcho(l)
+	t.Cleanup(func() { l.Close() })
+	go serveWith(l, handle)
 	claimPlaceholder(t, path)
+	return path
+}
+
+func echo(c net.Conn) { _, _ = io.Copy(c, c) }
+
+func TestPipeListenAndDial(t *testing.T) {
+	path := servePipe(t, echo)
 	roundTrip(t, path)
 	roundTrip(t, path) // a second connection is served too
 }

@@ -22,14 +22,7 @@ import (
 // server process id, its token, the token's user) on a pipe this process
 // serves, and sees it accepted.
 func TestDialReadsOwnServer(t *testing.T) {
-	path := testPipeName(t)
-	l, err := Listen(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go serveEcho(l)
-	claimPlaceholder(t, path)
+	path := servePipe(t, echo)
 	c := dialT(t, path)
 	defer c.Close()
 	pid, sid, err := pipeServerSID(windows.Handle(c.(interface{ Fd() uintptr }).Fd()))
@@ -50,28 +43,12 @@ func TestDialReadsOwnServer(t *testing.T) {
 // one (or for an elevated one), can only be seen on Windows with two
 // accounts.
 func TestDialRefusesOtherOwner(t *testing.T) {
-	path := testPipeName(t)
-	l, err := Listen(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
 	got := make(chan string, 4)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-				b, _ := io.ReadAll(c)
-				got <- string(b)
-			}()
-		}
-	}()
-	claimPlaceholder(t, path)
+	path := servePipe(t, func(c net.Conn) {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, _ := io.ReadAll(c)
+		got <- string(b)
+	})
 	me, _ := UserSID()
 	const other = "S-1-5-21-1-2-3-1001"
 	expectedServerSID = func() (string, error) { return other, nil }
@@ -110,27 +87,11 @@ func TestDialRefusesOtherOwner(t *testing.T) {
 // write half (go-winio's zero-byte message), and the other end reads EOF
 // while its answer still flows back, as the docker bridge needs.
 func TestPipeMessageModeHalfClose(t *testing.T) {
-	path := testPipeName(t)
-	l, err := Listen(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				b, _ := io.ReadAll(c)
-				_, _ = c.Write([]byte(strings.ToUpper(string(b)) + "|EOF"))
-				_ = c.(interface{ CloseWrite() error }).CloseWrite()
-			}()
-		}
-	}()
-	claimPlaceholder(t, path)
+	path := servePipe(t, func(c net.Conn) {
+		b, _ := io.ReadAll(c)
+		_, _ = c.Write([]byte(strings.ToUpper(string(b)) + "|EOF"))
+		_ = c.(interface{ CloseWrite() error }).CloseWrite()
+	})
 	c := dialT(t, path)
 	defer c.Close()
 	cw, ok := c.(interface{ CloseWrite() error })

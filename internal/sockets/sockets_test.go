@@ -69,7 +69,11 @@ func TestCheckOwner(t *testing.T) {
 }
 
 // serveEcho accepts on l and echoes every connection until l is closed.
-func serveEcho(l net.Listener) {
+func serveEcho(l net.Listener) { serveWith(l, func(c net.Conn) { _, _ = io.Copy(c, c) }) }
+
+// serveWith accepts on l until it is closed and runs handle for each
+// connection, which it closes after.
+func serveWith(l net.Listener, handle func(net.Conn)) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -77,7 +81,7 @@ func serveEcho(l net.Listener) {
 		}
 		go func() {
 			defer c.Close()
-			_, _ = io.Copy(c, c)
+			handle(c)
 		}()
 	}
 }

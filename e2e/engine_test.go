@@ -22,9 +22,9 @@ func TestEngine(t *testing.T) {
 	e := newEnv(t)
 
 	t.Run("start", func(t *testing.T) {
-		out := e.mustBerth(t, "start")
+		out := e.mustBerth(t, "start", "--verbose")
 		t.Logf("berth start:\n%s", out)
-		for _, want := range []string{"Engine ready", "docker context use berth", "DOCKER_HOST=unix://"} {
+		for _, want := range []string{"Engine ready", "docker context use berth", "DOCKER_HOST=unix://", "Started in ", "guest boot, each step ended at: kernel "} {
 			if !strings.Contains(out, want) {
 				t.Errorf("start output lacks %q", want)
 			}
@@ -32,6 +32,20 @@ func TestEngine(t *testing.T) {
 		st := e.status(t)
 		if st.State != "running" || !strings.HasPrefix(st.DockerHost, "unix://") || st.Accelerator == "" {
 			t.Fatalf("status after start: %+v", st)
+		}
+		// Where the start's time went: every step of the guest's boot,
+		// each ended after the kernel started and by the engine's answer.
+		if st.Timeline == nil {
+			t.Fatal("status after start: no timeline")
+		}
+		steps := map[string]float64{}
+		for _, m := range st.Timeline.Guest {
+			steps[m.Name] = m.At
+		}
+		for _, name := range []string{"kernel", "root disk", "modules", "data disk", "network", "guest agent", "engine start", "dockerd ready"} {
+			if at, ok := steps[name]; !ok || at <= 0 || at > steps["dockerd ready"] {
+				t.Errorf("the guest's boot timeline has %s at %v (present %v); timeline %+v", name, at, ok, st.Timeline.Guest)
+			}
 		}
 		// The socket is the owner's only.
 		fi, err := os.Stat(strings.TrimPrefix(st.DockerHost, "unix://"))

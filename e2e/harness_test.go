@@ -120,6 +120,16 @@ type status struct {
 	AgentPID    int    `json:"agentPID"`
 	VMPID       int    `json:"vmPID"`
 	Error       string `json:"error"`
+	Timeline    *struct {
+		Stages []struct {
+			Name    string  `json:"name"`
+			Seconds float64 `json:"seconds"`
+		} `json:"stages"`
+		Guest []struct {
+			Name string  `json:"name"`
+			At   float64 `json:"at"`
+		} `json:"guest"`
+	} `json:"timeline"`
 }
 
 func (e *env) status(t testing.TB) status {

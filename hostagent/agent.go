@@ -206,6 +206,7 @@ type boot struct {
 	linkDriver atomic.Pointer[vm.Driver]
 	vmDone     *vmExit
 	booted     bootRecord
+	adopted    bool // the VM was an earlier agent's
 }
 
 // stage is one step of the start; what it starts it undoes through a
@@ -231,16 +232,29 @@ func (a *Agent) stages() []stage {
 
 func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	b := &boot{}
+	tl := &api.Timeline{}
 	for _, st := range a.stages() {
-		if err := st.run(ctx, b, cleanups); err != nil {
+		began := time.Now()
+		err := st.run(ctx, b, cleanups)
+		tl.Stages = append(tl.Stages, api.Stage{Name: st.name, Seconds: time.Since(began).Seconds()})
+		if err != nil {
 			a.log.Error("start stage failed", "stage", st.name, "err", err)
 			return err
 		}
 	}
 	now := time.Now()
 	ver, _ := engineVersion(ctx, b.network)
-	a.set(func(s *api.Status) { s.State, s.Phase, s.ReadyAt, s.EngineVersion = api.StateRunning, "", now, ver })
+	tl.Adopted = b.adopted
+	if !b.adopted {
+		if h, err := a.guestHealth(ctx); err == nil {
+			tl.Guest = h.Boot
+		}
+	}
+	a.set(func(s *api.Status) {
+		s.State, s.Phase, s.ReadyAt, s.EngineVersion, s.Timeline = api.StateRunning, "", now, ver, tl
+	})
 	a.log.Info("engine ready", "dockerHost", a.o.Machine.DockerHost(), "seconds", now.Sub(a.snapshot().StartedAt).Seconds())
+	a.log.Info("start timeline", "stages", tl.Stages, "guest", tl.Guest, "adopted", tl.Adopted)
 	return a.supervise(ctx, b.vmDone)
 }
 
@@ -385,6 +399,7 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 	if err != nil {
 		return err
 	}
+	b.adopted = adopted
 	if !adopted {
 		a.set(func(s *api.Status) { s.Phase = "booting" })
 		if err := driver.Start(ctx); err != nil {

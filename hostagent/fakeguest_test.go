@@ -274,6 +274,9 @@ func serveGuestPort(s *stack.Stack, port int, srv *http.Server) error {
 	return nil
 }
 
+// fakeGuestBoot is the fake guest's boot timeline.
+var fakeGuestBoot = []agentapi.BootMark{{Name: "kernel", At: 0.5}, {Name: "dockerd ready", At: 1.5}}
+
 // fakeGuestBackend is the guest agent API's backend in the fake guest.
 type fakeGuestBackend struct {
 	mode     fakeGuest
@@ -289,6 +292,7 @@ func (b *fakeGuestBackend) Health(context.Context) agentapi.Health {
 		DataDisk:      agentapi.DataDisk{Device: "/dev/vdb", State: agentapi.DiskMounted},
 		Time:          now,
 		KernelRelease: "fake",
+		Boot:          fakeGuestBoot,
 	}
 	switch b.mode {
 	case guestEngineStarting:

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -441,6 +442,21 @@ func runServesAndStops(t *testing.T, driver string) (store.Machine, *fakeVM) {
 	if st.EngineVersion != standinVersion || st.Driver != driver || st.DockerSocket != m.DockerSocket() {
 		t.Errorf("status: engine %q, driver %q, docker socket %q; want %q, %q, %q",
 			st.EngineVersion, st.Driver, st.DockerSocket, standinVersion, driver, m.DockerSocket())
+	}
+	// The start's timeline: every stage in order, and the guest's boot as
+	// its agent told it.
+	var names []string
+	if st.Timeline != nil {
+		for _, s := range st.Timeline.Stages {
+			names = append(names, s.Name)
+		}
+	}
+	var stageNames []string
+	for _, s := range (&Agent{}).stages() {
+		stageNames = append(stageNames, s.name)
+	}
+	if st.Timeline == nil || !slices.Equal(names, stageNames) || !reflect.DeepEqual(st.Timeline.Guest, fakeGuestBoot) || st.Timeline.Adopted {
+		t.Errorf("timeline %+v; want the stages %q and the guest's boot %v", st.Timeline, stageNames, fakeGuestBoot)
 	}
 
 	// The docker socket, as any client uses it: plain HTTP over it...

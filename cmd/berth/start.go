@@ -15,8 +15,9 @@ import (
 const contextName = lifecycle.ContextName
 
 type startFlags struct {
-	accel  string
-	driver string
+	accel   string
+	driver  string
+	verbose bool
 }
 
 func newStart(g *globals) *cobra.Command {
@@ -29,6 +30,7 @@ func newStart(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&f.accel, "accel", os.Getenv("BERTH_ACCEL"), "accelerator: kvm, hvf, whpx or tcg (default: the best that works)")
 	cmd.Flags().StringVar(&f.driver, "driver", "", "VM driver (default: the best for this OS)")
+	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "say where the start's time went: the agent's stages and the guest's boot")
 	return cmd
 }
 
@@ -61,6 +63,14 @@ func runStart(cmd *cobra.Command, g *globals, f *startFlags) error {
 	}
 	if res.AlreadyRunning {
 		fmt.Fprintf(out, "Machine %q is already running.\n", m.Name)
+	}
+	if f.verbose {
+		for i, l := range timelineLines(res.Status.Timeline) {
+			if i == 0 {
+				l = "Started in " + l
+			}
+			fmt.Fprintln(out, l)
+		}
 	}
 	fmt.Fprintf(out, "\nThe docker CLI reaches the engine with either of:\n  docker context use %s\n  export DOCKER_HOST=%s\n", contextName, m.DockerHost())
 	if hint := dockerCLIHint(exec.LookPath, runtime.GOOS); hint != "" {

@@ -100,6 +100,15 @@ func printStatus(w io.Writer, st *api.Status) {
 	if !st.ReadyAt.IsZero() && st.State != api.StateStopped {
 		fmt.Fprintf(w, "uptime:      %s (started in %.1fs)\n", time.Since(st.ReadyAt).Round(time.Second), st.ReadyAt.Sub(st.StartedAt).Seconds())
 	}
+	if st.State != api.StateStopped {
+		for i, l := range timelineLines(st.Timeline) {
+			label := "last start:"
+			if i > 0 {
+				label = ""
+			}
+			fmt.Fprintf(w, "%-12s %s\n", label, l)
+		}
+	}
 	fmt.Fprintf(w, "docker host: %s\n", st.DockerHost)
 }
 

@@ -54,6 +54,17 @@ type Health struct {
 	// Warnings are problems that did not stop the engine (a module that
 	// failed to load, a clock that could not be set...), oldest first.
 	Warnings []string `json:"warnings,omitempty"`
+	// Boot is this boot's timeline, in the order the steps ended.
+	Boot []BootMark `json:"boot,omitempty"`
+}
+
+// BootMark is one step of the guest's boot, ended At seconds after the
+// kernel started (in a WSL distro, whose kernel runs long before, after
+// the init started). Steps run partly in parallel (the data disk beside
+// the network), so a mark says when a step ended, not how long it took.
+type BootMark struct {
+	Name string  `json:"name"`
+	At   float64 `json:"at"`
 }
 
 // Engine summarises the docker engine.

@@ -105,6 +105,7 @@ func (in *Init) startEngine(netErr, fwErr error) {
 	go in.serveDockerTCP()
 	in.containerdStop, in.containerdDone = runSupervisor(containerd)
 	in.dockerdStop, in.dockerdDone = runSupervisor(dockerd)
+	in.boot.mark(markEngineGo)
 }
 
 func runSupervisor(s *Supervisor) (context.CancelFunc, chan struct{}) {
@@ -167,6 +168,7 @@ func (in *Init) watchReady(p Proc) {
 			}
 			in.mu.Unlock()
 			if first {
+				in.boot.mark(markDockerd)
 				in.console.printf("%s", guestconfig.MarkerEngineReady)
 			}
 			in.logf("dockerd is ready (%.1fs after init started)", time.Since(in.start).Seconds())

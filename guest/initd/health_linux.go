@@ -20,6 +20,7 @@ func (in *Init) Health(context.Context) agentapi.Health {
 		Time:          time.Now(),
 		UptimeSeconds: time.Since(in.start).Seconds(),
 		Warnings:      append([]string(nil), in.warnings...),
+		Boot:          in.boot.list(),
 	}
 	containerd, dockerd := in.containerd, in.dockerd
 	in.mu.Unlock()

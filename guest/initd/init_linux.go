@@ -21,6 +21,7 @@ import (
 // Init is the state of PID 1.
 type Init struct {
 	start   time.Time
+	boot    *timeline
 	console *console
 	reaper  *Reaper
 	cfg     guestconfig.Config
@@ -85,8 +86,10 @@ func Main(args []string) {
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
 
 	var cfgBytes []byte
+	in.boot.mark(markKernel)
 	if inInitramfs() {
 		cfgBytes, err = in.stage1()
+		in.boot.mark(markRootDisk)
 	} else {
 		cfgBytes, err = os.ReadFile(guestconfig.Path)
 	}
@@ -103,9 +106,20 @@ func newInit() *Init {
 		console:    openConsole(),
 		shutdownCh: make(chan string, 1),
 		disk:       agentapi.DataDisk{State: agentapi.DiskPending},
+		boot:       &timeline{since: sinceKernelStart},
 	}
 	in.reaper = NewReaper(waitAny)
 	return in
+}
+
+// sinceKernelStart is CLOCK_BOOTTIME: the time since the kernel started,
+// which the VM's boot timeline counts from.
+func sinceKernelStart() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 func (in *Init) handleSignals(sigs <-chan os.Signal) {

@@ -35,15 +35,20 @@ func (in *Init) stage2() {
 	in.goSafe("data disk", func() {
 		defer close(in.diskDone)
 		in.prepareDataDisk(context.Background())
+		in.boot.mark(markDataDisk)
 	})
 
 	in.loadModules()
+	in.boot.mark(markModules)
 	in.goSafe("power button", in.watchPowerButton)
 	netErr := in.setupNetwork()
 	if netErr != nil {
 		in.warnf("network: %v", netErr)
+	} else {
+		in.boot.mark(markNetwork)
 	}
 	fwErr := in.serveAPIBehindFirewall()
+	in.boot.mark(markAPI)
 	in.mountShares()
 	in.goSafe("engine", func() {
 		<-in.diskDone

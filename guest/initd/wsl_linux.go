@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -53,6 +54,10 @@ func MainWSL(opts Options) {
 	}
 	in := newInit()
 	in.wsl = true
+	// WSL's kernel started long before this distro: the timeline counts
+	// from the init.
+	in.boot.since = func() time.Duration { return time.Since(in.start) }
+	in.boot.mark(markWSLStarted)
 	in.dataPath = wslDataPath
 	defer func() {
 		if r := recover(); r != nil {
@@ -181,8 +186,11 @@ func (in *Init) stageWSL(link net.Listener) {
 	}
 	if netErr != nil {
 		in.warnf("network: %v", netErr)
+	} else {
+		in.boot.mark(markNetwork)
 	}
 	fwErr := in.serveAPIBehindFirewall()
+	in.boot.mark(markAPI)
 	in.goSafe("engine", func() { in.startEngine(netErr, fwErr) })
 }
 

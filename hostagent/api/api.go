@@ -49,6 +49,7 @@ package api
 import (
 	"time"
 
+	"github.com/berth-dev/berth/guest/agentapi"
 	"github.com/berth-dev/berth/portfwd"
 )
 
@@ -106,6 +107,26 @@ type Status struct {
 	StartedAt time.Time `json:"startedAt,omitzero"`
 	// ReadyAt is when the engine first answered.
 	ReadyAt time.Time `json:"readyAt,omitzero"`
+	// Timeline is the last start's, once the engine answered.
+	Timeline *Timeline `json:"timeline,omitempty"`
+}
+
+// Timeline is where a start's time went: the agent's stages, in order,
+// and the guest's boot as the guest init saw it.
+type Timeline struct {
+	Stages []Stage `json:"stages"`
+	// Guest is the guest's boot: when each of its steps ended, in seconds
+	// since its kernel started (WSL: since the init started). Empty for a
+	// VM that was adopted, or a guest too old to tell.
+	Guest []agentapi.BootMark `json:"guest,omitempty"`
+	// Adopted: the VM was running already (an earlier agent's).
+	Adopted bool `json:"adopted,omitempty"`
+}
+
+// Stage is one stage of the agent's start and how long it took.
+type Stage struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }
 
 // Event is one line of /v1/events.

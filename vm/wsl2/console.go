@@ -2,14 +2,16 @@ package wsl2
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"strings"
 	"sync"
+	"time"
 )
 
-// console takes the guest init's output (and wsl.exe's own messages) into
-// the console log, watches for the boot marker and keeps the last bytes
-// for an error.
+// console takes the guest init's output (and wsl.exe's own messages),
+// into the console log when it has one, watches for the boot marker and
+// keeps the last bytes for an error.
 type console struct {
 	mu       sync.Mutex
 	log      *os.File
@@ -60,6 +62,53 @@ func (c *console) Write(p []byte) (int, error) {
 func (c *console) check(line []byte) {
 	if bytes.Contains(line, []byte(c.marker)) {
 		c.seenOnce.Do(func() { close(c.seen) })
+	}
+}
+
+// followPoll is how often followFile looks for new output.
+const followPoll = 50 * time.Millisecond
+
+// followFile feeds what is written to the file at path into c, from its
+// start, until c saw its marker, ctx ends, or exited is closed (then what
+// the file holds by then is read first). The file is the guest init's
+// console log, which its wsl.exe writes itself.
+func followFile(ctx context.Context, path string, c *console, exited <-chan struct{}) {
+	var f *os.File
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	buf := make([]byte, 32<<10)
+	readAll := func() {
+		if f == nil {
+			var err error
+			if f, err = os.Open(path); err != nil {
+				return
+			}
+		}
+		for {
+			n, err := f.Read(buf)
+			if n > 0 {
+				_, _ = c.Write(buf[:n])
+			}
+			if err != nil || n == 0 {
+				return
+			}
+		}
+	}
+	for {
+		readAll()
+		select {
+		case <-c.seen:
+			return
+		case <-exited:
+			readAll()
+			return
+		case <-ctx.Done():
+			return
+		case <-time.After(followPoll):
+		}
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/guest/linkhello"
+	"github.com/berth-dev/berth/internal/atomicfile"
+	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/internal/winpath"
 	"github.com/berth-dev/berth/vm"
 )
@@ -50,7 +52,8 @@ type Driver struct {
 	hello  time.Duration // how long a link's header may take
 
 	mu      sync.Mutex
-	cmd     *exec.Cmd       // the guest init's wsl.exe, nil before Start
+	cmd     *exec.Cmd       // the guest init's wsl.exe, when this driver started it
+	pid     int             // the guest init's wsl.exe, started or adopted; 0 before
 	done    chan struct{}   // closed once it has exited
 	exitErr error           // its exit, once done
 	vmID    string          // the VM's id, once found
@@ -58,10 +61,12 @@ type Driver struct {
 }
 
 var (
-	_ vm.Driver     = (*Driver)(nil)
-	_ vm.LinkDialer = (*Driver)(nil)
-	_ vm.DiskOwner  = (*Driver)(nil)
-	_ vm.Remover    = (*Driver)(nil)
+	_ vm.Driver        = (*Driver)(nil)
+	_ vm.LinkDialer    = (*Driver)(nil)
+	_ vm.DiskOwner     = (*Driver)(nil)
+	_ vm.Remover       = (*Driver)(nil)
+	_ vm.Adopter       = (*Driver)(nil)
+	_ vm.ProcessFinder = (*Driver)(nil)
 )
 
 // newDriver is the driver of m driving c and dialing through hv; New's
@@ -95,7 +100,7 @@ func (d *Driver) Start(ctx context.Context) error {
 		return fmt.Errorf("the guest config must be on a Windows drive for WSL to reach it: %w", err)
 	}
 	d.mu.Lock()
-	started := d.cmd != nil
+	started := d.pid != 0
 	d.mu.Unlock()
 	if started {
 		return errors.New("the wsl2 driver has started its VM already")
@@ -110,13 +115,16 @@ func (d *Driver) Start(ctx context.Context) error {
 	return d.startInit(ctx, cfgPath)
 }
 
-// startInit runs the guest init and waits for its marker.
+// startInit runs the guest init and waits for its marker. The init's
+// wsl.exe writes its output into the console log itself, not through this
+// process, so that it runs on when the agent dies (adoption); the marker
+// is watched for in the file.
 func (d *Driver) startInit(ctx context.Context, cfgPath string) error {
 	log, err := os.OpenFile(d.m.ConsoleLog, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("the guest console log: %w", err)
 	}
-	con := newConsole(log, d.m.BootMarker)
+	con := newConsole(nil, d.m.BootMarker)
 	nonce, err := linkhello.NewNonce()
 	if err != nil {
 		log.Close()
@@ -131,31 +139,36 @@ func (d *Driver) startInit(ctx context.Context, cfgPath string) error {
 	// The nonce goes to the init alone, through its environment: WSLENV
 	// names the Windows variables wsl.exe hands to the Linux process.
 	cmd.Env = withWSLEnv(cmd.Env, linkhello.EnvVar, nonce.String())
-	cmd.Stdout, cmd.Stderr = con, con
-	if err := cmd.Start(); err != nil {
-		log.Close()
+	cmd.Stdout, cmd.Stderr = log, log
+	err = cmd.Start()
+	log.Close() // the child has its own handle
+	if err != nil {
 		return fmt.Errorf("starting the guest init (wsl.exe %s): %w", strings.Join(cmd.Args[1:], " "), err)
 	}
 	done := make(chan struct{})
+	pid := cmd.Process.Pid
 	d.mu.Lock()
-	d.cmd, d.done, d.exitErr, d.vmID, d.nonce = cmd, done, nil, "", nonce
+	d.cmd, d.pid, d.done, d.exitErr, d.vmID, d.nonce = cmd, pid, done, nil, "", nonce
 	d.mu.Unlock()
-	d.writeRecord(cmd.Process.Pid)
-	d.note("started the guest init: pid %d, wsl.exe %s", cmd.Process.Pid, strings.Join(cmd.Args[1:], " "))
+	d.writeRecord(pid, nonce)
+	d.note("started the guest init: pid %d, wsl.exe %s", pid, strings.Join(cmd.Args[1:], " "))
 	go func() {
 		err := cmd.Wait()
-		log.Close()
-		_ = os.Remove(d.path(recordFile))
-		d.note("the guest init exited: %v", err)
-		d.mu.Lock()
-		d.exitErr = err
-		d.mu.Unlock()
+		d.exited(err)
 		close(done)
+	}()
+	followCtx, stopFollow := context.WithCancel(context.Background())
+	defer stopFollow()
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		followFile(followCtx, d.m.ConsoleLog, con, done)
 	}()
 	select {
 	case <-con.seen:
 		return nil
 	case <-done:
+		<-followed // the file's last lines read
 		select {
 		case <-con.seen: // it ran, then exited: Wait tells
 			return nil
@@ -177,11 +190,21 @@ func exitErr(err error) error {
 	return err
 }
 
-// running is the init's exit channel, nil when this driver started none.
-func (d *Driver) running() (*exec.Cmd, chan struct{}) {
+// exited records the init's end: its record goes.
+func (d *Driver) exited(err error) {
+	_ = os.Remove(d.path(recordFile))
+	d.note("the guest init exited: %v", err)
+	d.mu.Lock()
+	d.exitErr = err
+	d.mu.Unlock()
+}
+
+// running is the init's wsl.exe and its exit channel; 0 and nil when this
+// driver neither started nor adopted one.
+func (d *Driver) running() (int, chan struct{}) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.cmd, d.done
+	return d.pid, d.done
 }
 
 func (d *Driver) exit() error {
@@ -236,11 +259,26 @@ func (d *Driver) terminate(ctx context.Context) error {
 // Kill terminates the distro now and kills the guest init's wsl.exe.
 func (d *Driver) Kill() error {
 	err := d.terminate(context.Background())
-	if cmd, done := d.running(); cmd != nil && !closed(done) {
+	d.mu.Lock()
+	cmd, pid, done := d.cmd, d.pid, d.done
+	d.mu.Unlock()
+	switch {
+	case cmd != nil && !closed(done):
 		// Once waited for, the process is gone: on Windows its handle is
 		// closed and Kill answers EINVAL, not ErrProcessDone.
 		if kerr := cmd.Process.Kill(); kerr != nil && !errors.Is(kerr, os.ErrProcessDone) && !closed(done) {
 			err = errors.Join(err, kerr)
+		}
+	case pid != 0 && !closed(done): // adopted
+		if kerr := proc.Kill(pid); kerr != nil && !errors.Is(kerr, proc.ErrNoProcess) && !closed(done) {
+			err = errors.Join(err, kerr)
+		}
+	case pid == 0:
+		// An init an earlier agent left, neither started nor adopted here.
+		if rec, ok := d.liveRecord(); ok {
+			if kerr := proc.Kill(rec.PID); kerr != nil && !errors.Is(kerr, proc.ErrNoProcess) {
+				err = errors.Join(err, kerr)
+			}
 		}
 	}
 	return err
@@ -283,9 +321,7 @@ func (d *Driver) Wait(ctx context.Context) error {
 // init's wsl.exe.
 func (d *Driver) Info() vm.Info {
 	info := vm.Info{Driver: DriverName, Accelerator: accelerator, FileSharing: shareDrvfs}
-	if cmd, _ := d.running(); cmd != nil {
-		info.PID = cmd.Process.Pid
-	}
+	info.PID, _ = d.running()
 	return info
 }
 
@@ -321,17 +357,99 @@ func (d *Driver) Remove(ctx context.Context) error {
 	return err
 }
 
-// record is what recordFile holds while the guest init runs.
+// record is what recordFile holds while the guest init runs: what a later
+// agent needs to adopt it.
 type record struct {
 	Distro string `json:"distro"`
-	PID    int    `json:"pid"`
+	// PID is the init's wsl.exe; Identity tells it from a later process
+	// with the same pid (proc.Identity: its start time).
+	PID      int    `json:"pid"`
+	Identity string `json:"identity,omitempty"`
+	// Nonce is the one every link of this init opens with (linkhello).
+	Nonce string `json:"nonce"`
 }
 
-func (d *Driver) writeRecord(pid int) {
-	b, _ := json.Marshal(record{Distro: d.distro, PID: pid})
-	if err := os.WriteFile(d.path(recordFile), b, 0o600); err != nil {
+func (d *Driver) writeRecord(pid int, nonce linkhello.Nonce) {
+	id, err := proc.Identity(pid)
+	if err != nil {
+		d.note("the guest init's process identity: %v", err)
+	}
+	b, _ := json.Marshal(record{Distro: d.distro, PID: pid, Identity: id, Nonce: nonce.String()})
+	if err := atomicfile.WriteFile(d.path(recordFile), b, 0o600); err != nil {
 		d.note("writing %s: %v", recordFile, err)
 	}
+}
+
+// liveRecord is the record of an init whose wsl.exe still runs: the same
+// process (its identity unchanged) for this distro.
+func (d *Driver) liveRecord() (record, bool) {
+	var r record
+	b, err := os.ReadFile(d.path(recordFile))
+	if err != nil || json.Unmarshal(b, &r) != nil || r.Distro != d.distro || r.PID <= 0 {
+		return record{}, false
+	}
+	if !proc.Alive(r.PID) {
+		return record{}, false
+	}
+	if r.Identity != "" {
+		if id, err := proc.Identity(r.PID); err != nil || id != r.Identity {
+			return record{}, false // the pid is another process's now
+		}
+	}
+	return r, true
+}
+
+// RunningPID implements vm.ProcessFinder: the guest init's wsl.exe, this
+// driver's or an earlier agent's that still runs.
+func (d *Driver) RunningPID() (int, bool) {
+	if pid, done := d.running(); pid != 0 {
+		return pid, !closed(done)
+	}
+	r, ok := d.liveRecord()
+	return r.PID, ok
+}
+
+// adoptPoll is how often an adopted init's wsl.exe is looked at: it is
+// not this process's child, so its exit is polled for.
+const adoptPoll = 500 * time.Millisecond
+
+// Adopt implements vm.Adopter: the guest init an agent that died left
+// running, found through its record, whose wsl.exe is the same process
+// and whose distro WSL lists as running. Its links then open with the
+// record's nonce; Wait, Stop and Kill work on it. ErrNotRunning: there
+// is none.
+func (d *Driver) Adopt(ctx context.Context) error {
+	if pid, _ := d.running(); pid != 0 {
+		return errors.New("the wsl2 driver has a guest init already")
+	}
+	r, ok := d.liveRecord()
+	if !ok {
+		return vm.ErrNotRunning
+	}
+	nonce, err := linkhello.ParseNonce(r.Nonce)
+	if err != nil {
+		return fmt.Errorf("the record of the running guest init (%s): %w", recordFile, err)
+	}
+	running, err := d.wsl.Running(ctx, d.distro)
+	if err != nil {
+		return err
+	}
+	if !running {
+		// A wsl.exe whose distro is gone is no VM: end it.
+		_ = proc.Kill(r.PID)
+		return vm.ErrNotRunning
+	}
+	done := make(chan struct{})
+	d.mu.Lock()
+	d.cmd, d.pid, d.done, d.exitErr, d.vmID, d.nonce = nil, r.PID, done, nil, "", nonce
+	d.mu.Unlock()
+	d.note("adopted the guest init: pid %d", r.PID)
+	go func() {
+		_ = proc.WaitExit(context.Background(), r.PID, adoptPoll)
+		d.exited(nil)
+		close(done)
+	}()
+	return nil
 }
 
 // note appends a line to the driver's log; a log that cannot be written

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/guest/linkhello"
+	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/vm"
 	"github.com/berth-dev/berth/vm/wsl2/internal/fakewsl"
 )
@@ -60,8 +61,8 @@ func newTestDriver(t *testing.T, c *Client) (*Driver, *vm.Machine, *fakeHvsock) 
 	d.vms = &fakeVMs{}
 	d.hello = 200 * time.Millisecond
 	t.Cleanup(func() {
-		if cmd, done := d.running(); cmd != nil {
-			_ = cmd.Process.Kill()
+		if pid, done := d.running(); pid != 0 {
+			_ = proc.Kill(pid)
 			// The driver's notes and record go into StateDir as the init
 			// exits: wait for them before t.TempDir is removed.
 			select {
@@ -171,7 +172,7 @@ func TestDriverStartWithoutWSL(t *testing.T) {
 		if !errors.Is(err, ErrNotInstalled) || !strings.Contains(err.Error(), installCmd) {
 			t.Fatalf("Start = %v, want ErrNotInstalled naming %q", err, installCmd)
 		}
-		if cmd, _ := d.running(); cmd != nil {
+		if pid, _ := d.running(); pid != 0 {
 			t.Error("a guest init runs")
 		}
 		for _, f := range []string{distroDir, recordFile} {
@@ -271,7 +272,7 @@ func TestCapabilities(t *testing.T) {
 			t.Fatalf("%s: %v", goos, err)
 		}
 		if c.Boot != vm.BootRootFS || c.DataDisk != (vm.DataDisk{Format: vm.DiskDistro, CreatedBy: vm.PartyDriver}) ||
-			!slices.Equal(c.Links, []vm.LinkSpec{{Link: vm.LinkHvsock, Listener: vm.PartyGuest}}) || c.SurvivesAgent {
+			!slices.Equal(c.Links, []vm.LinkSpec{{Link: vm.LinkHvsock, Listener: vm.PartyGuest}}) || !c.SurvivesAgent {
 			t.Errorf("%s: %+v", goos, c)
 		}
 	}

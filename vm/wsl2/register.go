@@ -33,18 +33,19 @@ const shareDrvfs = "wsl-drvfs"
 // capabilities is the same on every OS: the image's root file system
 // imported as a distro (WSL brings the kernel and its own init), the
 // distro's disk as the data disk, the guest listening on AF_VSOCK for the
-// network, Windows drives at /mnt/<drive>. The VM does not outlive the
-// agent: the guest init is the agent's wsl.exe child, and no later agent
-// adopts it (no Adopter).
+// network, Windows drives at /mnt/<drive>. The VM outlives the agent: the
+// guest init's wsl.exe writes its console itself, and a later agent adopts
+// it through its record (wsl.json) and dials its link again.
 func capabilities(string) vm.Capabilities {
 	return vm.Capabilities{
-		Boot:         vm.BootRootFS,
-		DataDisk:     vm.DataDisk{Format: vm.DiskDistro, CreatedBy: vm.PartyDriver},
-		Links:        []vm.LinkSpec{{Link: vm.LinkHvsock, Listener: vm.PartyGuest}},
-		Accelerators: []string{accelerator},
-		ShareTypes:   []string{shareDrvfs},
-		RuntimeFiles: []string{recordFile},
-		LogFiles:     []string{logFile},
+		Boot:          vm.BootRootFS,
+		SurvivesAgent: true,
+		DataDisk:      vm.DataDisk{Format: vm.DiskDistro, CreatedBy: vm.PartyDriver},
+		Links:         []vm.LinkSpec{{Link: vm.LinkHvsock, Listener: vm.PartyGuest}},
+		Accelerators:  []string{accelerator},
+		ShareTypes:    []string{shareDrvfs},
+		RuntimeFiles:  []string{recordFile},
+		LogFiles:      []string{logFile},
 	}
 }
 

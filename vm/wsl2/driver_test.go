@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -303,4 +304,74 @@ func TestStartNeedsRootFSAndDrivePath(t *testing.T) {
 func withoutMarker(r fakewsl.Reply) fakewsl.Reply {
 	r.Print = "booting\n"
 	return r
+}
+
+// TestDriverAdopt: an init that an agent which died left running is
+// adopted by a new driver of the same machine (a new agent): the same
+// process, the same link nonce; Stop ends it. A record whose process is
+// gone is no VM.
+func TestDriverAdopt(t *testing.T) {
+	ctx := context.Background()
+	exitFile := filepath.Join(t.TempDir(), "terminated")
+	c, _ := newScene(t,
+		reply("list-running", 0, "-l", "-q", "--running"),
+		reply("no-distros", -1, "-l"),
+		reply("import-ok", 0, "--import"),
+		guestInit(exitFile),
+		fakewsl.Reply{Args: []string{"--terminate"}, Touch: exitFile},
+	)
+	d, m, _ := newTestDriver(t, c)
+	if err := d.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := d.running()
+	d.mu.Lock()
+	nonce := d.nonce
+	d.mu.Unlock()
+
+	d2, err := newDriver(m, c, &fakeHvsock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, alive := d2.RunningPID(); got != pid || !alive {
+		t.Fatalf("RunningPID of the new driver = %d, %v; want %d alive", got, alive, pid)
+	}
+	if err := d2.Adopt(ctx); err != nil {
+		t.Fatalf("Adopt = %v", err)
+	}
+	d2.mu.Lock()
+	got := d2.nonce
+	d2.mu.Unlock()
+	if got != nonce || d2.Info().PID != pid {
+		t.Errorf("adopted pid %d nonce %v; want %d %v", d2.Info().PID, got, pid, nonce)
+	}
+	stopCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := d2.Stop(stopCtx); err != nil {
+		t.Fatalf("Stop of the adopted init = %v", err)
+	}
+	waitCtx, cancel2 := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel2()
+	if err := d2.Wait(waitCtx); err != nil {
+		t.Fatalf("Wait = %v", err)
+	}
+	// The first driver's wait reaps the child; then the record is gone and
+	// nothing is adopted.
+	_, done := d.running()
+	<-done
+	d3, _ := newDriver(m, c, &fakeHvsock{})
+	if err := d3.Adopt(ctx); !errors.Is(err, vm.ErrNotRunning) {
+		t.Errorf("Adopt with no init = %v, want ErrNotRunning", err)
+	}
+	// A record of a process that is gone (or another process under the pid).
+	rec := `{"distro":"berth-default","pid":` + strconv.Itoa(pid) + `,"identity":"not-this-one","nonce":"` + nonce.String() + `"}`
+	if err := os.WriteFile(filepath.Join(m.StateDir, recordFile), []byte(rec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, alive := d3.RunningPID(); alive {
+		t.Error("a stale record's process counts as alive")
+	}
+	if err := d3.Adopt(ctx); !errors.Is(err, vm.ErrNotRunning) {
+		t.Errorf("Adopt of a stale record = %v, want ErrNotRunning", err)
+	}
 }

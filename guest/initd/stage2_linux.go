@@ -42,6 +42,19 @@ func (in *Init) stage2() {
 	in.boot.mark(markModules)
 	in.goSafe("power button", in.watchPowerButton)
 	netErr := in.setupNetwork()
+	fwErr := in.afterNetwork(netErr)
+	in.mountShares()
+	in.goSafe("engine", func() {
+		<-in.diskDone
+		in.startEngine(netErr, fwErr)
+	})
+}
+
+// afterNetwork records how the network came up (netErr: a warning, else
+// its mark on the timeline), then serves the API behind the firewall and
+// returns the firewall's error; the VM and WSL modes both end their
+// network setup here.
+func (in *Init) afterNetwork(netErr error) error {
 	if netErr != nil {
 		in.warnf("network: %v", netErr)
 	} else {
@@ -49,11 +62,7 @@ func (in *Init) stage2() {
 	}
 	fwErr := in.serveAPIBehindFirewall()
 	in.boot.mark(markAPI)
-	in.mountShares()
-	in.goSafe("engine", func() {
-		<-in.diskDone
-		in.startEngine(netErr, fwErr)
-	})
+	return fwErr
 }
 
 // serveAPIBehindFirewall sets up the firewall and, only once it stands,

@@ -184,13 +184,7 @@ func (in *Init) stageWSL(link net.Listener) {
 		in.logf("network link: listening on %s", link.Addr())
 		netErr = in.setupNetwork()
 	}
-	if netErr != nil {
-		in.warnf("network: %v", netErr)
-	} else {
-		in.boot.mark(markNetwork)
-	}
-	fwErr := in.serveAPIBehindFirewall()
-	in.boot.mark(markAPI)
+	fwErr := in.afterNetwork(netErr)
 	in.goSafe("engine", func() { in.startEngine(netErr, fwErr) })
 }
 

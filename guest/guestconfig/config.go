@@ -89,6 +89,10 @@ type Config struct {
 	Shares []Share `json:"shares,omitempty"`
 	// Modules are kernel modules to load before the engine starts, in order.
 	Modules []string `json:"modules,omitempty"`
+	// Rosetta: the host shares Apple's Rosetta under the virtio-fs tag
+	// "rosetta"; an arm64 guest runs amd64 binaries through it instead of
+	// QEMU's emulator.
+	Rosetta bool `json:"rosetta,omitempty"`
 	// HostTime is the host's clock when the config was rendered; the guest
 	// sets its clock from it if the hardware clock is behind.
 	HostTime time.Time `json:"hostTime"`
@@ -173,6 +177,7 @@ func Default() Config {
 			"virtio_net", "virtio_rng", "overlay", "bridge", "br_netfilter", "veth",
 			"nf_tables", "nft_chain_nat", "nft_compat", "nf_nat", "nf_conntrack",
 			"xt_conntrack", "xt_MASQUERADE", "xt_addrtype", "iptable_nat", "iptable_filter",
+			"binfmt_misc", // images of the other architecture
 		},
 	}
 }

@@ -40,6 +40,7 @@ func (in *Init) stage2() {
 
 	in.loadModules()
 	in.boot.mark(markModules)
+	in.registerBinfmt()
 	in.goSafe("power button", in.watchPowerButton)
 	netErr := in.setupNetwork()
 	fwErr := in.afterNetwork(netErr)

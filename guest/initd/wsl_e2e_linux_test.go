@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/berth-dev/berth/guest/agentapi"
 	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/guest/initd"
 	"github.com/berth-dev/berth/guest/linkhello"
 	"github.com/berth-dev/berth/hostagent/vnet"
 	"github.com/berth-dev/berth/internal/netpipe"
@@ -77,6 +79,7 @@ func TestWSLInit(t *testing.T) {
 	}
 
 	d := newDistro(t, filepath.Join(dir, m.WSLRootfs))
+	binfmt := hostBinfmt(t)
 	start := time.Now()
 	d.start(t, m.WSLInit)
 
@@ -93,6 +96,7 @@ func TestWSLInit(t *testing.T) {
 		t.Errorf("health names no size of the data directory (/var/lib/docker): %+v", h.DataDisk)
 	}
 	d.checkNamespaces(t)
+	binfmt.check(t)
 
 	d.checkDockerAPI(t, sw.n.Dial)
 	d.runBusybox(t, sw.n)
@@ -149,6 +153,60 @@ func TestWSLInit(t *testing.T) {
 	}
 	if t.Failed() || testing.Verbose() {
 		t.Logf("init output:\n%s", d.out.String())
+	}
+}
+
+// binfmtCheck reads the kernel's binfmt_misc, which the WSL init shares
+// with every distro (and here with the test's host): the init registers
+// QEMU's arm64 emulator from the image there, unless a rule of that name
+// was registered before.
+type binfmtCheck struct {
+	dir     string
+	entry   string
+	existed bool
+}
+
+// hostBinfmt mounts binfmt_misc where the test can read it, and removes on
+// cleanup the rule the init registers (the kernel holds the distro's
+// emulator open through it), so the host is left as it was: the cleanup
+// runs before the distro's.
+func hostBinfmt(t *testing.T) *binfmtCheck {
+	t.Helper()
+	b := &binfmtCheck{dir: t.TempDir()}
+	if err := unix.Mount("binfmt_misc", b.dir, "binfmt_misc", 0, ""); err != nil {
+		t.Fatalf("mounting binfmt_misc: %v", err)
+	}
+	name, _, _ := initd.ForeignBinfmt(runtime.GOARCH)
+	b.entry = filepath.Join(b.dir, name)
+	_, err := os.Stat(b.entry)
+	b.existed = err == nil
+	t.Cleanup(func() {
+		if !b.existed {
+			if err := os.WriteFile(b.entry, []byte("-1"), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("removing the init's binfmt rule: %v", err)
+			}
+		}
+		_ = unix.Unmount(b.dir, 0)
+	})
+	return b
+}
+
+func (b *binfmtCheck) check(t *testing.T) {
+	t.Helper()
+	if b.existed {
+		t.Logf("%s was registered before the test: the init leaves it alone", b.entry)
+		return
+	}
+	data, err := os.ReadFile(b.entry)
+	if err != nil {
+		t.Errorf("the init registered no emulator for the other architecture: %v", err)
+		return
+	}
+	name, interp, flags := initd.ForeignBinfmt(runtime.GOARCH)
+	for _, line := range []string{"enabled", "interpreter " + interp, "flags: " + flags} {
+		if !strings.Contains(string(data), line+"\n") {
+			t.Errorf("binfmt rule %s lacks %q:\n%s", name, line, data)
+		}
 	}
 }
 

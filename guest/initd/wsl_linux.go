@@ -160,6 +160,7 @@ func (in *Init) stageWSL(link net.Listener) {
 			in.warnf("%v", err)
 		}
 	}
+	in.registerBinfmt()
 	in.disk = agentapi.DataDisk{State: agentapi.DiskMounted}
 	in.diskDone = make(chan struct{})
 	close(in.diskDone)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/kernel"
@@ -96,12 +97,38 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	m, err := assemble(ctx, o, lock, debs, hostDebs, initBin, version)
+	keep, err := keptFiles(o.PackagesFile, o.Arch)
+	if err != nil {
+		return nil, err
+	}
+	m, err := assemble(ctx, o, lock, debs, keep, hostDebs, initBin, version)
 	if err != nil {
 		return nil, err
 	}
 	log.Info("image built", "dir", o.OutDir, "version", m.Version[:12])
 	return &Result{Manifest: m}, nil
+}
+
+// keptFiles is the "keep=" globs of the package list, by package name.
+func keptFiles(packagesFile, arch string) (map[string]string, error) {
+	keep := map[string]string{}
+	if packagesFile == "" {
+		return keep, nil
+	}
+	text, err := os.ReadFile(packagesFile)
+	if err != nil {
+		return nil, err
+	}
+	wanted, err := ParsePackageList(string(text), arch)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", packagesFile, err)
+	}
+	for _, w := range wanted {
+		if w.Keep != "" {
+			keep[w.Name] = w.Keep
+		}
+	}
+	return keep, nil
 }
 
 // readLock reads and checks a lock file for arch.
@@ -184,7 +211,7 @@ func UpToDate(dir, version string) bool {
 var artifactFiles = []string{kernel.KernelFile, kernel.InitramfsFile, kernel.RootfsFile, kernel.WSLRootfsFile}
 
 // assemble unpacks debs into a root tree and writes the artifacts.
-func assemble(ctx context.Context, o Options, lock Lock, debs, hostDebs []string, initBin []byte, version string) (_ *kernel.Manifest, err error) {
+func assemble(ctx context.Context, o Options, lock Lock, debs []string, keep map[string]string, hostDebs []string, initBin []byte, version string) (_ *kernel.Manifest, err error) {
 	log := o.logger()
 	work := filepath.Join(o.CacheDir, "work", o.Arch)
 	root := filepath.Join(work, "root")
@@ -206,7 +233,11 @@ func assemble(ctx context.Context, o Options, lock Lock, debs, hostDebs []string
 	}()
 
 	log.Info("unpacking packages", "count", len(debs))
-	krel, epoch, err := prepareTree(ctx, r, root, o.Arch, debs, stage(kernel.KernelFile))
+	unpack := make([]unpackedDeb, len(debs))
+	for i, d := range debs { // debs are in lock.Packages' order
+		unpack[i] = unpackedDeb{Path: d, Keep: keep[lock.Packages[i].Name]}
+	}
+	krel, epoch, err := prepareTree(ctx, r, root, o.Arch, unpack, stage(kernel.KernelFile))
 	if err != nil {
 		return nil, err
 	}
@@ -242,10 +273,17 @@ func assemble(ctx context.Context, o Options, lock Lock, debs, hostDebs []string
 	return m, publish(o.OutDir, stage, m)
 }
 
+// unpackedDeb is a package file to unpack into the root: whole, or only
+// the paths its Keep globs match.
+type unpackedDeb struct {
+	Path string
+	Keep string
+}
+
 // prepareTree unpacks debs into root (made afresh), copies the kernel to
 // vmlinuzDst and makes the tree ready for mkfs. It returns the kernel
 // release and the time every later timestamp is clamped to.
-func prepareTree(ctx context.Context, r *runner, root, arch string, debs []string, vmlinuzDst string) (string, time.Time, error) {
+func prepareTree(ctx context.Context, r *runner, root, arch string, debs []unpackedDeb, vmlinuzDst string) (string, time.Time, error) {
 	if err := os.RemoveAll(root); err != nil {
 		return "", time.Time{}, err
 	}
@@ -254,10 +292,19 @@ func prepareTree(ctx context.Context, r *runner, root, arch string, debs []strin
 	}
 	var unpack [][]string
 	for _, d := range debs {
-		unpack = append(unpack, []string{"dpkg-deb", "-x", d, root})
+		if d.Keep == "" {
+			unpack = append(unpack, []string{"dpkg-deb", "-x", d.Path, root})
+		}
 	}
 	if err := r.runAll(ctx, unpack); err != nil {
 		return "", time.Time{}, err
+	}
+	for _, d := range debs {
+		if d.Keep != "" {
+			if err := unpackKept(ctx, r, d, root); err != nil {
+				return "", time.Time{}, err
+			}
+		}
 	}
 	krel, vmlinuz, err := kernelRelease(root)
 	if err != nil {
@@ -285,6 +332,42 @@ func prepareTree(ctx context.Context, r *runner, root, arch string, debs []strin
 		return "", time.Time{}, fmt.Errorf("preparing the root tree: %w", err)
 	}
 	return krel, epoch, nil
+}
+
+// unpackKept unpacks d beside root and moves the files its Keep globs
+// match into root. Moving keeps the inodes fakeroot recorded (modes and
+// owners from the package); the rest is removed through the runner, so
+// fakeroot forgets it.
+func unpackKept(ctx context.Context, r *runner, d unpackedDeb, root string) error {
+	side := root + ".part"
+	if err := r.runAll(ctx, [][]string{{"rm", "-rf", side}, {"dpkg-deb", "-x", d.Path, side}}); err != nil {
+		return err
+	}
+	var kept int
+	for _, g := range strings.Split(d.Keep, ",") {
+		matches, err := filepath.Glob(filepath.Join(side, filepath.FromSlash(g)))
+		if err != nil {
+			return err
+		}
+		for _, m := range matches {
+			rel, _ := filepath.Rel(side, m)
+			dst := filepath.Join(root, rel)
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			if err := os.Rename(m, dst); err != nil {
+				return err
+			}
+			kept++
+		}
+	}
+	if err := r.runAll(ctx, [][]string{{"rm", "-rf", side}}); err != nil {
+		return err
+	}
+	if kept == 0 {
+		return fmt.Errorf("%s: keep=%s matches no file of the package", filepath.Base(d.Path), d.Keep)
+	}
+	return nil
 }
 
 // publish moves the staged artifacts into dir and writes the manifest. The

@@ -20,16 +20,33 @@ type Wanted struct {
 	// of that resolution whose names match one of these comma-separated
 	// globs.
 	Only string
+	// Keep, when set, puts only the package's files whose paths (relative
+	// to the root, slashed) match one of these comma-separated globs into
+	// the image; the rest of the package is left out.
+	Keep string
 }
 
-// ParsePackageList parses packages.txt for arch.
+// ForeignArch is the other architecture an arch's guest runs binaries of
+// through QEMU's user-mode emulator, in QEMU's terms ("{foreign}" in
+// packages.txt): an amd64 guest runs arm64 (aarch64) binaries, an arm64
+// guest amd64 (x86_64) ones.
+func ForeignArch(arch string) string {
+	if arch == "arm64" {
+		return "x86_64"
+	}
+	return "aarch64"
+}
+
+// ParsePackageList parses packages.txt for arch: "{arch}" expands to the
+// Debian architecture, "{foreign}" to ForeignArch.
 func ParsePackageList(text, arch string) ([]Wanted, error) {
 	var out []Wanted
 	for i, line := range strings.Split(text, "\n") {
 		if j := strings.IndexByte(line, '#'); j >= 0 {
 			line = line[:j]
 		}
-		f := strings.Fields(strings.ReplaceAll(line, "{arch}", arch))
+		line = strings.ReplaceAll(line, "{arch}", arch)
+		f := strings.Fields(strings.ReplaceAll(line, "{foreign}", ForeignArch(arch)))
 		if len(f) == 0 {
 			continue
 		}
@@ -44,6 +61,13 @@ func ParsePackageList(text, arch string) ([]Wanted, error) {
 					}
 				}
 				w.Only = v
+			case k == "keep" && v != "":
+				for _, g := range strings.Split(v, ",") {
+					if _, err := path.Match(g, ""); err != nil || g == "" || path.IsAbs(g) || strings.HasPrefix(g, "..") {
+						return nil, fmt.Errorf("line %d: bad path glob %q in keep=%s (relative to the root, like usr/bin/x)", i+1, g, v)
+					}
+				}
+				w.Keep = v
 			default:
 				return nil, fmt.Errorf("line %d: unknown option %q", i+1, opt)
 			}
@@ -85,7 +109,11 @@ func (p Pin) DebFileName(arch string) string {
 func WantedDigest(ws []Wanted) string {
 	h := sha256.New()
 	for _, w := range ws {
-		fmt.Fprintf(h, "%s %s\n", w.Name, w.Only)
+		fmt.Fprintf(h, "%s %s", w.Name, w.Only)
+		if w.Keep != "" {
+			fmt.Fprintf(h, " keep=%s", w.Keep)
+		}
+		fmt.Fprintln(h)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

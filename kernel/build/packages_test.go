@@ -124,3 +124,26 @@ func TestWantedDigest(t *testing.T) {
 		t.Error("a changed option left the digest unchanged")
 	}
 }
+
+func TestParsePackageListKeep(t *testing.T) {
+	for arch, want := range map[string]string{"amd64": "usr/bin/qemu-aarch64", "arm64": "usr/bin/qemu-x86_64"} {
+		got, err := ParsePackageList("qemu-user only=qemu-user keep=usr/bin/qemu-{foreign}\n", arch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Keep != want || got[0].Only != "qemu-user" {
+			t.Errorf("%s: got %+v, want keep=%s", arch, got, want)
+		}
+	}
+	for _, bad := range []string{"a keep=", "a keep=/usr/bin/x", "a keep=../x", "a keep=usr/[x"} {
+		if _, err := ParsePackageList(bad+"\n", "amd64"); err == nil || !strings.Contains(err.Error(), "keep") {
+			t.Errorf("%q: err = %v, want one naming keep", bad, err)
+		}
+	}
+	// A changed keep= makes the lock stale.
+	a, _ := ParsePackageList("q only=q\n", "amd64")
+	b, _ := ParsePackageList("q only=q keep=usr/bin/x\n", "amd64")
+	if WantedDigest(a) == WantedDigest(b) {
+		t.Error("keep= does not change the digest")
+	}
+}

@@ -1,8 +1,10 @@
 package build
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -117,5 +119,59 @@ func TestExt4Size(t *testing.T) {
 	}
 	if size, _ := ext4Size(0, 1); size != 64<<20 {
 		t.Errorf("minimum %d", size)
+	}
+}
+
+// TestUnpackKept builds a package with dpkg-deb and unpacks only what its
+// keep= globs name: the kept files land in the root with their modes, the
+// rest of the package nowhere, and a glob matching nothing is an error.
+func TestUnpackKept(t *testing.T) {
+	if _, err := exec.LookPath("dpkg-deb"); err != nil {
+		t.Skip("no dpkg-deb")
+	}
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "pkg")
+	for p, mode := range map[string]os.FileMode{"usr/bin/qemu-aarch64": 0o755, "usr/bin/qemu-riscv64": 0o755, "usr/share/doc/q/copyright": 0o644} {
+		mustWrite(t, filepath.Join(pkg, p), "x "+p, mode)
+	}
+	mustWrite(t, filepath.Join(pkg, "DEBIAN/control"), "Package: q\nVersion: 1\nArchitecture: amd64\nMaintainer: t <t@example.com>\nDescription: t\n", 0o644)
+	deb := filepath.Join(dir, "q_1_amd64.deb")
+	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "-b", pkg, deb).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb -b: %v: %s", err, out)
+	}
+	r, err := newRunner(filepath.Join(dir, "fakeroot.state"), []string{"LC_ALL=C"})
+	if err != nil {
+		t.Skip(err)
+	}
+	root := filepath.Join(dir, "root")
+	mustWrite(t, filepath.Join(root, "usr/bin/other"), "other", 0o755)
+	if err := unpackKept(context.Background(), r, unpackedDeb{Path: deb, Keep: "usr/bin/qemu-aarch64"}, root); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(root, "usr/bin/qemu-aarch64"))
+	if err != nil || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("kept file: %v, %v", fi, err)
+	}
+	for _, gone := range []string{"usr/bin/qemu-riscv64", "usr/share/doc", "DEBIAN", "../root.part"} {
+		if _, err := os.Stat(filepath.Join(root, gone)); err == nil {
+			t.Errorf("%s is in the root; only the kept file should be", gone)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "usr/bin/other")); err != nil {
+		t.Errorf("a file already in the root went: %v", err)
+	}
+	err = unpackKept(context.Background(), r, unpackedDeb{Path: deb, Keep: "usr/bin/qemu-x86_64"}, root)
+	if err == nil || !strings.Contains(err.Error(), "keep=usr/bin/qemu-x86_64 matches no file") {
+		t.Errorf("a glob matching nothing: err = %v", err)
+	}
+}
+
+func mustWrite(t *testing.T, p, data string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(data), mode); err != nil {
+		t.Fatal(err)
 	}
 }

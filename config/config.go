@@ -17,6 +17,9 @@ type Config struct {
 	Memory *string `yaml:"memory,omitempty"`
 	Disk   *string `yaml:"disk,omitempty"`
 	Accel  *string `yaml:"accel,omitempty"`
+	// Rosetta runs amd64 images through Apple's Rosetta (the vz driver on
+	// Apple silicon) instead of QEMU's emulator.
+	Rosetta *bool `yaml:"rosetta,omitempty"`
 
 	Shares []Share `yaml:"shares,omitempty"`
 	Ports  Ports   `yaml:"ports,omitempty"`

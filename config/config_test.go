@@ -111,6 +111,12 @@ dns: {servers: [not-an-ip]}
 	if _, _, err := Check([]byte("memory: lots\n"), host(t)); err == nil || !strings.Contains(err.Error(), `memory: "lots" is not a size`) {
 		t.Errorf("bad size: %v", err)
 	}
+	if _, _, err := Check([]byte("rosetta: please\n"), host(t)); err == nil || !strings.Contains(err.Error(), "rosetta") {
+		t.Errorf("a rosetta that is no boolean: %v", err)
+	}
+	if r, _, err := Check([]byte("rosetta: true\n"), host(t)); err != nil || !r.Rosetta {
+		t.Errorf("rosetta: true gave %v, %v", r.Rosetta, err)
+	}
 	if _, _, err := Check([]byte("cpus: [\n"), host(t)); err == nil {
 		t.Error("broken YAML accepted")
 	}

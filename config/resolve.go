@@ -27,6 +27,7 @@ type Resolved struct {
 	MemoryMiB   int
 	DiskGiB     int
 	Accel       string
+	Rosetta     bool
 	Shares      []Share
 	DefaultBind string
 	Daemon      map[string]any
@@ -61,6 +62,9 @@ func Resolve(c *Config, h Host) (Resolved, error) {
 	}
 	if c.Accel != nil {
 		r.Accel = *c.Accel
+	}
+	if c.Rosetta != nil {
+		r.Rosetta = *c.Rosetta
 	}
 	r.Shares = resolveShares(c.Shares, h.Home)
 	r.DefaultBind = "all"

@@ -330,6 +330,7 @@ func (a *Agent) prepareImage(_ context.Context, b *boot, _ *[]func()) error {
 	cfg.HostTime = time.Now()
 	// Daemon output on the guest console (serial.log), for diagnosis.
 	cfg.Debug = os.Getenv(EnvGuestDebug) == "1"
+	cfg.Rosetta = rosetta(b.settings, b.caps, a.log)
 	if err := applyEngine(&cfg, b.settings); err != nil {
 		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)
 	}
@@ -374,6 +375,7 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 	mach.Network.Link = b.link.Link
 	mach.Shares = b.shares.vm
 	mach.Virtiofsd = bundledVirtiofsd(a.o.ImageDir, b.man)
+	mach.Rosetta = rosetta(b.settings, b.caps, nil)
 	if b.caps.Boot == vm.BootRootFS {
 		if err := forRootFSBoot(mach, a.o.ImageDir, b.man, m); err != nil {
 			return err

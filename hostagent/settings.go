@@ -3,6 +3,7 @@ package hostagent
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/internal/hostinfo"
+	"github.com/berth-dev/berth/vm"
 )
 
 // guestMetricsPort is where the engine serves Prometheus metrics in the
@@ -26,6 +28,16 @@ func HostLimits() config.Host {
 // specFor turns the config's resources into the machine's spec.
 func specFor(r config.Resolved, arch string) MachineSpec {
 	return MachineSpec{Arch: arch, CPUs: r.CPUs, MemoryMiB: r.MemoryMiB, DiskGiB: r.DiskGiB}
+}
+
+// rosetta tells whether the machine shares Rosetta with the guest: when the
+// config asks and the driver can. A config that asks in vain is logged
+// (to log, when not nil): amd64 images then run through QEMU's emulator.
+func rosetta(r config.Resolved, caps vm.Capabilities, log *slog.Logger) bool {
+	if r.Rosetta && !caps.Rosetta && log != nil {
+		log.Warn("rosetta: only the vz driver on an Apple silicon Mac shares Rosetta; amd64 images run through QEMU's emulator")
+	}
+	return r.Rosetta && caps.Rosetta
 }
 
 // applyEngine renders the config's engine and DNS settings into the guest

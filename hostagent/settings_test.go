@@ -1,7 +1,9 @@
 package hostagent
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -93,6 +95,23 @@ func TestQEMULinksPerOS(t *testing.T) {
 		got, err := netLink(caps.Links, "", func(vm.LinkSpec) bool { return true })
 		if err != nil || got.Link != want || got.Listener != vm.PartyHypervisor {
 			t.Errorf("%s: %v %v, want %q with QEMU listening", goos, got, err, want)
+		}
+	}
+}
+
+func TestRosetta(t *testing.T) {
+	for _, tt := range []struct {
+		asked, can, want, warned bool
+	}{
+		{false, false, false, false},
+		{false, true, false, false},
+		{true, true, true, false},
+		{true, false, false, true}, // QEMU, or vz on Linux: said in the log
+	} {
+		var buf bytes.Buffer
+		got := rosetta(config.Resolved{Rosetta: tt.asked}, vm.Capabilities{Rosetta: tt.can}, slog.New(slog.NewTextHandler(&buf, nil)))
+		if got != tt.want || strings.Contains(buf.String(), "rosetta:") != tt.warned {
+			t.Errorf("asked %v, driver can %v: got %v, log %q; want %v, warned %v", tt.asked, tt.can, got, buf.String(), tt.want, tt.warned)
 		}
 	}
 }

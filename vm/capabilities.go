@@ -29,6 +29,9 @@ type Capabilities struct {
 	// ShareTypes are the ways the driver can expose folders that the
 	// guest can mount ("virtiofs"); empty: no shared folders.
 	ShareTypes []string
+	// Rosetta: the driver can share Apple's Rosetta with the guest
+	// (Machine.Rosetta), so an arm64 guest runs amd64 binaries through it.
+	Rosetta bool
 	// RuntimeFiles are the driver's files in the machine directory that
 	// exist only while its VM runs (sockets, pidfiles, records): removed
 	// when the driver says no VM runs, never while one does.

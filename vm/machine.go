@@ -37,6 +37,9 @@ type Machine struct {
 	Network Network `json:"network"`
 	// Shares are host folders exposed to the guest.
 	Shares []Share `json:"shares,omitempty"`
+	// Rosetta shares Apple's Rosetta with the guest (a driver whose
+	// Capabilities.Rosetta is true).
+	Rosetta bool `json:"rosetta,omitempty"`
 	// Virtiofsd, when set, is the virtiofsd that came with the guest image;
 	// a driver that serves Shares with virtiofsd prefers it to the host's.
 	Virtiofsd *Program `json:"virtiofsd,omitempty"`

@@ -87,6 +87,14 @@ type Options struct {
 	EngineTimeout time.Duration
 }
 
+// pageReporting makes the guest report free memory to the balloon in
+// blocks of 128 KiB (order 5) rather than the kernel's default 2 MiB: after
+// a container that held 1.5 GiB exits, the VM's footprint came back within
+// 250 MiB of idle in a minute, where with 2 MiB blocks 390 MiB stayed
+// (fragments); reporting every 4 KiB page kept the emulated guest too busy
+// to stop a container in time (BenchmarkMemoryGivenBack).
+const pageReporting = "page_reporting.page_reporting_order=5"
+
 // Timeouts of the lifecycle. Software emulation on a busy host is slow, so
 // these are generous; a healthy start under KVM takes a few seconds.
 const (
@@ -94,7 +102,7 @@ const (
 	guestStopWait   = 90 * time.Second // after the guest agent's shutdown
 	acpiStopWait    = 30 * time.Second // after the power button
 	healthPeriod    = 5 * time.Second
-	kernelCmdline   = "quiet panic=-1"
+	kernelCmdline   = "quiet panic=-1 " + pageReporting
 	guestRequestTTL = 5 * time.Second
 )
 

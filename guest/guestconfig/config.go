@@ -174,7 +174,7 @@ func Default() Config {
 		DataDisk: DataDisk{Device: "/dev/vdb", Label: "berth-data"},
 		Engine:   Engine{StopTimeout: Duration(10 * time.Second)},
 		Modules: []string{
-			"virtio_net", "virtio_rng", "overlay", "bridge", "br_netfilter", "veth",
+			"virtio_net", "virtio_rng", "virtio_balloon", "overlay", "bridge", "br_netfilter", "veth",
 			"nf_tables", "nft_chain_nat", "nft_compat", "nf_nat", "nf_conntrack",
 			"xt_conntrack", "xt_MASQUERADE", "xt_addrtype", "iptable_nat", "iptable_filter",
 			"binfmt_misc", // images of the other architecture

@@ -176,3 +176,18 @@ func TestStartWithoutQEMU(t *testing.T) {
 		t.Fatalf("Start without QEMU: %v", err)
 	}
 }
+
+// The guest gives freed memory back through the balloon's free page
+// reporting, on every accelerator and architecture.
+func TestBuildArgsBalloon(t *testing.T) {
+	for _, arch := range []string{"amd64", "arm64"} {
+		m := testMachine()
+		m.Arch = arch
+		for _, accel := range []string{"tcg", "kvm"} {
+			devs := argAfter(buildArgs(m, accel, files{QMP: "/m/qmp.sock", PID: "/m/qemu.pid"}), "-device")
+			if !slices.Contains(devs, "virtio-balloon-pci,free-page-reporting=on") {
+				t.Errorf("%s/%s: no balloon with free page reporting in %v", arch, accel, devs)
+			}
+		}
+	}
+}

@@ -17,6 +17,9 @@ type Config struct {
 	Memory *string `yaml:"memory,omitempty"`
 	Disk   *string `yaml:"disk,omitempty"`
 	Accel  *string `yaml:"accel,omitempty"`
+	// Arch is the VM's architecture (amd64, arm64); unset, the host's. A
+	// machine keeps the one it was created with.
+	Arch *string `yaml:"arch,omitempty"`
 
 	Shares []Share `yaml:"shares,omitempty"`
 	Ports  Ports   `yaml:"ports,omitempty"`

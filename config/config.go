@@ -20,6 +20,9 @@ type Config struct {
 	// Rosetta runs amd64 images through Apple's Rosetta (the vz driver on
 	// Apple silicon) instead of QEMU's emulator.
 	Rosetta *bool `yaml:"rosetta,omitempty"`
+	// Arch is the VM's architecture (amd64, arm64); unset, the host's. A
+	// machine keeps the one it was created with.
+	Arch *string `yaml:"arch,omitempty"`
 
 	Shares []Share `yaml:"shares,omitempty"`
 	Ports  Ports   `yaml:"ports,omitempty"`

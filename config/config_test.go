@@ -18,7 +18,7 @@ func TestDefaultFileIsValidAndEmpty(t *testing.T) {
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("default file: %v %v", err, warnings)
 	}
-	if r.CPUs != 4 || r.MemoryMiB != 2048 || r.DiskGiB != 64 || r.DefaultBind != "all" || len(r.Shares) != 1 {
+	if r.CPUs != 4 || r.MemoryMiB != 2048 || r.DiskGiB != 64 || r.DefaultBind != "all" || len(r.Shares) != 1 || r.Arch != "" {
 		t.Fatalf("defaults: %+v", r)
 	}
 }
@@ -39,12 +39,13 @@ engine:
     registry-mirrors: [http://mirror.test]
   proxy: {http: "http://127.0.0.1:3128", noProxy: localhost}
 dns: {servers: [192.0.2.1]}
+arch: arm64
 `
 	r, w, err := Check([]byte(doc), h)
 	if err != nil || len(w) > 0 {
 		t.Fatal(err, w)
 	}
-	if r.CPUs != 2 || r.MemoryMiB != 3072 || r.DiskGiB != 100 || r.DefaultBind != "loopback" {
+	if r.CPUs != 2 || r.MemoryMiB != 3072 || r.DiskGiB != 100 || r.DefaultBind != "loopback" || r.Arch != "arm64" {
 		t.Fatalf("%+v", r)
 	}
 	if r.Shares[0].Path != h.Home || !r.Shares[1].ReadOnly {
@@ -78,6 +79,7 @@ cpus: 64
 memory: 100GiB
 disk: 1GiB
 accel: warp
+arch: riscv64
 shares: [{path: relative/dir}, {path: /nonexistent/berth}]
 ports: {defaultBind: everywhere}
 engine:
@@ -95,6 +97,7 @@ dns: {servers: [not-an-ip]}
 		"memory: 102400 MiB is out of range: this host has 16384 MiB",
 		"disk: 1 GiB is too small",
 		`accel: "warp" is not one of kvm, hvf, whpx, tcg`,
+		`arch: "riscv64" is not one of amd64, arm64`,
 		`shares[0].path: "relative/dir" must be an absolute path`,
 		`shares[1].path: "/nonexistent/berth" is not an existing directory`,
 		`ports.defaultBind: "everywhere" is not one of all, loopback`,

@@ -28,6 +28,7 @@ type Resolved struct {
 	DiskGiB     int
 	Accel       string
 	Rosetta     bool
+	Arch        string // as the file asks; "" when unset (the machine's own, or the host's for a new one)
 	Shares      []Share
 	DefaultBind string
 	Daemon      map[string]any
@@ -65,6 +66,9 @@ func Resolve(c *Config, h Host) (Resolved, error) {
 	}
 	if c.Rosetta != nil {
 		r.Rosetta = *c.Rosetta
+	}
+	if c.Arch != nil {
+		r.Arch = *c.Arch
 	}
 	r.Shares = resolveShares(c.Shares, h.Home)
 	r.DefaultBind = "all"
@@ -142,6 +146,11 @@ func Validate(r Resolved, h Host) error {
 	case "", "kvm", "hvf", "whpx", "tcg":
 	default:
 		errs = append(errs, fmt.Errorf("accel: %q is not one of kvm, hvf, whpx, tcg (or unset for automatic)", r.Accel))
+	}
+	switch r.Arch {
+	case "", "amd64", "arm64":
+	default:
+		errs = append(errs, fmt.Errorf("arch: %q is not one of amd64, arm64 (or unset for the host's)", r.Arch))
 	}
 	for i, s := range r.Shares {
 		if !filepath.IsAbs(s.Path) {

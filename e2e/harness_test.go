@@ -176,8 +176,15 @@ func (e *env) dumpLogs(t testing.TB) {
 // busybox: no registry is needed.
 func (e *env) buildBusyboxImage(t testing.TB, tag string) {
 	t.Helper()
+	e.buildBusyboxImageFrom(t, tag, hostBusybox(t))
+}
+
+// buildBusyboxImageFrom is buildBusyboxImage with the busybox binary at
+// path (one for the guest's architecture).
+func (e *env) buildBusyboxImageFrom(t testing.TB, tag, busybox string) {
+	t.Helper()
 	dir := t.TempDir()
-	copyBusybox(t, dir)
+	copyBusyboxFrom(t, busybox, dir)
 	dockerfile := `FROM scratch
 COPY busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
@@ -232,10 +239,21 @@ func (e *env) dockerInPTY(t testing.TB, input string, args ...string) string {
 // copyBusybox puts the host's static busybox into a build context.
 func copyBusybox(t testing.TB, dir string) {
 	t.Helper()
+	copyBusyboxFrom(t, hostBusybox(t), dir)
+}
+
+func hostBusybox(t testing.TB) string {
+	t.Helper()
 	bb, err := exec.LookPath("busybox")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return bb
+}
+
+// copyBusyboxFrom puts the static busybox at bb into a build context.
+func copyBusyboxFrom(t testing.TB, bb, dir string) {
+	t.Helper()
 	data, err := os.ReadFile(bb)
 	if err != nil {
 		t.Fatal(err)

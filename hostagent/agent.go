@@ -306,14 +306,14 @@ func (a *Agent) prepareMachine(_ context.Context, b *boot, _ *[]func()) error {
 		b.disk = &driverDisk{}
 		disk = b.disk
 	}
-	want := specFor(b.settings, runtime.GOARCH)
+	want := specFor(b.settings)
 	want.Driver = a.o.Driver
 	spec, created, changes, err := PrepareWith(m, want, disk)
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)
 	}
 	if created {
-		a.log.Info("created machine", "dir", m.Dir, "cpus", spec.CPUs, "memoryMiB", spec.MemoryMiB, "diskGiB", spec.DiskGiB)
+		a.log.Info("created machine", "dir", m.Dir, "arch", spec.Arch, "cpus", spec.CPUs, "memoryMiB", spec.MemoryMiB, "diskGiB", spec.DiskGiB)
 	}
 	if len(changes) > 0 {
 		a.log.Info("applied config changes", "changes", changes)
@@ -327,6 +327,9 @@ func (a *Agent) prepareMachine(_ context.Context, b *boot, _ *[]func()) error {
 func (a *Agent) prepareImage(_ context.Context, b *boot, _ *[]func()) error {
 	man, err := kernel.ReadManifest(a.o.ImageDir)
 	if err != nil {
+		return err
+	}
+	if err := checkImageArch(man, a.o.ImageDir, b.spec.Arch); err != nil {
 		return err
 	}
 	b.man = man
@@ -382,8 +385,11 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 	mach := describe(a.o, b.spec)
 	mach.Network.Link = b.link.Link
 	mach.Shares = b.shares.vm
-	mach.Virtiofsd = bundledVirtiofsd(a.o.ImageDir, b.man)
 	mach.Rosetta = rosetta(b.settings, b.caps, nil)
+	mach.Virtiofsd = bundledVirtiofsd(a.o.ImageDir, b.man, runtime.GOARCH)
+	if mach.Virtiofsd == nil && b.man.Virtiofsd != nil {
+		a.log.Info("the image's virtiofsd is for another host architecture; using the host's", "image", b.man.Virtiofsd.Arch, "host", runtime.GOARCH)
+	}
 	if b.caps.Boot == vm.BootRootFS {
 		if err := forRootFSBoot(mach, a.o.ImageDir, b.man, m); err != nil {
 			return err

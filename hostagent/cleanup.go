@@ -35,10 +35,12 @@ func describe(o Options, spec MachineSpec) *vm.Machine {
 	}
 }
 
-// bundledVirtiofsd is the image's own virtiofsd, nil when it has none.
-func bundledVirtiofsd(imageDir string, man *kernel.Manifest) *vm.Program {
+// bundledVirtiofsd is the image's own virtiofsd, nil when it has none or
+// it is for a host of another architecture than hostArch (the driver then
+// looks for the host's own).
+func bundledVirtiofsd(imageDir string, man *kernel.Manifest, hostArch string) *vm.Program {
 	p := man.Virtiofsd
-	if p == nil {
+	if p == nil || p.HostArch(man.Arch) != hostArch {
 		return nil
 	}
 	abs := func(rel string) string {
@@ -48,6 +50,15 @@ func bundledVirtiofsd(imageDir string, man *kernel.Manifest) *vm.Program {
 		return filepath.Join(imageDir, filepath.FromSlash(rel))
 	}
 	return &vm.Program{Path: abs(p.Path), Loader: abs(p.Loader), LibraryPath: abs(p.LibraryPath)}
+}
+
+// checkImageArch refuses a guest image of another architecture than the
+// machine's (BERTH_IMAGE_DIR, or an image directory built for another one).
+func checkImageArch(man *kernel.Manifest, dir, arch string) error {
+	if man.Arch == "" || man.Arch == arch {
+		return nil
+	}
+	return fmt.Errorf("the guest image in %s is for %s, and the machine is %s: build one with `make image ARCH=%s`, or point BERTH_IMAGE_DIR at one", dir, man.Arch, arch, arch)
 }
 
 // Cleanup is called when no agent runs: it powers off a VM left without its

@@ -37,6 +37,19 @@ func RecordedDriver(m store.Machine) string {
 	return s.Driver
 }
 
+// MachineArch is the architecture of machine m's guest: the one it was
+// created with, else the one the config asks for (configArch, "" when
+// unset), else the host's. The CLI picks the guest image by it.
+func MachineArch(m store.Machine, configArch string) string {
+	if s, err := readSpec(m); err == nil {
+		return s.Arch
+	}
+	if configArch != "" {
+		return configArch
+	}
+	return runtime.GOARCH
+}
+
 // machineDriver is the driver to use for m: the one asked for, else the
 // one it was created with ("" lets the registry pick the host's default).
 func machineDriver(m store.Machine, asked string) string {
@@ -102,13 +115,19 @@ func Prepare(m store.Machine, want MachineSpec) (MachineSpec, bool, []string, er
 }
 
 // PrepareWith is Prepare with the data disk made by disk.
+//
+// want.Arch "" is the machine's own architecture, or the host's for a new
+// machine; a machine keeps the one it was created with, like its driver.
 func PrepareWith(m store.Machine, want MachineSpec, disk Disk) (MachineSpec, bool, []string, error) {
-	if err := want.Validate(); err != nil {
-		return want, false, nil, err
-	}
 	path := m.Path(store.DataDisk)
 	have, err := readSpec(m)
 	if errors.Is(err, os.ErrNotExist) {
+		if want.Arch == "" {
+			want.Arch = runtime.GOARCH
+		}
+		if err := want.Validate(); err != nil {
+			return want, false, nil, err
+		}
 		if err := m.Ensure(); err != nil {
 			return want, false, nil, err
 		}
@@ -119,6 +138,15 @@ func PrepareWith(m store.Machine, want MachineSpec, disk Disk) (MachineSpec, boo
 	}
 	if err != nil {
 		return have, false, nil, err
+	}
+	if err := archChange(have.Arch, want.Arch); err != nil {
+		return have, false, nil, err
+	}
+	if want.Arch == "" {
+		want.Arch = have.Arch
+	}
+	if err := want.Validate(); err != nil {
+		return want, false, nil, err
 	}
 	if err := disk.Ensure(path, have.DiskGiB); err != nil {
 		return have, false, nil, err
@@ -147,7 +175,6 @@ func PrepareWith(m store.Machine, want MachineSpec, disk Disk) (MachineSpec, boo
 	if want.MemoryMiB != have.MemoryMiB {
 		changes = append(changes, fmt.Sprintf("memory %dMiB → %dMiB", have.MemoryMiB, want.MemoryMiB))
 	}
-	want.Arch = have.Arch
 	if len(changes) == 0 {
 		return want, false, nil, nil
 	}
@@ -212,6 +239,28 @@ func CheckDiskGrowth(m store.Machine, wantGiB int) error {
 		return err
 	}
 	return diskGrowth(have.DiskGiB, wantGiB)
+}
+
+// archChange refuses another architecture than the machine's ("" asks for
+// none): its disk and state are that architecture's.
+func archChange(have, want string) error {
+	if want == "" || want == have {
+		return nil
+	}
+	return fmt.Errorf("arch: the machine was created for %s, not %s, and its disk and state are that architecture's; delete it (berth delete) to use another architecture", have, want)
+}
+
+// CheckArch is the same check for a front end, before it starts the
+// agent: nil for a machine not created yet.
+func CheckArch(m store.Machine, want string) error {
+	have, err := readSpec(m)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return archChange(have.Arch, want)
 }
 
 // LoadOrCreate is Prepare for callers that only want the spec.

@@ -3,9 +3,12 @@ package hostagent
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/berth-dev/berth/kernel"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/vm"
 )
@@ -104,5 +107,86 @@ func TestMachineKeepsItsDriver(t *testing.T) {
 	}
 	if _, _, changes, err := Prepare(m, spec); err != nil || len(changes) != 1 || RecordedDriver(m) != "qemu" {
 		t.Errorf("recording the driver of an old machine: %v %v, recorded %q", changes, err, RecordedDriver(m))
+	}
+}
+
+// The machine keeps the architecture it was created with, as it keeps its
+// driver: a config that names another is refused by name, one that names
+// none gets it, and a new machine without one is the host's.
+func TestMachineKeepsItsArch(t *testing.T) {
+	m, err := store.Open(t.TempDir(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := MachineArch(m, ""); got != runtime.GOARCH {
+		t.Errorf("arch of a machine not made yet, none asked: %q, want the host's", got)
+	}
+	if got := MachineArch(m, "arm64"); got != "arm64" {
+		t.Errorf("arch of a machine not made yet, arm64 asked: %q", got)
+	}
+	spec := MachineSpec{Arch: "arm64", CPUs: 2, MemoryMiB: 2048, DiskGiB: 10}
+	got, created, _, err := Prepare(m, spec)
+	if err != nil || !created || got.Arch != "arm64" {
+		t.Fatalf("creating an arm64 machine: %+v %v %v", got, created, err)
+	}
+	if got := MachineArch(m, "amd64"); got != "arm64" {
+		t.Errorf("arch of an arm64 machine, amd64 asked: %q, want the machine's", got)
+	}
+	other := spec
+	other.Arch = "amd64"
+	if _, _, _, err := Prepare(m, other); err == nil || !strings.Contains(err.Error(), "arch: the machine was created for arm64, not amd64") {
+		t.Errorf("another arch for the machine: %v, want a refusal naming the field and both", err)
+	}
+	none := spec
+	none.Arch = ""
+	if got, _, changes, err := Prepare(m, none); err != nil || got.Arch != "arm64" || len(changes) != 0 {
+		t.Errorf("no arch asked: %+v %v %v, want arm64 kept and no change", got, changes, err)
+	}
+
+	fresh, err := store.Open(t.TempDir(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _, err := Prepare(fresh, none); err != nil || got.Arch != runtime.GOARCH {
+		t.Errorf("a new machine, no arch asked: %+v %v, want the host's", got, err)
+	}
+	bad, err := store.Open(t.TempDir(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Arch = "mips"
+	if _, _, _, err := Prepare(bad, other); err == nil || !strings.Contains(err.Error(), `arch: "mips"`) {
+		t.Errorf("a new machine for mips: %v", err)
+	}
+}
+
+// The guest image must be the machine's architecture; the image's
+// virtiofsd is used only on a host of the architecture it was built for.
+func TestImageArch(t *testing.T) {
+	man := &kernel.Manifest{Arch: "amd64"}
+	if err := checkImageArch(man, "/img/amd64", "amd64"); err != nil {
+		t.Error(err)
+	}
+	err := checkImageArch(man, "/img/amd64", "arm64")
+	if err == nil || !strings.Contains(err.Error(), "/img/amd64 is for amd64, and the machine is arm64") || !strings.Contains(err.Error(), "make image ARCH=arm64") {
+		t.Errorf("an amd64 image for an arm64 machine: %v", err)
+	}
+
+	prog := &kernel.HostProgram{Path: "virtiofsd/usr/libexec/virtiofsd", Loader: "virtiofsd/ld.so", LibraryPath: "virtiofsd/lib"}
+	arm := &kernel.Manifest{Arch: "arm64", Virtiofsd: prog}
+	// An image from before the host's architecture was recorded: its
+	// virtiofsd is the guest's architecture.
+	if p := bundledVirtiofsd("/img", arm, "amd64"); p != nil {
+		t.Errorf("an unrecorded arm64 virtiofsd on an amd64 host: %+v, want none", p)
+	}
+	if p := bundledVirtiofsd("/img", arm, "arm64"); p == nil || p.Path != filepath.Join("/img", "virtiofsd/usr/libexec/virtiofsd") {
+		t.Errorf("an unrecorded arm64 virtiofsd on an arm64 host: %+v", p)
+	}
+	prog.Arch = "amd64" // an arm64 image built on an amd64 host
+	if p := bundledVirtiofsd("/img", arm, "amd64"); p == nil || p.Loader != filepath.Join("/img", "virtiofsd/ld.so") {
+		t.Errorf("an amd64 virtiofsd in an arm64 image on an amd64 host: %+v", p)
+	}
+	if p := bundledVirtiofsd("/img", arm, "arm64"); p != nil {
+		t.Errorf("an amd64 virtiofsd on an arm64 host: %+v, want none", p)
 	}
 }

@@ -25,9 +25,10 @@ func HostLimits() config.Host {
 	return config.Host{CPUs: hostinfo.CPUs(), MemoryMiB: hostinfo.MemoryMiB(), Home: home}
 }
 
-// specFor turns the config's resources into the machine's spec.
-func specFor(r config.Resolved, arch string) MachineSpec {
-	return MachineSpec{Arch: arch, CPUs: r.CPUs, MemoryMiB: r.MemoryMiB, DiskGiB: r.DiskGiB}
+// specFor turns the config's resources into the machine's spec (an arch
+// the config leaves unset is the machine's own, see PrepareWith).
+func specFor(r config.Resolved) MachineSpec {
+	return MachineSpec{Arch: r.Arch, CPUs: r.CPUs, MemoryMiB: r.MemoryMiB, DiskGiB: r.DiskGiB}
 }
 
 // rosetta tells whether the machine shares Rosetta with the guest: when the

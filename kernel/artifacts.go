@@ -47,7 +47,8 @@ type Manifest struct {
 	WSLRootfs string `json:"wslRootfs,omitempty"`
 	WSLInit   string `json:"wslInit,omitempty"`
 	// Virtiofsd is the virtiofsd that comes with the image, for a host of
-	// the image's architecture; nil in an image built without it.
+	// the architecture it names (the build host's); nil in an image built
+	// without it.
 	Virtiofsd *HostProgram `json:"virtiofsd,omitempty"`
 }
 
@@ -62,6 +63,20 @@ type HostProgram struct {
 	// Version is what the program printed for --version when the image
 	// was built (empty when built on a host of another architecture).
 	Version string `json:"version,omitempty"`
+	// Arch is the Debian architecture of the host it runs on, which may
+	// differ from the guest's (an arm64 guest emulated on an amd64 host);
+	// empty in an image built before it was recorded, whose host programs
+	// were the guest's architecture.
+	Arch string `json:"arch,omitempty"`
+}
+
+// HostArch is the architecture of the host the program runs on; guestArch
+// stands in for an image that did not record it.
+func (p *HostProgram) HostArch(guestArch string) string {
+	if p.Arch == "" {
+		return guestArch
+	}
+	return p.Arch
 }
 
 // ReadManifest reads dir/manifest.json and checks that the artifacts exist.

@@ -26,7 +26,8 @@ func main() {
 		pkgs     = flag.String("packages", "kernel/packages.txt", "package list")
 		lockFile = flag.String("lockfile", "", "package lock file (default kernel/packages-ARCH.lock)")
 		hostPkgs = flag.String("host-packages", "kernel/host-packages.txt", "package list of the host programs shipped with the image (virtiofsd); empty for none")
-		hostLock = flag.String("host-lockfile", "", "lock file of the host programs (default kernel/host-packages-ARCH.lock)")
+		hostLock = flag.String("host-lockfile", "", "lock file of the host programs (default kernel/host-packages-HOSTARCH.lock; with -lock, -ARCH)")
+		hostArch = flag.String("host-arch", runtime.GOARCH, "Debian architecture of the host that runs the host programs (virtiofsd)")
 		mirror   = flag.String("mirror", os.Getenv(build.MirrorEnv), "Debian mirror URL (default: from the host's apt sources; env "+build.MirrorEnv+")")
 		verbose  = flag.Bool("v", false, "log apt commands")
 	)
@@ -35,7 +36,14 @@ func main() {
 		*lockFile = filepath.Join("kernel", "packages-"+*arch+".lock")
 	}
 	if *hostLock == "" && *hostPkgs != "" {
-		*hostLock = filepath.Join("kernel", "host-packages-"+*arch+".lock")
+		// host-packages-X.lock pins the programs for an X host: -lock
+		// re-pins -arch's, a build takes the host's (an image for another
+		// architecture still brings a virtiofsd this host runs).
+		a := *hostArch
+		if *lock {
+			a = *arch
+		}
+		*hostLock = filepath.Join("kernel", "host-packages-"+a+".lock")
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -46,7 +54,7 @@ func main() {
 	defer stop()
 	if err := run(ctx, log, *lock, build.Options{
 		Arch: *arch, InitPath: *initPath, OutDir: *out, CacheDir: *cache,
-		LockFile: *lockFile, PackagesFile: *pkgs, HostLockFile: *hostLock, HostPackagesFile: *hostPkgs,
+		LockFile: *lockFile, PackagesFile: *pkgs, HostLockFile: *hostLock, HostPackagesFile: *hostPkgs, HostArch: *hostArch,
 		Mirror: *mirror, Log: log,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "berth-image:", err)

@@ -19,6 +19,8 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/hostagent/lifecycle"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/tray"
 	"github.com/berth-dev/berth/tray/native"
@@ -67,7 +69,7 @@ func run() error {
 	desk := tray.NewDesktop(log)
 	app := tray.New(tray.Options{
 		GOOS: runtime.GOOS, Home: home, Machine: m.Name, BerthExe: berth, Version: version,
-		Agent:  &tray.LocalAgent{Machine: m, BerthExe: berth, ImageDir: imageDir(berth)},
+		Agent:  &tray.LocalAgent{Machine: m, BerthExe: berth, ImageDir: imageDir(berth, m, filepath.Join(home, config.FileName))},
 		Engine: &tray.DockerEngine{Machine: m},
 		Opener: desk, Clipboard: desk, Notifier: desk, Dialogs: desk, Runner: desk, Log: log,
 	})
@@ -129,14 +131,14 @@ func findBerth() (string, error) {
 	return filepath.Abs(p)
 }
 
-// imageDir is where the CLI finds the guest image: $BERTH_IMAGE_DIR, else
-// <bin>/../share/berth/image/<arch>.
-func imageDir(berth string) string {
+// imageDir is where the CLI finds machine m's guest image: $BERTH_IMAGE_DIR,
+// else <bin>/../share/berth/image/<the machine's arch>.
+func imageDir(berth string, m store.Machine, configPath string) string {
 	if d := os.Getenv("BERTH_IMAGE_DIR"); d != "" {
 		if a, err := filepath.Abs(d); err == nil {
 			return a
 		}
 		return d
 	}
-	return filepath.Join(filepath.Dir(berth), "..", "share", "berth", "image", runtime.GOARCH)
+	return filepath.Join(filepath.Dir(berth), "..", "share", "berth", "image", lifecycle.ImageArch(m, configPath))
 }

@@ -39,7 +39,7 @@ func newDelete(g *globals) *cobra.Command {
 					return errors.New("not deleted")
 				}
 			}
-			img, _ := imageDir()
+			img, _ := imageDir(m)
 			res, err := lifecycle.Stop(cmd.Context(), lifecycle.StopOptions{Machine: m, ImageDir: img, Progress: out})
 			if err != nil {
 				return fmt.Errorf("stopping the machine before deleting it: %w", err)

@@ -36,7 +36,7 @@ func newDiagnose(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			img, _ := imageDir()
+			img, _ := imageDir(m)
 			if out == "" {
 				out = diagnose.DefaultName(time.Now())
 			}

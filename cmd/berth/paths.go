@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 
+	"github.com/berth-dev/berth/hostagent/lifecycle"
 	"github.com/berth-dev/berth/store"
 )
 
@@ -20,9 +20,11 @@ func openMachine(g *globals) (store.Machine, error) {
 	return store.Open(home, g.machine)
 }
 
-// imageDir finds the guest image: $BERTH_IMAGE_DIR, else where an install
-// (or `make`) puts it next to the binary: <bin>/../share/berth/image/<arch>.
-func imageDir() (string, error) {
+// imageDir finds machine m's guest image: $BERTH_IMAGE_DIR, else where an
+// install (or `make`) puts it next to the binary:
+// <bin>/../share/berth/image/<arch>, for the machine's architecture
+// (lifecycle.ImageArch).
+func imageDir(m store.Machine) (string, error) {
 	if d := os.Getenv(envImageDir); d != "" {
 		return filepath.Abs(d)
 	}
@@ -33,5 +35,9 @@ func imageDir() (string, error) {
 	if r, err := filepath.EvalSymlinks(exe); err == nil {
 		exe = r
 	}
-	return filepath.Join(filepath.Dir(exe), "..", "share", "berth", "image", runtime.GOARCH), nil
+	cfg, err := configPath()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(exe), "..", "share", "berth", "image", lifecycle.ImageArch(m, cfg)), nil
 }

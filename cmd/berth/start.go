@@ -39,7 +39,7 @@ func runStart(cmd *cobra.Command, g *globals, f *startFlags) error {
 	if err != nil {
 		return err
 	}
-	img, err := imageDir()
+	img, err := imageDir(m)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func newStop(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			img, _ := imageDir()
+			img, _ := imageDir(m)
 			out := cmd.OutOrStdout()
 			res, err := lifecycle.Stop(cmd.Context(), lifecycle.StopOptions{Machine: m, ImageDir: img, Timeout: timeout, Progress: out})
 			if res != nil {

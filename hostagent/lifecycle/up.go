@@ -60,7 +60,7 @@ func ensureContext(host string) error {
 
 // CheckConfig writes the default config on first use and refuses an
 // invalid one, naming every problem, or one whose disk would shrink the
-// machine's; warnings go to w. `berth restart` runs it before it stops
+// machine's, or that names another arch than the machine's; warnings go to w. `berth restart` runs it before it stops
 // anything: a bad config never stops a running machine.
 func CheckConfig(m store.Machine, path string, w io.Writer) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -79,5 +79,20 @@ func CheckConfig(m store.Machine, path string, w io.Writer) error {
 	if err := hostagent.CheckDiskGrowth(m, r.DiskGiB); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	if err := hostagent.CheckArch(m, r.Arch); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	return nil
+}
+
+// ImageArch is the architecture of the guest image machine m boots: the
+// one the machine was created with, else the config's arch (the file at
+// configPath), else the host's. A config that does not parse counts as
+// unset: CheckConfig, or the agent, says what is wrong with it.
+func ImageArch(m store.Machine, configPath string) string {
+	arch := ""
+	if c, _, err := config.Load(configPath); err == nil && c.Arch != nil {
+		arch = *c.Arch
+	}
+	return hostagent.MachineArch(m, arch)
 }

@@ -56,3 +56,42 @@ func TestCheckConfig(t *testing.T) {
 		t.Errorf("an invalid config: %v", err)
 	}
 }
+
+// The guest image follows the machine's architecture: the config's arch
+// until the machine exists, then the one it was created with; a config
+// naming another is refused before anything runs.
+func TestImageArch(t *testing.T) {
+	home := t.TempDir()
+	m, err := store.Open(home, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(home, "config.yaml")
+	if got := ImageArch(m, cfg); got != runtime.GOARCH {
+		t.Errorf("no config, no machine: %q, want the host's", got)
+	}
+	other := "arm64"
+	if runtime.GOARCH == "arm64" {
+		other = "amd64"
+	}
+	if err := os.WriteFile(cfg, []byte("arch: "+other+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := ImageArch(m, cfg); got != other {
+		t.Errorf("config arch %s, no machine: %q", other, got)
+	}
+	if err := CheckConfig(m, cfg, &bytes.Buffer{}); err != nil {
+		t.Errorf("arch %s for a new machine: %v", other, err)
+	}
+	spec := hostagent.MachineSpec{Arch: runtime.GOARCH, CPUs: 1, MemoryMiB: 1024, DiskGiB: 64}
+	if _, _, _, err := hostagent.Prepare(m, spec); err != nil {
+		t.Fatal(err)
+	}
+	if got := ImageArch(m, cfg); got != runtime.GOARCH {
+		t.Errorf("a %s machine, config arch %s: %q, want the machine's", runtime.GOARCH, other, got)
+	}
+	err = CheckConfig(m, cfg, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "arch: the machine was created for "+runtime.GOARCH+", not "+other) {
+		t.Errorf("another arch for an existing machine: %v", err)
+	}
+}

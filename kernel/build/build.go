@@ -34,12 +34,15 @@ type Options struct {
 	// PackagesFile, when set, is the package list (packages.txt) the lock
 	// must have been made from; a build with a stale lock fails.
 	PackagesFile string
-	// HostLockFile pins the host packages (host-packages-<arch>.lock:
+	// HostLockFile pins the host packages (host-packages-<host arch>.lock:
 	// virtiofsd and its C library), unpacked into kernel.VirtiofsdDir;
 	// empty builds an image without them. HostPackagesFile is the list
-	// that lock must have been made from, like PackagesFile.
+	// that lock must have been made from, like PackagesFile. HostArch is
+	// the architecture of the host that runs them, which may differ from
+	// the guest's (an arm64 guest emulated on an amd64 host); empty is Arch.
 	HostLockFile     string
 	HostPackagesFile string
+	HostArch         string
 	Mirror           string // overrides the mirror of the host's apt sources
 	AptEtc           string // the host's apt configuration directory (/etc/apt)
 	Log              *slog.Logger
@@ -68,8 +71,11 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	var hostLock Lock
 	var hostLockText []byte
+	if o.HostArch == "" {
+		o.HostArch = o.Arch
+	}
 	if o.HostLockFile != "" {
-		if hostLock, hostLockText, err = readLock(o.HostLockFile, o.HostPackagesFile, o.Arch); err != nil {
+		if hostLock, hostLockText, err = readLock(o.HostLockFile, o.HostPackagesFile, o.HostArch); err != nil {
 			return nil, err
 		}
 	}
@@ -93,7 +99,9 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	var hostDebs []string
 	if hostLockText != nil {
-		if hostDebs, err = fetchDebs(ctx, o, hostLock); err != nil {
+		ho := o
+		ho.Arch = o.HostArch
+		if hostDebs, err = fetchDebs(ctx, ho, hostLock); err != nil {
 			return nil, err
 		}
 	}
@@ -262,8 +270,8 @@ func assemble(ctx context.Context, o Options, lock Lock, debs []string, keep map
 		WSLRootfs: kernel.WSLRootfsFile, WSLInit: "/" + WSLInitPath,
 	}
 	if len(hostDebs) > 0 {
-		log.Info("unpacking host packages", "count", len(hostDebs), "dir", kernel.VirtiofsdDir)
-		if m.Virtiofsd, err = unpackVirtiofsd(ctx, hostDebs, stage(kernel.VirtiofsdDir), o.Arch); err != nil {
+		log.Info("unpacking host packages", "count", len(hostDebs), "dir", kernel.VirtiofsdDir, "hostArch", o.HostArch)
+		if m.Virtiofsd, err = unpackVirtiofsd(ctx, hostDebs, stage(kernel.VirtiofsdDir), o.HostArch); err != nil {
 			return nil, fmt.Errorf("host packages: %w", err)
 		}
 	}

@@ -22,8 +22,9 @@ const virtiofsdBinary = "usr/libexec/virtiofsd"
 var virtiofsdPruned = []string{"etc", "usr/share", "usr/lib/qemu", "usr/lib/*/gconv"}
 
 // unpackVirtiofsd unpacks the host packages (virtiofsd and the C library
-// it needs) into dir, made afresh, and describes how to run the daemon
-// from the image directory that will hold dir as kernel.VirtiofsdDir.
+// it needs, for a host of arch) into dir, made afresh, and describes how to
+// run the daemon from the image directory that will hold dir as
+// kernel.VirtiofsdDir.
 // The files are the host's, not the guest's: they are unpacked as the
 // builder, without fakeroot.
 func unpackVirtiofsd(ctx context.Context, debs []string, dir, arch string) (*kernel.HostProgram, error) {
@@ -51,6 +52,7 @@ func unpackVirtiofsd(ctx context.Context, debs []string, dir, arch string) (*ker
 	if err != nil {
 		return nil, err
 	}
+	p.Arch = arch
 	if arch == runtime.GOARCH {
 		v, err := hostProgramVersion(ctx, dir, p)
 		if err != nil {

@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"errors"
 	"runtime"
 	"slices"
 	"strings"
@@ -107,7 +108,10 @@ func TestBuildArgsAcceleratedAndArm(t *testing.T) {
 	if got := argAfter(args, "-M"); got[0] != "virt,gic-version=max" {
 		t.Errorf("arm64 machine = %v", got)
 	}
-	if got := argAfter(args, "-append"); !strings.HasSuffix(got[0], "console=ttyAMA0") {
+	if got := argAfter(args, "-cpu"); got[0] != "host" {
+		t.Errorf("arm64 cpu with hvf = %v", got)
+	}
+	if got := argAfter(args, "-append"); !strings.HasSuffix(got[0], "console=hvc0") {
 		t.Errorf("arm64 console = %v", got)
 	}
 	if binaryName("arm64") != "qemu-system-aarch64" || binaryName("amd64") != "qemu-system-x86_64" {
@@ -189,5 +193,59 @@ func TestBuildArgsBalloon(t *testing.T) {
 				t.Errorf("%s/%s: no balloon with free page reporting in %v", arch, accel, devs)
 			}
 		}
+	}
+}
+
+// An arm64 guest under emulation, on any host: the virt machine with the
+// emulated GICv3, the cheap pointer authentication, virtio-pci devices, and
+// the console on a virtio console (hvc0), as under Virtualization.framework.
+func TestBuildArgsArm64TCG(t *testing.T) {
+	m := testMachine()
+	m.Arch = "arm64"
+	args := buildArgs(m, "tcg", files{QMP: "/m/qmp.sock", PID: "/m/qemu.pid"})
+	check := func(flag, want string) {
+		t.Helper()
+		if got := argAfter(args, flag); !slices.Contains(got, want) {
+			t.Errorf("%s: got %q, want %q", flag, got, want)
+		}
+	}
+	check("-M", "virt,gic-version=3")
+	check("-cpu", "max,pauth-impdef=on")
+	check("-accel", "tcg,thread=single")
+	check("-append", "quiet panic=-1 console=hvc0")
+	check("-chardev", "file,id=console0,path=/m/serial.log")
+	check("-device", "virtio-serial-pci,id=console")
+	check("-device", "virtconsole,chardev=console0,bus=console.0")
+	check("-device", "virtio-blk-pci,drive=disk0")
+	check("-device", "virtio-net-pci,netdev=net0,mac=5a:94:ef:e4:0c:ee,romfile=")
+	check("-device", "virtio-rng-pci")
+	if slices.Contains(args, "-serial") {
+		t.Errorf("arm64: the console is hvc0, yet a serial port is connected: %v", args)
+	}
+	for _, d := range argAfter(args, "-device") {
+		if !strings.Contains(d, "-pci") && !strings.HasPrefix(d, "virtconsole,") {
+			t.Errorf("arm64: device %q is not on PCI", d)
+		}
+	}
+	// amd64 keeps its serial console.
+	amd := buildArgs(testMachine(), "tcg", files{})
+	if got := argAfter(amd, "-serial"); len(got) != 1 || got[0] != "chardev:console0" {
+		t.Errorf("amd64 serial = %v", got)
+	}
+	if slices.Contains(argAfter(amd, "-device"), "virtio-serial-pci,id=console") {
+		t.Error("amd64 got the virtio console")
+	}
+}
+
+// QEMU's power button reaches an amd64 guest (ACPI) and not an arm64 one
+// (a GPIO key its kernel has no driver for): Stop says so at once instead
+// of waiting for a power-off that cannot come.
+func TestPowerButton(t *testing.T) {
+	if err := powerButton("amd64"); err != nil {
+		t.Errorf("amd64: %v", err)
+	}
+	err := powerButton("arm64")
+	if !errors.Is(err, vm.ErrUnsupported) || !strings.Contains(err.Error(), "guest agent") {
+		t.Errorf("arm64: %v, want vm.ErrUnsupported naming the guest agent", err)
 	}
 }

@@ -1,6 +1,8 @@
 package vz
 
 import (
+	"errors"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -62,5 +64,21 @@ func TestCheckMacOS(t *testing.T) {
 				t.Errorf("checkMacOS(%q) = %q, does not say %q", in, err, w)
 			}
 		}
+	}
+}
+
+func TestHostMacOSVersion(t *testing.T) {
+	v, err := hostMacOSVersion()
+	if runtime.GOOS != "darwin" {
+		if !errors.Is(err, errNoVZ) {
+			t.Fatalf("hostMacOSVersion on %s = %q, %v; want errNoVZ", runtime.GOOS, v, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseMacOSVersion(v); err != nil {
+		t.Fatalf("this Mac's own version does not parse: %v", err)
 	}
 }

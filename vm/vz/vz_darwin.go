@@ -303,7 +303,9 @@ func (m *vzMachine) Start(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		go func() {
-			if <-errc == nil {
+			if err := <-errc; err != nil {
+				m.states.fail(fmt.Errorf("vz: starting the VM: %w", err))
+			} else {
 				_ = m.Stop()
 			}
 		}()

@@ -2,15 +2,21 @@
 //
 // On Windows that is a value under the per-user Run key
 // (HKCU\Software\Microsoft\Windows\CurrentVersion\Run), which needs no
-// elevation and which the installer's uninstall removes too. Other systems
-// return an error wrapping errors.ErrUnsupported for now (launchd agents on
-// macOS and XDG autostart files on Linux would go here).
+// elevation and which the installer's uninstall removes too. On macOS it
+// is a launchd agent, ~/Library/LaunchAgents/<name>.plist with RunAtLoad,
+// written atomically: launchd loads it at the next login (Set does not
+// start it now). Other systems return an error wrapping
+// errors.ErrUnsupported for now (XDG autostart files on Linux would go
+// here).
 package autostart
 
 import "fmt"
 
-// Set makes command (a complete command line, quoted as Windows expects)
-// start at login under name, replacing any earlier value.
+// Set makes command start at login under name, replacing any earlier
+// value. command is a complete command line, quoted as Windows expects
+// there, and as a POSIX shell would read it on macOS (where it is split
+// into the agent's ProgramArguments; nothing is expanded), and name must
+// then be a launchd label such as dev.berth.tray.
 func Set(name, command string) error {
 	if err := set(name, command); err != nil {
 		return fmt.Errorf("setting autostart entry %q: %w", name, err)
@@ -18,8 +24,8 @@ func Set(name, command string) error {
 	return nil
 }
 
-// Get returns the command line registered under name; ok is false if
-// there is none.
+// Get returns the command line registered under name (on macOS the
+// agent's arguments, quoted again); ok is false if there is none.
 func Get(name string) (command string, ok bool, err error) {
 	command, ok, err = get(name)
 	if err != nil {

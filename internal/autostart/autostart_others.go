@@ -1,4 +1,4 @@
-//go:build !windows
+//go:build !windows && !darwin
 
 package autostart
 
@@ -8,7 +8,7 @@ import (
 	"runtime"
 )
 
-var errUnsupported = fmt.Errorf("%w on %s: autostart is only implemented for Windows (the HKCU Run key)", errors.ErrUnsupported, runtime.GOOS)
+var errUnsupported = fmt.Errorf("%w on %s: autostart is implemented for Windows (the HKCU Run key) and macOS (a launchd agent)", errors.ErrUnsupported, runtime.GOOS)
 
 func set(string, string) error         { return errUnsupported }
 func get(string) (string, bool, error) { return "", false, errUnsupported }

@@ -52,3 +52,21 @@ func TestNothingToCheck(t *testing.T) {
 		t.Fatalf("report = %+v, want nothing checked", rep)
 	}
 }
+
+func TestRequired(t *testing.T) {
+	rep, err := check(context.Background(), fixture, "arm64", []string{"./good", "./uses"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if miss := missing(rep.targets, "example.com/cgofixture/good, example.com/cgofixture/uses"); len(miss) != 0 {
+		t.Errorf("checked packages reported missing: %q", miss)
+	}
+	// The package without cgo is never checked, so requiring it fails.
+	miss := missing(rep.targets, "example.com/cgofixture/good,example.com/cgofixture")
+	if !slices.Equal(miss, []string{"example.com/cgofixture"}) {
+		t.Errorf("missing = %q, want the package without cgo", miss)
+	}
+	if miss := missing(rep.targets, ""); len(miss) != 0 {
+		t.Errorf("nothing required, yet missing = %q", miss)
+	}
+}

@@ -16,7 +16,10 @@
 // What it cannot prove: that C code compiles or links, that C.* names
 // exist or are used with the right types, or anything at run time.
 //
-// Usage: go run ./tools/typecheck-darwin [-arch arm64,amd64] [packages]
+// -require names packages that must be among those checked, so that one
+// that stops needing cgo (a lost build tag) cannot silently leave the check.
+//
+// Usage: go run ./tools/typecheck-darwin [-arch arm64,amd64] [-require pkg,...] [packages]
 package main
 
 import (
@@ -25,11 +28,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
 func main() {
 	arches := flag.String("arch", "arm64,amd64", "comma-separated darwin architectures")
+	require := flag.String("require", "", "comma-separated import paths that must be type-checked")
 	flag.Parse()
 	patterns := flag.Args()
 	if len(patterns) == 0 {
@@ -45,10 +50,26 @@ func main() {
 		}
 		rep.print(os.Stdout, arch)
 		failed = failed || len(rep.errors) > 0
+		if miss := missing(rep.targets, *require); len(miss) > 0 {
+			fmt.Printf("darwin/%s: FAIL: not type-checked (no longer need cgo?): %s\n", arch, strings.Join(miss, ", "))
+			failed = true
+		}
 	}
 	if failed {
 		os.Exit(1)
 	}
+}
+
+// missing returns the packages of the comma-separated list required that
+// are not among targets.
+func missing(targets []string, required string) []string {
+	var miss []string
+	for _, p := range strings.Split(required, ",") {
+		if p = strings.TrimSpace(p); p != "" && !slices.Contains(targets, p) {
+			miss = append(miss, p)
+		}
+	}
+	return miss
 }
 
 // report is the outcome for one architecture.

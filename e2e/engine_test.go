@@ -3,9 +3,12 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,6 +87,24 @@ func TestEngine(t *testing.T) {
 	})
 
 	t.Run("build from scratch", func(t *testing.T) { e.buildBusyboxImage(t, image) })
+
+	other := otherArch()
+	otherImage := "berth-e2e/busybox-" + other.goarch + ":1"
+	t.Run("an image of the other architecture builds and runs", func(t *testing.T) {
+		busybox := filepath.Join(t.TempDir(), "busybox")
+		bb := debFile(t, other.goarch, "busybox-static", "usr/bin/busybox")
+		if m := elfMachine(t, bb); m != other.elf {
+			t.Fatalf("Debian's %s busybox-static is a %s binary", other.goarch, m)
+		}
+		if err := os.WriteFile(busybox, bb, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		e.buildBusyboxImageFor(t, otherImage, busybox, "linux/"+other.goarch)
+		if got := strings.TrimSpace(e.mustDocker(t, "image", "inspect", "--format", "{{.Architecture}}", otherImage)); got != other.goarch {
+			t.Errorf("the image is for %q, want %s", got, other.goarch)
+		}
+		checkUname(t, e, otherImage, other)
+	})
 
 	t.Run("run echo", func(t *testing.T) {
 		out := e.mustDocker(t, "run", "--rm", image, "echo", "hello from berth")
@@ -172,6 +193,8 @@ func TestEngine(t *testing.T) {
 		}
 		e.mustBerth(t, "start")
 		e.mustDocker(t, "image", "inspect", image)
+		// The emulator is registered again at every boot.
+		checkUname(t, e, otherImage, other)
 	})
 
 	t.Run("kill -9 of QEMU, start keeps the image", func(t *testing.T) {
@@ -260,5 +283,30 @@ func TestCorruptDataDiskIsNotFormatted(t *testing.T) {
 	got, _ := os.ReadFile(disk)
 	if !bytes.Equal(got, garbage) {
 		t.Fatal("the data disk was modified")
+	}
+}
+
+// foreignArch is the architecture the guest runs through emulation: the
+// other one of amd64 and arm64 than the host's (the guest's).
+type foreignArch struct {
+	goarch string // Go's and Debian's name
+	uname  string // the kernel's, as `uname -m` prints it
+	elf    elf.Machine
+}
+
+func otherArch() foreignArch {
+	if runtime.GOARCH == "arm64" {
+		return foreignArch{"amd64", "x86_64", elf.EM_X86_64}
+	}
+	return foreignArch{"arm64", "aarch64", elf.EM_AARCH64}
+}
+
+// checkUname runs the other architecture's image: its busybox says the
+// machine is that architecture, as QEMU's user-mode emulator presents it.
+func checkUname(t *testing.T, e *env, image string, a foreignArch) {
+	t.Helper()
+	out := e.mustDocker(t, "run", "--rm", "--platform", "linux/"+a.goarch, image, "uname", "-m")
+	if got := strings.TrimSpace(out); got != a.uname {
+		t.Errorf("uname -m in the %s container: %q, want %s", a.goarch, got, a.uname)
 	}
 }

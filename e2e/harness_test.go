@@ -183,6 +183,14 @@ func (e *env) buildBusyboxImage(t testing.TB, tag string) {
 // path (one for the guest's architecture).
 func (e *env) buildBusyboxImageFrom(t testing.TB, tag, busybox string) {
 	t.Helper()
+	e.buildBusyboxImageFor(t, tag, busybox, "")
+}
+
+// buildBusyboxImageFor builds it for a platform ("linux/arm64"; "" is the
+// engine's own): its RUN step runs the busybox, so one of another
+// architecture runs under emulation at build time too.
+func (e *env) buildBusyboxImageFor(t testing.TB, tag, busybox, platform string) {
+	t.Helper()
 	dir := t.TempDir()
 	copyBusyboxFrom(t, busybox, dir)
 	dockerfile := `FROM scratch
@@ -194,7 +202,11 @@ CMD ["sh"]
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.mustDocker(t, "build", "-t", tag, dir)
+	args := []string{"build", "-t", tag}
+	if platform != "" {
+		args = append(args, "--platform", platform)
+	}
+	e.mustDocker(t, append(args, dir)...)
 }
 
 func waitFor(t testing.TB, what string, d time.Duration, f func() bool) {

@@ -10,8 +10,19 @@ import (
 	"testing"
 )
 
+// privateDir is a temporary directory closed to group and others, as a
+// machine directory is.
+func privateDir(t *testing.T) string {
+	t.Helper()
+	d := t.TempDir()
+	if err := os.Chmod(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func TestListenDatagramIsOwnerOnlyAndReplacesAnOldSocket(t *testing.T) {
-	dir := t.TempDir()
+	dir := privateDir(t)
 	p := filepath.Join(dir, "net.sock")
 	first, err := ListenDatagram(p)
 	if err != nil {
@@ -66,7 +77,7 @@ func TestDatagramsCarryLargeFrames(t *testing.T) {
 		t.Fatalf("pair: read %d, %v; want %d", n, err, len(frame))
 	}
 
-	dir := t.TempDir()
+	dir := privateDir(t)
 	srv, err := ListenDatagram(filepath.Join(dir, "srv.sock"))
 	if err != nil {
 		t.Fatal(err)

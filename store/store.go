@@ -48,14 +48,17 @@ const DefaultMachine = "default"
 
 // File names inside a machine directory.
 const (
-	MachineFile   = "machine.json"
-	DataDisk      = "data.img"
-	InitrdFile    = "initrd.img"
-	AgentPIDFile  = "hostagent.pid"
-	AgentLogFile  = "hostagent.log"
-	AgentSock     = "agent.sock"
-	DockerSock    = "docker.sock"
-	NetSock       = "net.sock"
+	MachineFile  = "machine.json"
+	DataDisk     = "data.img"
+	InitrdFile   = "initrd.img"
+	AgentPIDFile = "hostagent.pid"
+	AgentLogFile = "hostagent.log"
+	AgentSock    = "agent.sock"
+	DockerSock   = "docker.sock"
+	NetSock      = "net.sock"
+	// LinkSock is the agent's own end of a datagram link (vfkit): the
+	// hypervisor's side listens on NetSock and answers this address.
+	LinkSock      = "link.sock"
 	SerialLogFile = "serial.log"
 	ForwardsFile  = "forwards.json"
 	BootFile      = "boot.json"
@@ -225,7 +228,9 @@ func maxSocketPath(goos string) int {
 
 // checkSockets fails early when the state directory is too deep for unix
 // sockets, naming the path and the way out.
-func (m Machine) checkSockets() error { return m.CheckSockets(AgentSock, DockerSock, NetSock) }
+func (m Machine) checkSockets() error {
+	return m.CheckSockets(AgentSock, DockerSock, NetSock, LinkSock)
+}
 
 // CheckSockets checks that unix sockets of these names (a driver's own,
 // say) fit in the machine directory; a '*' in a name stands for two digits.

@@ -96,7 +96,7 @@ func (d *Driver) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the vz driver: %w", err)
 	}
-	if pid, _ := d.running(); pid != 0 {
+	if pid, done := d.running(); pid != 0 && !closed(done) {
 		return errors.New("the vz driver has started its VM already")
 	}
 	if pid, alive := d.RunningPID(); alive {
@@ -360,7 +360,7 @@ func (d *Driver) RunningPID() (int, bool) {
 // the control socket agree (the same pid, a running VM with this
 // machine's card). ErrNotRunning: no helper runs.
 func (d *Driver) Adopt(ctx context.Context) error {
-	if pid, _ := d.running(); pid != 0 {
+	if pid, done := d.running(); pid != 0 && !closed(done) {
 		return errors.New("the vz driver has a VM already")
 	}
 	pid, alive, err := pidfile.Read(d.path(pidFile))

@@ -39,8 +39,8 @@ func testMachine(t *testing.T) *vm.Machine {
 	return &vm.Machine{
 		Name: "m", Arch: runtime.GOARCH, CPUs: 2, MemoryMiB: 1024,
 		Kernel: filepath.Join(dir, "vmlinuz"), Initrd: filepath.Join(dir, "initrd.img"), Cmdline: "console=hvc0",
-		Disks: []vm.Disk{{Path: filepath.Join(dir, "rootfs.img"), ReadOnly: true}, {Path: filepath.Join(dir, "data.img")}},
-		Network: vm.Network{Socket: filepath.Join(dir, "net.sock"), MAC: guestconfig.GuestMAC, Link: vm.LinkVfkit},
+		Disks:      []vm.Disk{{Path: filepath.Join(dir, "rootfs.img"), ReadOnly: true}, {Path: filepath.Join(dir, "data.img")}},
+		Network:    vm.Network{Socket: filepath.Join(dir, "net.sock"), MAC: guestconfig.GuestMAC, Link: vm.LinkVfkit},
 		ConsoleLog: filepath.Join(dir, "serial.log"),
 		BootMarker: fakeMarker,
 		StateDir:   dir,
@@ -75,7 +75,9 @@ func startInProcess(t *testing.T, honourStop bool) *inProcessHelper {
 	}
 	h := &inProcessHelper{m: m, err: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { h.err <- runHelper(ctx, HelperOptions{StateDir: m.StateDir, Log: slog.New(slog.DiscardHandler)}, newHV) }()
+	go func() {
+		h.err <- runHelper(ctx, HelperOptions{StateDir: m.StateDir, Log: slog.New(slog.DiscardHandler)}, newHV)
+	}()
 	t.Cleanup(func() {
 		cancel() // a signal: the stop sequence
 		select {

@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/containers/gvisor-tap-vsock/pkg/virtualnetwork"
 
@@ -70,9 +72,34 @@ func (l *datagramLink) Close() error {
 	return err
 }
 
+// helloEvery is how often the agent repeats its hello on a vfkit link.
+const helloEvery = time.Second
+
 // acceptVfkit carries one frame per datagram. A datagram socket sees no
-// end when its peer goes: the link ends when a write to the peer fails
-// (linkConn closes it), and the agent joins again.
+// end when its peer goes (a helper that exited, perhaps with a new one in
+// its place): the link ends when a write to the peer fails (linkConn
+// closes it), and the agent joins again. The agent repeats its hello, so
+// that it finds out even when the switch has nothing to send; the other
+// side takes a repeated hello as the same peer's.
 func acceptVfkit(ctx context.Context, vn *virtualnetwork.VirtualNetwork, conn net.Conn, _ *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go keepHello(ctx, conn)
 	return vn.AcceptVfkit(ctx, &linkConn{Conn: conn})
+}
+
+func keepHello(ctx context.Context, conn net.Conn) {
+	t := time.NewTicker(helloEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := conn.Write(vfkitMagic); err != nil && !errors.Is(err, syscall.ENOBUFS) && !errors.Is(err, syscall.EAGAIN) {
+			_ = conn.Close() // the switch's reader ends, and the agent joins again
+			return
+		}
+	}
 }

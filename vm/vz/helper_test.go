@@ -58,7 +58,11 @@ type inProcessHelper struct {
 
 func startInProcess(t *testing.T, honourStop bool) *inProcessHelper {
 	t.Helper()
-	m := testMachine(t)
+	return startInProcessFor(t, testMachine(t), honourStop)
+}
+
+func startInProcessFor(t *testing.T, m *vm.Machine, honourStop bool) *inProcessHelper {
+	t.Helper()
 	spec, err := specFor(m)
 	if err != nil {
 		t.Fatal(err)

@@ -85,7 +85,9 @@ func (r *relay) fromAgent() {
 			old := r.peer
 			r.peer = &net.UnixAddr{Name: from.Name, Net: "unixgram"}
 			r.mu.Unlock()
-			r.log.Info("network: the agent joined", "peer", from.Name, "replaces", addrName(old))
+			if addrName(old) != from.Name { // the agent repeats its hello
+				r.log.Info("network: the agent joined", "peer", from.Name, "replaces", addrName(old))
+			}
 			continue
 		}
 		peer := r.currentPeer()

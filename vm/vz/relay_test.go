@@ -116,6 +116,24 @@ func TestRelayCarriesFramesAndTheAgentRejoins(t *testing.T) {
 	askGateway(t, card)
 }
 
+// A new helper for the machine (the VM was booted afresh) while the agent
+// runs on: the agent's link to the old one fails on its next write, at the
+// latest its repeated hello, and the agent joins the new one, though the
+// switch had nothing to send.
+func TestAgentJoinsANewHelper(t *testing.T) {
+	old := startInProcess(t, true)
+	n := joinAgent(t, old.m, filepath.Join(old.m.StateDir, "link.sock"))
+	defer n.Close()
+	askGateway(t, cardConn(t, old.fake))
+	old.call(t, request{Op: opKill})
+	if err := old.wait(t); err != nil {
+		t.Fatal(err)
+	}
+
+	h := startInProcessFor(t, old.m, true)
+	askGateway(t, cardConn(t, h.fake))
+}
+
 // Frames from an address that has not said hello are dropped while an
 // agent is joined: only the agent's own reach the VM.
 func TestRelayDropsStrangers(t *testing.T) {

@@ -19,7 +19,7 @@ func linkAcceptor(link vm.Link) (acceptor, error) {
 	case vm.LinkVhostUser:
 		return acceptVhostUser, nil
 	case vm.LinkVfkit:
-		return acceptVfkit, nil
+		return vfkitAcceptor()
 	}
 	return nil, fmt.Errorf("network link %q is not known", link)
 }

@@ -9,13 +9,11 @@ import (
 )
 
 func linkAcceptor(link vm.Link) (acceptor, error) {
-	switch {
-	case link == vm.LinkStream || link == vm.LinkHvsock:
+	switch link {
+	case vm.LinkStream, vm.LinkHvsock:
 		return acceptStream, nil
-	case link == vm.LinkVfkit && vfkitLinks:
-		return acceptVfkit, nil
-	case link == vm.LinkVfkit:
-		return nil, fmt.Errorf("network link %q needs unix datagram sockets (macOS, Linux)", link)
+	case vm.LinkVfkit:
+		return vfkitAcceptor()
 	}
 	return nil, fmt.Errorf("network link %q needs a Linux host", link)
 }

@@ -18,8 +18,8 @@ import (
 	"github.com/berth-dev/berth/internal/sockets"
 )
 
-// vfkitLinks: unix datagram sockets exist here.
-const vfkitLinks = true
+// vfkitAcceptor joins vfkit links: unix datagram sockets exist here.
+func vfkitAcceptor() (acceptor, error) { return acceptVfkit, nil }
 
 // vfkitMagic is the vfkit handshake, the first datagram a peer sends to a
 // listening unixgram socket so that the listener learns its address

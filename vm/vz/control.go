@@ -1,14 +1,10 @@
 package vz
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"time"
 
 	"github.com/berth-dev/berth/internal/sockets"
@@ -72,30 +68,6 @@ func callHelper(ctx context.Context, sock string, req request) (response, error)
 		return resp, fmt.Errorf("vz helper %s: %s", req.Op, resp.Error)
 	}
 	return resp, nil
-}
-
-// readRequest reads and checks one request.
-func readRequest(c net.Conn) (request, error) {
-	line, err := bufio.NewReader(io.LimitReader(c, maxRequest)).ReadBytes('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return request{}, fmt.Errorf("reading the request: %w", err)
-	}
-	var req request
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return request{}, fmt.Errorf("malformed request: %w", err)
-	}
-	switch req.Op {
-	case opState, opKill:
-	case opStop:
-		if req.GraceMs < 0 {
-			return request{}, fmt.Errorf("stop: graceMs %d is negative", req.GraceMs)
-		}
-	default:
-		return request{}, fmt.Errorf("op %q: want %q, %q or %q", req.Op, opState, opStop, opKill)
-	}
-	return req, nil
 }
 
 // record is what recordFile holds while the helper runs its VM: with the

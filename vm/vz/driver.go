@@ -159,7 +159,7 @@ func (d *Driver) waitBoot(ctx context.Context) error {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for the vz guest to boot: %w", ctx.Err())
 		case <-done:
-			return fmt.Errorf("the vz helper exited before the guest booted (%v): %s", exitErr(d.exit()), d.logTail())
+			return fmt.Errorf("the vz helper exited before the guest booted (%w): %s", exitErr(d.exit()), d.logTail())
 		case <-deadline.C:
 			return fmt.Errorf("the vz guest did not reach its init within %s; guest console: %s", d.boot, d.m.ConsoleLog)
 		case <-tick.C:

@@ -3,10 +3,13 @@
 package vz
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -21,6 +24,9 @@ import (
 	"github.com/berth-dev/berth/internal/proc"
 	"github.com/berth-dev/berth/internal/sockets"
 )
+
+// stopWait bounds how long the VM may take to end after Stop.
+const stopWait = 10 * time.Second
 
 // helper is one running helper: its VM and every file the VM uses.
 type helper struct {
@@ -261,4 +267,56 @@ func (h *helper) writeRecord() error {
 		return fmt.Errorf("recording the running VM: %w", err)
 	}
 	return nil
+}
+
+// readRequest reads and checks one request.
+func readRequest(c net.Conn) (request, error) {
+	line, err := bufio.NewReader(io.LimitReader(c, maxRequest)).ReadBytes('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return request{}, fmt.Errorf("reading the request: %w", err)
+	}
+	var req request
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return request{}, fmt.Errorf("malformed request: %w", err)
+	}
+	switch req.Op {
+	case opState, opKill:
+	case opStop:
+		if req.GraceMs < 0 {
+			return request{}, fmt.Errorf("stop: graceMs %d is negative", req.GraceMs)
+		}
+	default:
+		return request{}, fmt.Errorf("op %q: want %q, %q or %q", req.Op, opState, opStop, opKill)
+	}
+	return req, nil
+}
+
+// readSpec reads and checks the Spec the driver wrote for the helper.
+func readSpec(path string) (Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Spec{}, fmt.Errorf("the VM's spec: %w", err)
+	}
+	var s Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Spec{}, fmt.Errorf("the VM's spec %s: %w", path, err)
+	}
+	var errs []error
+	for _, f := range [][2]string{{"kernel", s.Kernel}, {"consoleLog", s.ConsoleLog}, {"netSocket", s.NetSocket}, {"mac", s.MAC}} {
+		if f[1] == "" {
+			errs = append(errs, fmt.Errorf("%s: must be set", f[0]))
+		}
+	}
+	if s.CPUs < 1 || s.MemoryMiB < 256 {
+		errs = append(errs, fmt.Errorf("cpus, memoryMiB: %d, %d; want at least 1 and 256", s.CPUs, s.MemoryMiB))
+	}
+	if s.MTU < 1280 || s.MTU > maxMTU {
+		errs = append(errs, fmt.Errorf("mtu: %d, want 1280 to %d", s.MTU, maxMTU))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Spec{}, fmt.Errorf("the VM's spec %s: %w", path, err)
+	}
+	return s, nil
 }

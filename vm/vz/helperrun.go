@@ -23,11 +23,6 @@ func RunHelper(ctx context.Context, o HelperOptions) error {
 	return runHelper(ctx, o, newHypervisor)
 }
 
-// Timing of the helper's stop sequence.
-const (
-	// defaultGrace is how long a stop waits for the guest to power off
-	// before it ends the VM, when the request names no grace (a signal).
-	defaultGrace = 30 * time.Second
-	// stopWait bounds how long the VM may take to end after Stop.
-	stopWait = 10 * time.Second
-)
+// defaultGrace is how long a stop waits for the guest to power off before
+// it ends the VM, when the request names no grace (a signal).
+const defaultGrace = 30 * time.Second

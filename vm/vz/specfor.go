@@ -1,11 +1,9 @@
 package vz
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
@@ -83,32 +81,4 @@ func checkArch(hostArch, guestArch string) error {
 		return fmt.Errorf("arch: the vz driver runs %s guests on this %s host, not %s (use --driver qemu to emulate)", hostArch, hostArch, guestArch)
 	}
 	return nil
-}
-
-// readSpec reads and checks the Spec the driver wrote for the helper.
-func readSpec(path string) (Spec, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return Spec{}, fmt.Errorf("the VM's spec: %w", err)
-	}
-	var s Spec
-	if err := json.Unmarshal(b, &s); err != nil {
-		return Spec{}, fmt.Errorf("the VM's spec %s: %w", path, err)
-	}
-	var errs []error
-	for _, f := range [][2]string{{"kernel", s.Kernel}, {"consoleLog", s.ConsoleLog}, {"netSocket", s.NetSocket}, {"mac", s.MAC}} {
-		if f[1] == "" {
-			errs = append(errs, fmt.Errorf("%s: must be set", f[0]))
-		}
-	}
-	if s.CPUs < 1 || s.MemoryMiB < 256 {
-		errs = append(errs, fmt.Errorf("cpus, memoryMiB: %d, %d; want at least 1 and 256", s.CPUs, s.MemoryMiB))
-	}
-	if s.MTU < 1280 || s.MTU > maxMTU {
-		errs = append(errs, fmt.Errorf("mtu: %d, want 1280 to %d", s.MTU, maxMTU))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return Spec{}, fmt.Errorf("the VM's spec %s: %w", path, err)
-	}
-	return s, nil
 }

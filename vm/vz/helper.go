@@ -15,7 +15,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
@@ -164,8 +163,6 @@ func (h *helper) close() {
 	if h.console != nil {
 		_ = h.console.Close()
 	}
-	runtime.KeepAlive(h.vmNet)
-	runtime.KeepAlive(h.console)
 }
 
 // serve answers the control socket until it is closed.

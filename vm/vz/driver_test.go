@@ -107,11 +107,13 @@ func TestDriverAdoptsTheRunningHelper(t *testing.T) {
 
 // A guest that ignores the framework's stop request (an arm64 guest
 // without a GPIO power key) is stopped by the helper when Stop's grace is
-// over, before Stop's context ends.
+// over, before Stop's context ends. The driver that stops it did not start
+// or adopt it (`berth stop` without an agent): it finds it by its files.
 func TestDriverStopEndsAGuestThatIgnoresTheRequest(t *testing.T) {
 	m := testMachine(t)
+	starter := helperDriver(t, m, "ignore")
+	pid := startHelper(t, starter)
 	d := helperDriver(t, m, "ignore")
-	pid := startHelper(t, d)
 	const grace = time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), stopMargin+grace)
 	defer cancel()
@@ -129,13 +131,18 @@ func TestDriverStopEndsAGuestThatIgnoresTheRequest(t *testing.T) {
 	if !strings.Contains(string(log), "did not power off in time") {
 		t.Errorf("the helper's log does not say it ended the VM:\n%s", log)
 	}
+	if err := starter.Wait(ctx); err != nil {
+		t.Errorf("the starter's Wait: %v", err)
+	}
 	checkGone(t, m, pidFile, recordFile, controlSock, specFile)
 }
 
+// Kill ends a helper this driver did not start, found by its files.
 func TestDriverKill(t *testing.T) {
 	m := testMachine(t)
+	starter := helperDriver(t, m, "ignore")
+	pid := startHelper(t, starter)
 	d := helperDriver(t, m, "ignore")
-	pid := startHelper(t, d)
 	start := time.Now()
 	if err := d.Kill(); err != nil {
 		t.Fatal(err)
@@ -145,6 +152,11 @@ func TestDriverKill(t *testing.T) {
 	}
 	if took := time.Since(start); took > killWait {
 		t.Errorf("Kill took %s", took)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := starter.Wait(ctx); err != nil {
+		t.Errorf("the starter's Wait: %v", err)
 	}
 	checkGone(t, m, pidFile, recordFile, controlSock, specFile)
 	if err := d.Kill(); err != nil {

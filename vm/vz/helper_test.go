@@ -24,7 +24,7 @@ import (
 
 // privateDir is a temporary machine directory, closed to group and
 // others as a real one is.
-func privateDir(t *testing.T) string {
+func privateDir(t testing.TB) string {
 	t.Helper()
 	d := t.TempDir()
 	if err := os.Chmod(d, 0o700); err != nil {
@@ -34,7 +34,7 @@ func privateDir(t *testing.T) string {
 }
 
 // testMachine is a machine as the agent describes it for the vz driver.
-func testMachine(t *testing.T) *vm.Machine {
+func testMachine(t testing.TB) *vm.Machine {
 	dir := privateDir(t)
 	return &vm.Machine{
 		Name: "m", Arch: runtime.GOARCH, CPUs: 2, MemoryMiB: 1024,
@@ -56,12 +56,12 @@ type inProcessHelper struct {
 	err  chan error
 }
 
-func startInProcess(t *testing.T, honourStop bool) *inProcessHelper {
+func startInProcess(t testing.TB, honourStop bool) *inProcessHelper {
 	t.Helper()
 	return startInProcessFor(t, testMachine(t), honourStop)
 }
 
-func startInProcessFor(t *testing.T, m *vm.Machine, honourStop bool) *inProcessHelper {
+func startInProcessFor(t testing.TB, m *vm.Machine, honourStop bool) *inProcessHelper {
 	t.Helper()
 	spec, err := specFor(m)
 	if err != nil {
@@ -99,7 +99,7 @@ func startInProcessFor(t *testing.T, m *vm.Machine, honourStop bool) *inProcessH
 	return h
 }
 
-func waitFile(t *testing.T, p string) {
+func waitFile(t testing.TB, p string) {
 	t.Helper()
 	for range 500 {
 		if _, err := os.Stat(p); err == nil {
@@ -286,7 +286,7 @@ func TestHelperWithoutVZCreatesNothing(t *testing.T) {
 }
 
 // net.FileConn of the fake's card end, for deadlines.
-func cardConn(t *testing.T, f *fakeVZ) net.Conn {
+func cardConn(t testing.TB, f *fakeVZ) net.Conn {
 	t.Helper()
 	c, err := net.FileConn(f.files.Net)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/hostagent/vnet"
+	"github.com/berth-dev/berth/internal/sockets"
 	"github.com/berth-dev/berth/vm"
 )
 
@@ -161,5 +162,91 @@ func TestRelayDropsStrangers(t *testing.T) {
 	_ = card.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 	if n, err := card.Read(buf); err == nil {
 		t.Errorf("a stranger's datagram reached the VM: %q", buf[:n])
+	}
+}
+
+// testAgent is a bare agent side of the link: its own bound socket,
+// connected to the helper's, hello sent.
+func testAgent(t testing.TB, m *vm.Machine, name string) *net.UnixConn {
+	t.Helper()
+	c, err := sockets.ListenDatagram(filepath.Join(m.StateDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); os.Remove(filepath.Join(m.StateDir, name)) })
+	if err := sockets.ConnectDatagram(c, m.Network.Socket); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(vfkitMagic); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// A frame of the largest MTU vz takes (65535, with its Ethernet header)
+// passes whole both ways: no datagram is cut on the way.
+func TestRelayCarriesTheLargestFrames(t *testing.T) {
+	h := startInProcess(t, true)
+	card := cardConn(t, h.fake)
+	agent := testAgent(t, h.m, "link.sock")
+	frame := bytes.Repeat([]byte{0x5a}, maxMTU+14)
+	frame[0] = 1
+	buf := make([]byte, maxFrame)
+	for _, dir := range []struct {
+		name     string
+		from, to net.Conn
+	}{{"agent to VM", agent, card}, {"VM to agent", card, agent}} {
+		// Until the hello has arrived, the first frames may be dropped.
+		var n int
+		var err error
+		for range 50 {
+			if _, err := dir.from.Write(frame); err != nil {
+				t.Fatalf("%s: %v", dir.name, err)
+			}
+			_ = dir.to.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			if n, err = dir.to.Read(buf); err == nil {
+				break
+			}
+		}
+		if err != nil || !bytes.Equal(buf[:n], frame) {
+			t.Fatalf("%s: read %d bytes, %v; want the %d-byte frame whole", dir.name, n, err, len(frame))
+		}
+	}
+}
+
+// BenchmarkRelay: one full-size frame at a time from the VM's card
+// through the helper to the agent's socket and, answered, back.
+func BenchmarkRelay(b *testing.B) {
+	h := startInProcess(b, true)
+	card := cardConn(b, h.fake)
+	agent := testAgent(b, h.m, "link.sock")
+	frame := bytes.Repeat([]byte{0x5a}, guestconfig.LinkMTU+14)
+	buf := make([]byte, maxFrame)
+	// The first frame goes once the hello has arrived.
+	for {
+		if _, err := card.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+		_ = agent.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := agent.Read(buf); err == nil {
+			break
+		}
+	}
+	_ = agent.SetReadDeadline(time.Time{})
+	b.SetBytes(int64(2 * len(frame)))
+	b.ResetTimer()
+	for range b.N {
+		if _, err := card.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := agent.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := agent.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := card.Read(buf); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

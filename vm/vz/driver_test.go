@@ -105,6 +105,52 @@ func TestDriverAdoptsTheRunningHelper(t *testing.T) {
 	}
 }
 
+// The helper outlives the agent that started it (its own session, not
+// the agent's child any more): the next agent adopts it and stops it.
+func TestHelperOutlivesTheAgent(t *testing.T) {
+	m := testMachine(t)
+	b, _ := json.Marshal(m)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := exec.Command(exe)
+	agent.Env = append(os.Environ(), envFakeAgent+"="+string(b))
+	var stderr strings.Builder
+	agent.Stderr = &stderr
+	out, err := agent.Output()
+	if err != nil {
+		t.Fatalf("the first agent: %v: %s", err, stderr.String())
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("the first agent printed %q", out)
+	}
+	noLeak(t, pid)
+	if !proc.Alive(pid) {
+		t.Fatalf("the helper (pid %d) died with the agent", pid)
+	}
+	d := helperDriver(t, m, "honour")
+	if err := d.Adopt(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d.Info().PID != pid {
+		t.Fatalf("adopted pid %d, want %d", d.Info().PID, pid)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := d.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if proc.Alive(pid) {
+		t.Fatal("the helper runs after Stop")
+	}
+	checkGone(t, m, pidFile, recordFile, controlSock, specFile)
+}
+
 // A guest that ignores the framework's stop request (an arm64 guest
 // without a GPIO power key) is stopped by the helper when Stop's grace is
 // over, before Stop's context ends. The driver that stops it did not start

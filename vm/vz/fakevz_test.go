@@ -4,6 +4,7 @@ package vz
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/berth-dev/berth/vm"
 )
 
 // fakeVZ is a fake standing in for Virtualization.framework: a VM that
@@ -100,7 +103,38 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(envFakeHelper); mode != "" {
 		os.Exit(fakeHelperMain(mode, os.Args[1:]))
 	}
+	if machine := os.Getenv(envFakeAgent); machine != "" {
+		os.Exit(fakeAgentMain(machine))
+	}
 	os.Exit(m.Run())
+}
+
+// envFakeAgent makes the test binary an agent that starts the machine
+// (JSON in the variable) with the vz driver, prints the helper's pid and
+// exits, as an agent that crashes after the boot.
+const envFakeAgent = "BERTH_TEST_VZ_AGENT"
+
+func fakeAgentMain(machine string) int {
+	var m vm.Machine
+	if err := json.Unmarshal([]byte(machine), &m); err != nil {
+		fmt.Fprintln(os.Stderr, "fake agent:", err)
+		return 2
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake agent:", err)
+		return 2
+	}
+	// The helper inherits the environment: it is a helper, not an agent.
+	os.Unsetenv(envFakeAgent)
+	os.Setenv(envFakeHelper, "honour")
+	d := newDriver(&m, []string{exe}, func() error { return nil })
+	if err := d.Start(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "fake agent:", err)
+		return 1
+	}
+	fmt.Println(d.Info().PID)
+	return 0
 }
 
 func fakeHelperMain(mode string, args []string) int {

@@ -48,17 +48,15 @@ const DefaultMachine = "default"
 
 // File names inside a machine directory.
 const (
-	MachineFile  = "machine.json"
-	DataDisk     = "data.img"
-	InitrdFile   = "initrd.img"
-	AgentPIDFile = "hostagent.pid"
-	AgentLogFile = "hostagent.log"
-	AgentSock    = "agent.sock"
-	DockerSock   = "docker.sock"
-	NetSock      = "net.sock"
-	// LinkSock is the agent's own end of a datagram link (vfkit): the
-	// hypervisor's side listens on NetSock and answers this address.
-	LinkSock      = "link.sock"
+	MachineFile   = "machine.json"
+	DataDisk      = "data.img"
+	InitrdFile    = "initrd.img"
+	AgentPIDFile  = "hostagent.pid"
+	AgentLogFile  = "hostagent.log"
+	AgentSock     = "agent.sock"
+	DockerSock    = "docker.sock"
+	NetSock       = "net.sock"
+	LinkSock      = "link.sock" // the agent's end of a datagram (vfkit) link; the hypervisor side is NetSock
 	SerialLogFile = "serial.log"
 	ForwardsFile  = "forwards.json"
 	BootFile      = "boot.json"

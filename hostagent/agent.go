@@ -355,6 +355,9 @@ func (a *Agent) startNetwork(_ context.Context, b *boot, cleanups *[]func()) err
 		return err
 	}
 	dial := vnet.UnixSocket(a.o.Machine.Path(store.NetSock))
+	if link.Link == vm.LinkVfkit {
+		dial = vnet.UnixDatagram(a.o.Machine.Path(store.NetSock), a.o.Machine.Path(store.LinkSock))
+	}
 	if link.Listener == vm.PartyGuest {
 		dial = func(ctx context.Context) (net.Conn, error) {
 			d := b.linkDriver.Load()

@@ -91,7 +91,7 @@ func Cleanup(ctx context.Context, o Options) ([]string, error) {
 			caps.RuntimeFiles = nil
 		}
 	}
-	stale := []string{m.AgentSocket(), m.DockerSocket(), m.Path(store.NetSock)}
+	stale := []string{m.AgentSocket(), m.DockerSocket(), m.Path(store.NetSock), m.Path(store.LinkSock)}
 	for _, pattern := range caps.RuntimeFiles {
 		matches, _ := filepath.Glob(m.Path(pattern))
 		stale = append(stale, matches...)

@@ -62,3 +62,30 @@ func TestCleanupRemovesTheDriversStaleFiles(t *testing.T) {
 		t.Errorf("the driver's log was removed: %v (its logs are %v)", err, caps.LogFiles)
 	}
 }
+
+// The vz helper's files, and the agent's end of its link, left by a helper
+// and an agent that died, go; the helper's log stays.
+func TestCleanupRemovesTheVZHelpersStaleFiles(t *testing.T) {
+	m := store.Machine{Name: "default", Dir: t.TempDir()}
+	if err := writeSpec(m, defaultSpec(2, runtime.GOARCH)); err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"vz.pid", "vz.json", "vz.sock", "vz-spec.json", store.NetSock, store.LinkSock}
+	for _, f := range append(files, "vz.log") {
+		if err := os.WriteFile(m.Path(f), []byte("999999999"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found, err := Cleanup(context.Background(), Options{Machine: m, Driver: "vz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, err := os.Stat(m.Path(f)); !os.IsNotExist(err) {
+			t.Errorf("%s left behind (%v); found %v", f, err, found)
+		}
+	}
+	if _, err := os.Stat(m.Path("vz.log")); err != nil {
+		t.Errorf("the helper's log was removed: %v", err)
+	}
+}

@@ -5,5 +5,6 @@ package hostagent
 // the driver, or it would take a live VM's files for stale ones.
 import (
 	_ "github.com/berth-dev/berth/vm/qemu" // the portable driver, on every OS
+	_ "github.com/berth-dev/berth/vm/vz"   // Virtualization.framework: registered everywhere, runs on macOS 13+ with cgo
 	_ "github.com/berth-dev/berth/vm/wsl2" // WSL 2: registered everywhere, runs on Windows
 )

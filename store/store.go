@@ -56,6 +56,7 @@ const (
 	AgentSock     = "agent.sock"
 	DockerSock    = "docker.sock"
 	NetSock       = "net.sock"
+	LinkSock      = "link.sock" // the agent's end of a datagram (vfkit) link; the hypervisor side is NetSock
 	SerialLogFile = "serial.log"
 	ForwardsFile  = "forwards.json"
 	BootFile      = "boot.json"
@@ -225,7 +226,9 @@ func maxSocketPath(goos string) int {
 
 // checkSockets fails early when the state directory is too deep for unix
 // sockets, naming the path and the way out.
-func (m Machine) checkSockets() error { return m.CheckSockets(AgentSock, DockerSock, NetSock) }
+func (m Machine) checkSockets() error {
+	return m.CheckSockets(AgentSock, DockerSock, NetSock, LinkSock)
+}
 
 // CheckSockets checks that unix sockets of these names (a driver's own,
 // say) fit in the machine directory; a '*' in a name stands for two digits.

@@ -64,6 +64,11 @@ type Factory struct {
 	// Capabilities declares the driver's differences on a host OS.
 	Capabilities func(goos string) Capabilities
 	New          func(m *Machine) (Driver, error)
+	// Available, when set, says whether this host and build can run the
+	// driver at all (nil: it can); the OS default skips one that cannot, so
+	// a Mac without macOS 13, or a build without cgo, falls back to QEMU.
+	// A driver named explicitly is still tried, and its Start says why not.
+	Available func() error
 }
 
 var (
@@ -85,7 +90,7 @@ func Register(f Factory) {
 // declares on goos, with its name.
 func CapabilitiesOf(name, goos string) (string, Capabilities, error) {
 	if name == "" {
-		name = DefaultDriver(Drivers())
+		name = DefaultDriver(usableDrivers())
 	}
 	mu.Lock()
 	f, ok := factories[name]
@@ -112,13 +117,36 @@ func Drivers() []string {
 	return names
 }
 
+// usableDrivers lists the registered drivers this host and build can run.
+func usableDrivers() []string {
+	mu.Lock()
+	fs := make([]Factory, 0, len(factories))
+	for _, f := range factories {
+		fs = append(fs, f)
+	}
+	mu.Unlock()
+	return usable(fs)
+}
+
+// usable is the names of the factories whose driver can run here, sorted.
+func usable(fs []Factory) []string {
+	var names []string
+	for _, f := range fs {
+		if f.Available == nil || f.Available() == nil {
+			names = append(names, f.Name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
 // New creates the named driver ("" picks the default for this OS).
 func New(name string, m *Machine) (Driver, error) {
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid machine: %w", err)
 	}
 	if name == "" {
-		name = DefaultDriver(Drivers())
+		name = DefaultDriver(usableDrivers())
 	}
 	mu.Lock()
 	f, ok := factories[name]

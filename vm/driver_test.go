@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -25,6 +26,23 @@ func TestDefaultDriver(t *testing.T) {
 		if got := defaultDriver(c.goos, c.available); got != c.want {
 			t.Errorf("defaultDriver(%s, %v) = %q, want %q", c.goos, c.available, got, c.want)
 		}
+	}
+}
+
+// A registered driver this host or build cannot run (vz without macOS 13
+// or cgo) is passed over: darwin falls back to QEMU.
+func TestDefaultDriverSkipsUnavailable(t *testing.T) {
+	noVZ := func() error { return errors.New("needs macOS 13 and cgo") }
+	fs := []Factory{{Name: "vz", Available: noVZ}, {Name: "qemu"}}
+	if got := defaultDriver("darwin", usable(fs)); got != "qemu" {
+		t.Errorf("darwin without vz: %q, want qemu", got)
+	}
+	fs[0].Available = func() error { return nil }
+	if got := defaultDriver("darwin", usable(fs)); got != "vz" {
+		t.Errorf("darwin with vz: %q, want vz", got)
+	}
+	if got := usable([]Factory{{Name: "b"}, {Name: "a"}, {Name: "c", Available: noVZ}}); strings.Join(got, ",") != "a,b" {
+		t.Errorf("usable = %v, want [a b]", got)
 	}
 }
 

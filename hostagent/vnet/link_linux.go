@@ -18,6 +18,8 @@ func linkAcceptor(link vm.Link) (acceptor, error) {
 		return acceptStream, nil
 	case vm.LinkVhostUser:
 		return acceptVhostUser, nil
+	case vm.LinkVfkit:
+		return vfkitAcceptor()
 	}
 	return nil, fmt.Errorf("network link %q is not known", link)
 }

@@ -9,8 +9,11 @@ import (
 )
 
 func linkAcceptor(link vm.Link) (acceptor, error) {
-	if link == vm.LinkStream || link == vm.LinkHvsock {
+	switch link {
+	case vm.LinkStream, vm.LinkHvsock:
 		return acceptStream, nil
+	case vm.LinkVfkit:
+		return vfkitAcceptor()
 	}
 	return nil, fmt.Errorf("network link %q needs a Linux host", link)
 }

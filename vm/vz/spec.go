@@ -48,6 +48,10 @@ type Spec struct {
 	// datagram socket pair (one frame per datagram).
 	MAC string `json:"mac"`
 	MTU int    `json:"mtu"`
+	// NetSocket is where the helper meets the agent's network: a unixgram
+	// socket it binds (vm.LinkVfkit), relaying each datagram to and from
+	// its end of the card's socket pair. The hypervisor does not use it.
+	NetSocket string `json:"netSocket"`
 
 	// ConsoleLog receives hvc0, the guest's console.
 	ConsoleLog string `json:"consoleLog"`

@@ -31,7 +31,9 @@ const HelperCommand = "vz-helper"
 type Driver struct {
 	m      *vm.Machine
 	helper []string     // the helper's command line, without --state-dir
-	avail  func() error // whether this host and build can run the VM
+	// host says whether this host and build can run the VM and, when they
+	// can, the macOS version (hostVersion; tests stand in for a Mac).
+	host func() (string, error)
 	boot   time.Duration
 
 	mu      sync.Mutex
@@ -70,11 +72,11 @@ func New(m *vm.Machine) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the vz driver runs its helper from this executable: %w", err)
 	}
-	return newDriver(m, []string{exe, HelperCommand}, available), nil
+	return newDriver(m, []string{exe, HelperCommand}, hostVersion), nil
 }
 
-func newDriver(m *vm.Machine, helper []string, avail func() error) *Driver {
-	return &Driver{m: m, helper: helper, avail: avail, boot: bootTimeout}
+func newDriver(m *vm.Machine, helper []string, host func() (string, error)) *Driver {
+	return &Driver{m: m, helper: helper, host: host, boot: bootTimeout}
 }
 
 func (d *Driver) path(name string) string { return filepath.Join(d.m.StateDir, name) }
@@ -83,7 +85,8 @@ func (d *Driver) path(name string) string { return filepath.Join(d.m.StateDir, n
 // it outlives the agent) and returns once the guest printed its boot
 // marker. On failure no helper, socket or pidfile is left.
 func (d *Driver) Start(ctx context.Context) error {
-	if err := d.avail(); err != nil {
+	version, err := d.host()
+	if err != nil {
 		return err
 	}
 	if err := checkArch(runtime.GOARCH, d.m.Arch); err != nil {
@@ -94,6 +97,9 @@ func (d *Driver) Start(ctx context.Context) error {
 	}
 	spec, err := specFor(d.m)
 	if err != nil {
+		return fmt.Errorf("the vz driver: %w", err)
+	}
+	if spec, err = forHost(spec, d.m.Rosetta, d.m.StateDir, runtime.GOARCH, version); err != nil {
 		return fmt.Errorf("the vz driver: %w", err)
 	}
 	if pid, done := d.running(); pid != 0 && !closed(done) {

@@ -29,7 +29,7 @@ func helperDriver(t *testing.T, m *vm.Machine, mode string) *Driver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := newDriver(m, []string{exe}, func() error { return nil })
+	d := newDriver(m, []string{exe}, testMac)
 	d.boot = 30 * time.Second
 	return d
 }
@@ -277,7 +277,7 @@ func TestStartTimesOut(t *testing.T) {
 func adoptable(t *testing.T, answer response) *Driver {
 	t.Helper()
 	m := testMachine(t)
-	d := newDriver(m, []string{"unused"}, func() error { return nil })
+	d := newDriver(m, []string{"unused"}, testMac)
 	pf, err := pidfile.Acquire(filepath.Join(m.StateDir, pidFile))
 	if err != nil {
 		t.Fatal(err)
@@ -365,7 +365,7 @@ func TestAdoptRefusals(t *testing.T) {
 // adopt, no running VM.
 func TestAdoptStaleFiles(t *testing.T) {
 	m := testMachine(t)
-	d := newDriver(m, []string{"unused"}, func() error { return nil })
+	d := newDriver(m, []string{"unused"}, testMac)
 	if err := d.Adopt(context.Background()); !errors.Is(err, vm.ErrNotRunning) {
 		t.Fatalf("no files: %v, want ErrNotRunning", err)
 	}

@@ -128,7 +128,7 @@ func fakeAgentMain(machine string) int {
 	// The helper inherits the environment: it is a helper, not an agent.
 	os.Unsetenv(envFakeAgent)
 	os.Setenv(envFakeHelper, "honour")
-	d := newDriver(&m, []string{exe}, func() error { return nil })
+	d := newDriver(&m, []string{exe}, testMac)
 	if err := d.Start(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "fake agent:", err)
 		return 1

@@ -300,17 +300,12 @@ func readSpec(path string) (Spec, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return Spec{}, fmt.Errorf("the VM's spec %s: %w", path, err)
 	}
-	var errs []error
-	for _, f := range [][2]string{{"kernel", s.Kernel}, {"consoleLog", s.ConsoleLog}, {"netSocket", s.NetSocket}, {"mac", s.MAC}} {
-		if f[1] == "" {
-			errs = append(errs, fmt.Errorf("%s: must be set", f[0]))
-		}
+	errs := []error{checkSpec(s)}
+	if s.NetSocket == "" {
+		errs = append(errs, errors.New("netSocket: must be set"))
 	}
 	if s.CPUs < 1 || s.MemoryMiB < 256 {
 		errs = append(errs, fmt.Errorf("cpus, memoryMiB: %d, %d; want at least 1 and 256", s.CPUs, s.MemoryMiB))
-	}
-	if s.MTU < 1280 || s.MTU > maxMTU {
-		errs = append(errs, fmt.Errorf("mtu: %d, want 1280 to %d", s.MTU, maxMTU))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Spec{}, fmt.Errorf("the VM's spec %s: %w", path, err)

@@ -33,12 +33,24 @@ func privateDir(t testing.TB) string {
 	return d
 }
 
-// testMachine is a machine as the agent describes it for the vz driver.
+// testMac stands in for a Mac of the test's architecture on macOS 14.5.
+func testMac() (string, error) { return "14.5", nil }
+
+// testMachine is a machine as the agent describes it for the vz driver,
+// with a kernel the driver accepts for this architecture.
 func testMachine(t testing.TB) *vm.Machine {
 	dir := privateDir(t)
+	kernel := bzImage(4096)
+	if runtime.GOARCH == "arm64" {
+		kernel = arm64Image(4096)
+	}
+	img := t.TempDir() // the image's, not the machine's
+	if err := os.WriteFile(filepath.Join(img, "vmlinuz"), kernel, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return &vm.Machine{
 		Name: "m", Arch: runtime.GOARCH, CPUs: 2, MemoryMiB: 1024,
-		Kernel: filepath.Join(dir, "vmlinuz"), Initrd: filepath.Join(dir, "initrd.img"), Cmdline: "console=hvc0",
+		Kernel: filepath.Join(img, "vmlinuz"), Initrd: filepath.Join(dir, "initrd.img"), Cmdline: "console=hvc0",
 		Disks:      []vm.Disk{{Path: filepath.Join(dir, "rootfs.img"), ReadOnly: true}, {Path: filepath.Join(dir, "data.img")}},
 		Network:    vm.Network{Socket: filepath.Join(dir, "net.sock"), MAC: guestconfig.GuestMAC, Link: vm.LinkVfkit},
 		ConsoleLog: filepath.Join(dir, "serial.log"),

@@ -49,6 +49,7 @@ func capabilities(goos string) vm.Capabilities {
 	}
 	if goos == "darwin" {
 		c.ShareTypes = []string{shareVirtiofs}
+		c.Rosetta = true // on Apple silicon with macOS 13+ (forHost says when not)
 	}
 	return c
 }
@@ -57,8 +58,19 @@ func capabilities(goos string) vm.Capabilities {
 // build with cgo sets newHypervisor (vz_darwin.go), without which the
 // helper refuses, on macOS 13 or later.
 func available() error {
+	_, err := hostVersion()
+	return err
+}
+
+// hostVersion is available's answer and, when it is nil, this Mac's
+// product version ("14.5").
+func hostVersion() (string, error) {
 	if newHypervisor == nil {
-		return errNoVZ
+		return "", errNoVZ
 	}
-	return checkMacOS(macOSVersion())
+	v, err := hostMacOSVersion()
+	if err != nil {
+		return "", err
+	}
+	return v, checkMacOS(v)
 }

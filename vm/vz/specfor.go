@@ -10,9 +10,6 @@ import (
 	"github.com/berth-dev/berth/vm"
 )
 
-// maxMTU is the largest MTU vz gives a file-handle attachment (macOS 13+).
-const maxMTU = 65535
-
 // linkMTU is the card's MTU: the link's (the agent's switch and the guest
 // use guestconfig.LinkMTU), as long as vz takes it.
 func linkMTU() int { return min(guestconfig.LinkMTU, maxMTU) }
@@ -72,6 +69,25 @@ func specFor(m *vm.Machine) (Spec, error) {
 		NetSocket:  m.Network.Socket,
 		ConsoleLog: m.ConsoleLog,
 	}, nil
+}
+
+// forHost fits spec to this Mac (goarch, its macOS productVersion): the
+// kernel checked, and unpacked into stateDir when it is gzipped; the
+// command line with hvc0 and, on an Intel Mac before macOS 15.5, nopku;
+// Rosetta shared when the machine asks for it and this Mac can (an error
+// that says why otherwise).
+func forHost(spec Spec, rosetta bool, stateDir, goarch, productVersion string) (Spec, error) {
+	var err error
+	if spec.Kernel, err = prepareKernel(spec.Kernel, stateDir, goarch); err != nil {
+		return Spec{}, err
+	}
+	if spec.Cmdline, err = kernelCmdline(spec.Cmdline, goarch, productVersion); err != nil {
+		return Spec{}, err
+	}
+	if spec.Rosetta, err = rosettaEnabled(rosetta, goarch, productVersion); err != nil {
+		return Spec{}, err
+	}
+	return spec, nil
 }
 
 // checkArch refuses a guest the host cannot run: vz runs the host's own

@@ -1,7 +1,6 @@
 package vz
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -72,16 +71,44 @@ func TestCheckArch(t *testing.T) {
 	}
 }
 
-func TestCheckMacOS(t *testing.T) {
-	for v, ok := range map[string]bool{"": true, "13.0": true, "14.5": true, "26.1": true, "12.7.4": false, "11": false, "junk": false} {
-		err := checkMacOS(v)
-		if (err == nil) != ok {
-			t.Errorf("checkMacOS(%q) = %v", v, err)
-		}
-		if err != nil && !errors.Is(err, errNoVZ) {
-			t.Errorf("checkMacOS(%q) = %v, not errNoVZ", v, err)
-		}
+// forHost: the gzipped arm64 kernel unpacked, hvc0 on the command line,
+// Rosetta as asked and as the Mac allows; an Intel Mac before 15.5 gets
+// nopku and no Rosetta.
+func TestForHost(t *testing.T) {
+	dir := t.TempDir()
+	spec := Spec{Kernel: writeFile(t, dir, "vmlinuz", gzipped(t, arm64Image(4096))), Cmdline: "quiet"}
+	got, err := forHost(spec, true, dir, "arm64", "14.5")
+	if err != nil {
+		t.Fatal(err)
 	}
+	if got.Kernel == spec.Kernel || detectKernelFile(t, got.Kernel) != kernelARM64Image {
+		t.Errorf("kernel %s: want the unpacked arm64 Image", got.Kernel)
+	}
+	if got.Cmdline != "quiet console=hvc0" || !got.Rosetta {
+		t.Errorf("arm64, macOS 14.5: %+v", got)
+	}
+	if got, err := forHost(spec, false, dir, "arm64", "14.5"); err != nil || got.Rosetta {
+		t.Errorf("Rosetta not asked for: %+v, %v", got, err)
+	}
+	intel := Spec{Kernel: writeFile(t, dir, "bzImage", bzImage(4096)), Cmdline: "quiet"}
+	if got, err := forHost(intel, false, dir, "amd64", "14.5"); err != nil || got.Cmdline != "quiet console=hvc0 nopku" {
+		t.Errorf("Intel, macOS 14.5: %+v, %v", got, err)
+	}
+	if _, err := forHost(intel, true, dir, "amd64", "15.5"); err == nil || !strings.Contains(err.Error(), "rosetta") {
+		t.Errorf("Rosetta on an Intel Mac: %v", err)
+	}
+	if _, err := forHost(intel, false, dir, "arm64", "14.5"); err == nil || !strings.Contains(err.Error(), "kernel") {
+		t.Errorf("a bzImage on Apple silicon: %v", err)
+	}
+}
+
+func detectKernelFile(t *testing.T, p string) kernelFormat {
+	t.Helper()
+	f, err := readKernelFormat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func TestCapabilities(t *testing.T) {

@@ -30,11 +30,11 @@ const HelperCommand = "vz-helper"
 // pidfile, its record and its control socket.
 type Driver struct {
 	m      *vm.Machine
-	helper []string     // the helper's command line, without --state-dir
+	helper []string // the helper's command line, without --state-dir
 	// host says whether this host and build can run the VM and, when they
 	// can, the macOS version (hostVersion; tests stand in for a Mac).
 	host func() (string, error)
-	boot   time.Duration
+	boot time.Duration
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd     // the helper, when this driver started it

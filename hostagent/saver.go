@@ -1,0 +1,291 @@
+package hostagent
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// The resource saver (config resourceSaver.idle) pauses the VM (its CPUs
+// stop, its memory stays) once the machine has been idle for the period:
+// no container running, no request in flight through the docker socket,
+// no shell, and no activity for that long. The places where the user
+// reaches the guest (the docker socket bridge, the port forwards, the
+// control API's shell and logs, the engine's metrics) call Wake before
+// they carry anything, and Busy for what must not be paused under them;
+// the agent's own background work takes a Hold, which never wakes the VM
+// and is refused while it is paused.
+
+// saverResumeTTL bounds one resume.
+const saverResumeTTL = 10 * time.Second
+
+// saverClock is the time the saver runs on; tests give it a fake.
+type saverClock interface {
+	Now() time.Time
+	AfterFunc(d time.Duration, f func()) func() bool
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+type saverState int
+
+const (
+	saverAwake saverState = iota
+	saverPausing
+	saverPaused
+	saverResuming
+	saverClosed
+)
+
+// saverHooks are what the saver does to the machine.
+type saverHooks struct {
+	pause, resume func(ctx context.Context) error
+	// paused and resumed tell the agent (its status); resumed also syncs
+	// the guest's clock and checks its health. Called without the lock,
+	// in order.
+	paused  func(since time.Time)
+	resumed func()
+}
+
+// saver is the resource saver's state machine.
+type saver struct {
+	idle  time.Duration
+	clock saverClock
+	hooks saverHooks
+	log   *slog.Logger
+
+	mu    sync.Mutex
+	state saverState
+	since time.Time // paused since
+	last  time.Time // last activity
+	busy  int       // requests in flight that keep the VM awake
+	holds int       // the agent's own calls to the guest in flight
+	// running is the number of containers running; -1 until the engine's
+	// list is known (nothing is paused before).
+	running int
+	stopTimer func() bool
+	closing   bool
+	// changed is closed, and replaced, at the end of each pause or resume.
+	changed chan struct{}
+}
+
+func newSaver(idle time.Duration, clock saverClock, hooks saverHooks, log *slog.Logger) *saver {
+	s := &saver{idle: idle, clock: clock, hooks: hooks, log: log, running: -1, changed: make(chan struct{})}
+	s.last = clock.Now()
+	return s
+}
+
+// arm sets the idle timer for what the state allows; under s.mu.
+func (s *saver) arm() {
+	if s.stopTimer != nil {
+		s.stopTimer()
+		s.stopTimer = nil
+	}
+	if s.closing || s.state != saverAwake || s.busy > 0 || s.holds > 0 || s.running != 0 || s.idle <= 0 {
+		return
+	}
+	s.stopTimer = s.clock.AfterFunc(max(s.last.Add(s.idle).Sub(s.clock.Now()), 0), s.expire)
+}
+
+// expire pauses the VM if it is still idle.
+func (s *saver) expire() {
+	s.mu.Lock()
+	if s.closing || s.state != saverAwake || s.busy > 0 || s.holds > 0 || s.running != 0 {
+		s.mu.Unlock()
+		return
+	}
+	if now := s.clock.Now(); now.Sub(s.last) < s.idle {
+		s.arm()
+		s.mu.Unlock()
+		return
+	}
+	s.state = saverPausing
+	s.stopTimer = nil
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), saverResumeTTL)
+	err := s.hooks.pause(ctx)
+	cancel()
+
+	s.mu.Lock()
+	if err != nil {
+		s.state = saverAwake
+		s.last = s.clock.Now() // try again after another idle period
+		s.log.Warn("resource saver: could not pause the VM; it keeps running", "err", err)
+		s.transition()
+		s.arm()
+		s.mu.Unlock()
+		return
+	}
+	s.state = saverPaused
+	s.since = s.clock.Now()
+	since := s.since
+	s.log.Info("resource saver: paused the VM", "idle", s.idle.String())
+	s.mu.Unlock()
+	// Reported before the waiters go on: a wake that came while pausing
+	// resumes only after "paused" was said, so the events stay in order.
+	s.hooks.paused(since)
+	s.mu.Lock()
+	s.transition()
+	s.mu.Unlock()
+}
+
+// transition wakes whoever waits for a pause or resume to end; under s.mu.
+func (s *saver) transition() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Wake resumes the VM if it is paused (waiting for a pause under way to
+// end first), and counts as activity. Concurrent wakes resume it once.
+func (s *saver) Wake(ctx context.Context) error {
+	s.mu.Lock()
+	for {
+		s.last = s.clock.Now()
+		switch s.state {
+		case saverAwake, saverClosed:
+			s.arm()
+			s.mu.Unlock()
+			return nil
+		case saverPausing, saverResuming:
+			ch := s.changed
+			s.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			s.mu.Lock()
+			continue
+		case saverPaused:
+		}
+		s.state = saverResuming
+		s.mu.Unlock()
+		err := s.resumeVM(ctx)
+		s.mu.Lock()
+		if err != nil {
+			s.state = saverPaused
+			s.transition()
+			s.mu.Unlock()
+			return err
+		}
+		s.mu.Unlock()
+		s.hooks.resumed()
+		s.mu.Lock()
+		s.state = saverAwake
+		s.last = s.clock.Now()
+		s.transition()
+		s.arm()
+		s.mu.Unlock()
+		return nil
+	}
+}
+
+func (s *saver) resumeVM(ctx context.Context) error {
+	// A caller that gives up must not leave a resume half done.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saverResumeTTL)
+	defer cancel()
+	began := s.clock.Now()
+	if err := s.hooks.resume(ctx); err != nil {
+		s.log.Error("resource saver: could not resume the VM", "err", err)
+		return err
+	}
+	s.log.Info("resource saver: resumed the VM", "paused", s.clock.Now().Sub(s.since).String(), "resumeSeconds", s.clock.Now().Sub(began).Seconds())
+	return nil
+}
+
+// Busy counts as activity and keeps the VM from being paused until done
+// is called. It does not wake the VM: call Wake first.
+func (s *saver) Busy() (done func()) {
+	s.mu.Lock()
+	s.busy++
+	s.last = s.clock.Now()
+	s.arm()
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.busy--
+			s.last = s.clock.Now()
+			s.arm()
+			s.mu.Unlock()
+		})
+	}
+}
+
+// Hold is for the agent's own calls to the guest (health checks, the
+// listener poll): it neither wakes the VM nor counts as activity, and is
+// refused (ok false: skip the call) unless the VM is awake; while held the
+// VM is not paused, so the call cannot hang on a pause.
+func (s *saver) Hold() (release func(), ok bool) {
+	if s == nil {
+		return func() {}, true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != saverAwake && s.state != saverClosed {
+		return nil, false
+	}
+	s.holds++
+	s.arm()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.holds--
+			s.arm()
+			s.mu.Unlock()
+		})
+	}, true
+}
+
+// SetRunning tells the saver how many containers run: any keeps the VM
+// awake.
+func (s *saver) SetRunning(n int) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	if n != s.running { // a container started or stopped, or the list came
+		s.last = s.clock.Now()
+	}
+	s.running = n
+	s.arm()
+	s.mu.Unlock()
+}
+
+// Paused reports whether the VM is paused (or being paused or resumed).
+func (s *saver) Paused() bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state != saverAwake && s.state != saverClosed
+}
+
+// Close stops pausing, and resumes a paused VM (waiting for a pause under
+// way) so that it can be stopped cleanly.
+func (s *saver) Close() error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	s.closing = true
+	s.arm()
+	s.mu.Unlock()
+	err := s.Wake(context.Background())
+	s.mu.Lock()
+	if err == nil {
+		s.state = saverClosed
+	}
+	s.mu.Unlock()
+	return err
+}

@@ -68,7 +68,7 @@ type saver struct {
 	holds int       // the agent's own calls to the guest in flight
 	// running is the number of containers running; -1 until the engine's
 	// list is known (nothing is paused before).
-	running int
+	running   int
 	stopTimer func() bool
 	closing   bool
 	// changed is closed, and replaced, at the end of each pause or resume.

@@ -2,9 +2,14 @@ package hostagent
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/hostagent/bridge"
+	"github.com/berth-dev/berth/vm"
 )
 
 // The resource saver (config resourceSaver.idle) pauses the VM (its CPUs
@@ -71,6 +76,7 @@ type saver struct {
 	running   int
 	stopTimer func() bool
 	closing   bool
+	active    bool // from Start: the machine is up
 	// changed is closed, and replaced, at the end of each pause or resume.
 	changed chan struct{}
 }
@@ -81,13 +87,22 @@ func newSaver(idle time.Duration, clock saverClock, hooks saverHooks, log *slog.
 	return s
 }
 
+// Start begins counting idle time: the machine is up.
+func (s *saver) Start() {
+	s.mu.Lock()
+	s.active = true
+	s.last = s.clock.Now()
+	s.arm()
+	s.mu.Unlock()
+}
+
 // arm sets the idle timer for what the state allows; under s.mu.
 func (s *saver) arm() {
 	if s.stopTimer != nil {
 		s.stopTimer()
 		s.stopTimer = nil
 	}
-	if s.closing || s.state != saverAwake || s.busy > 0 || s.holds > 0 || s.running != 0 || s.idle <= 0 {
+	if !s.active || s.closing || s.state != saverAwake || s.busy > 0 || s.holds > 0 || s.running != 0 || s.idle <= 0 {
 		return
 	}
 	s.stopTimer = s.clock.AfterFunc(max(s.last.Add(s.idle).Sub(s.clock.Now()), 0), s.expire)
@@ -288,4 +303,84 @@ func (s *saver) Close() error {
 	}
 	s.mu.Unlock()
 	return err
+}
+
+// newResourceSaver makes the saver of this run, unless the config turns it
+// off or the driver cannot pause its VM. It starts counting once the
+// machine is up (Start); its cleanup, run before the forwards, the bridge
+// and the VM stop, resumes a paused VM so that it shuts down cleanly.
+func (a *Agent) newResourceSaver(b *boot, cleanups *[]func()) {
+	idle := b.settings.SaverIdle
+	if idle <= 0 {
+		a.log.Info("resource saver off (resourceSaver.idle is 0)")
+		return
+	}
+	d := b.driver
+	if _, ok := d.(vm.Pauser); !ok {
+		a.log.Info("resource saver off: the driver cannot pause its VM", "driver", a.o.Driver)
+		return
+	}
+	s := newSaver(idle, realClock{}, saverHooks{
+		pause:  func(ctx context.Context) error { return vm.Pause(ctx, d) },
+		resume: func(ctx context.Context) error { return vm.Resume(ctx, d) },
+		paused: func(since time.Time) {
+			a.set(func(st *api.Status) { st.State, st.PausedSince = api.StatePaused, since })
+		},
+		resumed: a.afterResume,
+	}, a.log.With("component", "saver"))
+	a.mu.Lock()
+	a.saver = s
+	a.mu.Unlock()
+	*cleanups = append(*cleanups, a.closeSaver)
+	a.log.Info("resource saver on", "idle", idle.String())
+}
+
+// closeSaver stops the resource saver, resuming a paused VM.
+func (a *Agent) closeSaver() {
+	if err := a.resourceSaver().Close(); err != nil {
+		a.log.Warn("resource saver: the paused VM could not be resumed for the stop", "err", err)
+	}
+}
+
+func (a *Agent) resourceSaver() *saver {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.saver
+}
+
+// waker is the hook the user's ways in call, nil when the saver is off.
+func (a *Agent) waker() bridge.Waker {
+	if s := a.resourceSaver(); s != nil {
+		return s
+	}
+	return nil
+}
+
+// afterResume runs as the VM resumes, before the request that woke it is
+// carried: it checks the guest's health at once, which also sets the
+// guest's clock (it stood still while the VM was paused), and makes the
+// machine running again; the forwards resync from the engine.
+func (a *Agent) afterResume() {
+	ctx, cancel := context.WithTimeout(context.Background(), guestRequestTTL)
+	defer cancel()
+	a.checkHealth(ctx)
+	a.mu.Lock()
+	p := a.ports
+	a.mu.Unlock()
+	if p != nil {
+		p.resyncSoon()
+	}
+}
+
+// wakeFor resumes a paused VM for a user's request through the control
+// API and keeps it awake until done; done is never nil.
+func (a *Agent) wakeFor(ctx context.Context) (done func(), err error) {
+	s := a.resourceSaver()
+	if s == nil {
+		return func() {}, nil
+	}
+	if err := s.Wake(ctx); err != nil {
+		return func() {}, fmt.Errorf("resuming the VM: %w", err)
+	}
+	return s.Busy(), nil
 }

@@ -139,6 +139,7 @@ func testSaver(t *testing.T, idle time.Duration) (*saver, *fakeClock, *fakeMachi
 	t.Helper()
 	c, m := newFakeClock(), &fakeMachine{}
 	s := newSaver(idle, c, m.hooks(), slog.New(slog.DiscardHandler))
+	s.Start()
 	return s, c, m
 }
 
@@ -150,7 +151,13 @@ func wantCalls(t *testing.T, m *fakeMachine, want ...string) {
 }
 
 func TestSaverPausesAfterIdle(t *testing.T) {
-	s, c, m := testSaver(t, 5*time.Minute)
+	c, m := newFakeClock(), &fakeMachine{}
+	s := newSaver(5*time.Minute, c, m.hooks(), slog.New(slog.DiscardHandler))
+	s.SetRunning(0)
+	c.Advance(time.Hour)
+	wantCalls(t, m) // the machine is not up yet
+	s.Start()
+	s.SetRunning(-1)
 	c.Advance(time.Hour)
 	wantCalls(t, m) // the container list is not known yet
 	s.SetRunning(0)
@@ -316,6 +323,7 @@ func TestSaverPauseFailureKeepsRunning(t *testing.T) {
 	c, m := newFakeClock(), &fakeMachine{pauseErr: errors.New("the monitor is gone")}
 	var logs syncBuffer
 	s := newSaver(time.Minute, c, m.hooks(), slog.New(slog.NewTextHandler(&logs, nil)))
+	s.Start()
 	s.SetRunning(0)
 	c.Advance(time.Minute)
 	wantCalls(t, m, "pause")

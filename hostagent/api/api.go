@@ -64,7 +64,7 @@ const (
 	// StatePaused: the resource saver paused the idle VM (its CPUs stop,
 	// its memory stays); the next docker request, connection to a
 	// forwarded port or shell resumes it. Status.PausedSince says since when.
-	StatePaused State = "paused"
+	StatePaused   State = "paused"
 	StateStopping State = "stopping"
 	StateError    State = "error"
 )

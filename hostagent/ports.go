@@ -167,11 +167,12 @@ func (g guestNet) awake(ctx context.Context, dial func() (net.Conn, error)) (net
 // busyConn calls done when c closes, keeping c's half-close.
 func busyConn(c net.Conn, done func()) net.Conn {
 	var once sync.Once
+	// Pointers: the relay keeps its connections in a map.
 	b := busy{Conn: c, done: func() { once.Do(done) }}
 	if _, ok := c.(interface{ CloseWrite() error }); ok {
-		return busyHalf{b}
+		return &busyHalf{b}
 	}
-	return b
+	return &b
 }
 
 type busy struct {
@@ -179,14 +180,14 @@ type busy struct {
 	done func()
 }
 
-func (b busy) Close() error {
+func (b *busy) Close() error {
 	b.done()
 	return b.Conn.Close()
 }
 
 type busyHalf struct{ busy }
 
-func (b busyHalf) CloseWrite() error {
+func (b *busyHalf) CloseWrite() error {
 	return b.Conn.(interface{ CloseWrite() error }).CloseWrite()
 }
 

@@ -3,7 +3,8 @@
 // the same user. The transport is HTTP over the machine's agent socket (a
 // named pipe on Windows), reachable by the owning user only.
 //
-//	GET  /v1/status   the machine's Status
+//	GET  /v1/status   the machine's Status (a VM the resource saver paused
+//	                  is StatePaused, with PausedSince; asking does not wake it)
 //	GET  /v1/events   a stream of Event, one JSON object per line; the
 //	                  first is always the current status
 //	GET  /v1/debug/engine-rtt?n=N

@@ -77,6 +77,21 @@ func TestResourceSaverPausesAndWakes(t *testing.T) {
 	if since.IsZero() || time.Since(since) > time.Minute {
 		t.Errorf("pausedSince %s", since)
 	}
+	// The agent's own work (the health check every 5s, the listener poll
+	// every second, the container list every 15s) neither wakes it nor
+	// finds it unreachable.
+	// Long enough for a health request to time out (guestRequestTTL).
+	wait := healthPeriod + guestRequestTTL + time.Second
+	time.Sleep(wait)
+	if st, err := ctl.Status(ctx); err != nil || st.State != api.StatePaused || !st.PausedSince.Equal(since) {
+		t.Fatalf("after %s paused: %+v, %v; want still paused since %s", wait, st, err, since)
+	}
+	f.mu.Lock()
+	resumes := f.resumes
+	f.mu.Unlock()
+	if resumes != 0 {
+		t.Fatalf("the agent resumed the VM %d times by itself", resumes)
+	}
 
 	// The docker socket: a new connection resumes the VM before it is
 	// carried (the stand-in, stopped, would never answer otherwise).
@@ -114,7 +129,8 @@ func TestResourceSaverPausesAndWakes(t *testing.T) {
 	<-evDone
 	checkNothingLeft(t, m, f)
 	f.mu.Lock()
-	kills, resumes := f.kills, f.resumes
+	kills := f.kills
+	resumes = f.resumes
 	f.mu.Unlock()
 	if kills != 0 || resumes != 3 {
 		t.Errorf("the VM was killed %d times and resumed %d; want a resume for the stop and a clean power-off", kills, resumes)

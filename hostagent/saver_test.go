@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -362,5 +363,70 @@ func TestSaverOffAndClose(t *testing.T) {
 	wantCalls(t, m, "pause", "status paused", "resume", "status running") // closed: never again
 	if c.pending() != 0 {
 		t.Errorf("%d timers armed after Close", c.pending())
+	}
+}
+
+// A forwarded connection wakes the VM before it is dialled and keeps it
+// awake until it closes, with its half-close kept (netpipe needs it).
+func TestGuestNetWakesForwards(t *testing.T) {
+	s, c, m := testSaver(t, time.Minute)
+	s.SetRunning(0)
+	c.Advance(time.Minute)
+	wantCalls(t, m, "pause", "status paused")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
+	g := guestNet{waker: s}
+	var dialled []string
+	conn, err := g.awake(context.Background(), func() (net.Conn, error) {
+		dialled = m.got()
+		return net.Dial("tcp", ln.Addr().String())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"pause", "status paused", "resume", "status running"}; !slices.Equal(dialled, want) {
+		t.Fatalf("dialled after %q, want after %q", dialled, want)
+	}
+	if _, ok := conn.(interface{ CloseWrite() error }); !ok {
+		t.Fatal("the forwarded connection lost its half-close")
+	}
+	c.Advance(time.Hour)
+	wantCalls(t, m, "pause", "status paused", "resume", "status running") // open: awake
+	conn.Close()
+	conn.Close()
+	c.Advance(time.Minute)
+	wantCalls(t, m, "pause", "status paused", "resume", "status running", "pause", "status paused")
+
+	// A connection without a half-close does not grow one; a failed dial
+	// holds nothing.
+	a, b := net.Pipe()
+	defer b.Close()
+	conn, err = g.awake(context.Background(), func() (net.Conn, error) { return a, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := conn.(interface{ CloseWrite() error }); ok {
+		t.Error("a pipe grew a half-close")
+	}
+	conn.Close()
+	if _, err := g.awake(context.Background(), func() (net.Conn, error) { return nil, errors.New("refused") }); err == nil {
+		t.Fatal("a failed dial succeeded")
+	}
+	c.Advance(time.Minute)
+	if n := len(m.got()); n != 10 {
+		t.Errorf("the machine was asked %q; want it paused again after the pipe closed and the failed dial", m.got())
 	}
 }

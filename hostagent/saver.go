@@ -138,15 +138,15 @@ func (s *saver) expire() {
 		s.mu.Unlock()
 		return
 	}
-	s.state = saverPaused
 	s.since = s.clock.Now()
 	since := s.since
 	s.log.Info("resource saver: paused the VM", "idle", s.idle.String())
 	s.mu.Unlock()
-	// Reported before the waiters go on: a wake that came while pausing
+	// Reported while still pausing: a wake that comes meanwhile waits, and
 	// resumes only after "paused" was said, so the events stay in order.
 	s.hooks.paused(since)
 	s.mu.Lock()
+	s.state = saverPaused
 	s.transition()
 	s.mu.Unlock()
 }

@@ -91,6 +91,8 @@ type fakeMachine struct {
 	// gate, when set, holds a pause or resume until it is closed.
 	gate    chan struct{}
 	entered chan string
+	// saying, when set, holds the "paused" report until it is closed.
+	saying chan struct{}
 }
 
 func (m *fakeMachine) hooks() saverHooks {
@@ -118,6 +120,12 @@ func (m *fakeMachine) hooks() saverHooks {
 		pause:  op("pause", &m.pauseErr),
 		resume: op("resume", nil),
 		paused: func(time.Time) {
+			m.mu.Lock()
+			saying := m.saying
+			m.mu.Unlock()
+			if saying != nil {
+				<-saying
+			}
 			m.mu.Lock()
 			m.calls = append(m.calls, "status paused")
 			m.mu.Unlock()
@@ -273,6 +281,33 @@ func TestSaverWakeWhilePausing(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 	close(m.gate)
+	<-expired
+	if err := <-woke; err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, m, "pause", "status paused", "resume", "status running")
+}
+
+// A wake that comes while "paused" is being reported resumes after it:
+// the status never ends paused on a running VM.
+func TestSaverWakeWhileReportingPaused(t *testing.T) {
+	s, c, m := testSaver(t, time.Minute)
+	s.SetRunning(0)
+	m.saying = make(chan struct{})
+	expired := make(chan struct{})
+	go func() { c.Advance(time.Minute); close(expired) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Equal(m.got(), []string{"pause"}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no pause: %q", m.got())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	woke := make(chan error, 1)
+	go func() { woke <- s.Wake(context.Background()) }()
+	time.Sleep(50 * time.Millisecond)
+	wantCalls(t, m, "pause") // the wake waits
+	close(m.saying)
 	<-expired
 	if err := <-woke; err != nil {
 		t.Fatal(err)

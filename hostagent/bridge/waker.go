@@ -181,6 +181,8 @@ func (t *inflight) responses(dst io.Writer, src *bufio.Reader) error {
 			_, err := io.Copy(dst, src)
 			return err
 		}
+		// Only its header was read; the body passes below, from src.
+		_ = resp.Body.Close()
 		code := resp.StatusCode
 		switch {
 		case code == http.StatusSwitchingProtocols:

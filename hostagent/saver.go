@@ -127,6 +127,15 @@ func (s *saver) expire() {
 	ctx, cancel := context.WithTimeout(context.Background(), saverResumeTTL)
 	err := s.hooks.pause(ctx)
 	cancel()
+	if err != nil {
+		// The pause may have stopped the CPUs and failed after (the run
+		// state unreadable): whatever it did, the VM must run on.
+		ctx, cancel := context.WithTimeout(context.Background(), saverResumeTTL)
+		if rerr := s.hooks.resume(ctx); rerr != nil {
+			s.log.Warn("resource saver: resuming after a failed pause", "err", rerr)
+		}
+		cancel()
+	}
 
 	s.mu.Lock()
 	if err != nil {

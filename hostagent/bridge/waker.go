@@ -193,11 +193,11 @@ func (t *inflight) responses(dst io.Writer, src *bufio.Reader) error {
 		case t.front() == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified:
 		case len(resp.TransferEncoding) == 1 && resp.TransferEncoding[0] == "chunked":
 			if err := copyBody(dst, src, framing{chunked: true}); err != nil {
-				return err
+				return copyRest(dst, src)
 			}
 		case len(resp.TransferEncoding) == 0 && resp.ContentLength >= 0:
 			if err := copyBody(dst, src, framing{length: resp.ContentLength}); err != nil {
-				return err
+				return copyRest(dst, src)
 			}
 		default:
 			// Delimited by the end of the connection (attach's raw stream).
@@ -206,4 +206,12 @@ func (t *inflight) responses(dst io.Writer, src *bufio.Reader) error {
 		}
 		t.answered()
 	}
+}
+
+// copyRest copies what follows a body the bridge could not follow (a bad
+// chunk line, or the connection ending in it): every byte still reaches
+// the client, and the requests in flight stay so until the connection ends.
+func copyRest(dst io.Writer, src io.Reader) error {
+	_, err := io.Copy(dst, src)
+	return err
 }

@@ -28,6 +28,16 @@ type Config struct {
 	Ports  Ports   `yaml:"ports,omitempty"`
 	Engine Engine  `yaml:"engine,omitempty"`
 	DNS    DNS     `yaml:"dns,omitempty"`
+
+	ResourceSaver ResourceSaver `yaml:"resourceSaver,omitempty"`
+}
+
+// ResourceSaver pauses the VM while nothing uses it.
+type ResourceSaver struct {
+	// Idle is how long the machine runs no container and answers no
+	// request before its VM is paused: a duration ("5m", "90s"); "0"
+	// turns the saver off.
+	Idle *string `yaml:"idle,omitempty"`
 }
 
 // Share is a host folder shared into the VM at the same path.

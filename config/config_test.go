@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
 )
@@ -240,5 +241,43 @@ func TestValidateRefusesEveryReservedDaemonKey(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "engine.daemon."+k+": set by Berth itself") {
 			t.Errorf("engine.daemon.%s: %v", k, err)
 		}
+	}
+}
+
+// resourceSaver.idle: a duration, 0 off, the default when unset; written
+// as a YAML number too; a negative or unreadable one names the field.
+func TestResourceSaverIdle(t *testing.T) {
+	for _, tc := range []struct {
+		doc  string
+		want time.Duration
+		err  string
+	}{
+		{doc: "", want: 5 * time.Minute},
+		{doc: "resourceSaver: {idle: 90s}", want: 90 * time.Second},
+		{doc: "resourceSaver: {idle: 1h30m}", want: 90 * time.Minute},
+		{doc: "resourceSaver: {idle: 0}", want: 0},
+		{doc: "resourceSaver: {idle: \"0s\"}", want: 0},
+		{doc: "resourceSaver: {idle: -5m}", err: `resourceSaver.idle: "-5m" is negative`},
+		{doc: "resourceSaver: {idle: soon}", err: `resourceSaver.idle: "soon" is not a duration`},
+		{doc: "resourceSaver: {idle: 5}", err: `resourceSaver.idle: "5" is not a duration`},
+	} {
+		r, w, err := Check([]byte(tc.doc), host(t))
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: %v, want %q", tc.doc, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || len(w) > 0 || r.SaverIdle != tc.want {
+			t.Errorf("%q: idle %s, %v %v; want %s", tc.doc, r.SaverIdle, err, w, tc.want)
+		}
+	}
+	// `berth config set` takes it like any key, and refuses a bad one.
+	doc, err := Set(DefaultFile, "resourceSaver.idle", "30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, err := Check(doc, host(t)); err != nil || r.SaverIdle != 30*time.Second {
+		t.Errorf("after set: idle %s, %v", r.SaverIdle, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
 )
@@ -35,7 +36,12 @@ type Resolved struct {
 	Proxy       Proxy
 	MetricsPort int
 	DNS         []string
+	// SaverIdle is resourceSaver.idle; zero: the saver is off.
+	SaverIdle time.Duration
 }
+
+// DefaultSaverIdle is resourceSaver.idle when the file does not set it.
+const DefaultSaverIdle = 5 * time.Minute
 
 // Resolve fills the defaults, section by section, without validating.
 func Resolve(c *Config, h Host) (Resolved, error) {
@@ -81,6 +87,14 @@ func Resolve(c *Config, h Host) (Resolved, error) {
 		r.MetricsPort = *c.Engine.MetricsPort
 	}
 	r.DNS = c.DNS.Servers
+	r.SaverIdle = DefaultSaverIdle
+	if c.ResourceSaver.Idle != nil {
+		d, err := parseIdle(*c.ResourceSaver.Idle)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("resourceSaver.idle: %w", err))
+		}
+		r.SaverIdle = d
+	}
 	return r, errors.Join(errs...)
 }
 
@@ -108,6 +122,18 @@ func resolveShares(s []Share, home string) []Share {
 		out[i] = Share{Path: p, ReadOnly: sh.ReadOnly, WindowsPath: sh.WindowsPath}
 	}
 	return out
+}
+
+// parseIdle reads a duration of at least zero: "5m", "90s", "1h30m", "0".
+func parseIdle(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (examples: 5m, 90s, 1h; 0 turns the resource saver off)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative (a duration such as 5m, or 0 to turn the resource saver off)", s)
+	}
+	return d, nil
 }
 
 var sizeRE = regexp.MustCompile(`^(\d+)\s*([KMGT]i?B?|[KMGT]|B)?$`)

@@ -113,13 +113,14 @@ func (e *env) mustDocker(t testing.TB, args ...string) string {
 }
 
 type status struct {
-	State       string `json:"state"`
-	DockerHost  string `json:"dockerHost"`
-	Accelerator string `json:"accelerator"`
-	AccelNote   string `json:"accelNote"`
-	AgentPID    int    `json:"agentPID"`
-	VMPID       int    `json:"vmPID"`
-	Error       string `json:"error"`
+	State       string    `json:"state"`
+	DockerHost  string    `json:"dockerHost"`
+	Accelerator string    `json:"accelerator"`
+	AccelNote   string    `json:"accelNote"`
+	AgentPID    int       `json:"agentPID"`
+	VMPID       int       `json:"vmPID"`
+	Error       string    `json:"error"`
+	PausedSince time.Time `json:"pausedSince"`
 	Timeline    *struct {
 		Stages []struct {
 			Name    string  `json:"name"`

@@ -79,6 +79,13 @@ func (a *Agent) reapOrphan(d vm.Driver) error {
 		return nil
 	}
 	a.log.Warn("a VM from an earlier agent is still running; powering it off", "pid", pid)
+	// One its agent's resource saver left paused would ignore the power
+	// button; resuming a running one changes nothing.
+	rctx, rcancel := context.WithTimeout(context.Background(), saverResumeTTL)
+	if err := vm.Resume(rctx, d); err != nil && !errors.Is(err, vm.ErrUnsupported) {
+		a.log.Debug("resuming the orphaned VM before its power-off", "err", err)
+	}
+	rcancel()
 	ctx, cancel := context.WithTimeout(context.Background(), acpiStopWait)
 	defer cancel()
 	if err := d.Stop(ctx); err != nil {

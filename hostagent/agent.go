@@ -118,6 +118,8 @@ type Agent struct {
 
 	engineDial bridge.Dialer // set once the engine answers
 	ports      *ports        // set while port forwarding runs
+	// saver pauses the idle VM (resourceSaver.idle); nil when off.
+	saver *saver
 
 	stopOnce sync.Once
 	stopReq  chan struct{}
@@ -263,7 +265,13 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	})
 	a.log.Info("engine ready", "dockerHost", a.o.Machine.DockerHost(), "seconds", now.Sub(a.snapshot().StartedAt).Seconds())
 	a.log.Info("start timeline", "stages", tl.Stages, "guest", tl.Guest, "adopted", tl.Adopted)
-	return a.supervise(ctx, b.vmDone)
+	if s := a.resourceSaver(); s != nil {
+		s.Start()
+	}
+	err := a.supervise(ctx, b.vmDone)
+	// No pause from here on; a paused VM resumes, to stop cleanly.
+	a.closeSaver()
+	return err
 }
 
 // loadConfig reads the driver's declaration and the user's config.
@@ -459,6 +467,7 @@ func (a *Agent) serveEngine(ctx context.Context, b *boot, cleanups *[]func()) er
 	if err := a.waitEngine(ctx, network, b.vmDone); err != nil {
 		return err
 	}
+	a.newResourceSaver(b, cleanups)
 	lns, err := dockerListeners(m.DockerSocket(), m.DockerEngineSocket(), sockets.Listen, a.log)
 	if err != nil {
 		return err
@@ -470,13 +479,13 @@ func (a *Agent) serveEngine(ctx context.Context, b *boot, cleanups *[]func()) er
 		// it carries when it returns.
 		br := bridge.New(func(ctx context.Context) (net.Conn, error) {
 			return network.DialGuest(ctx, guestconfig.DockerPort)
-		}, a.log).WithPaths(b.shares.bridge)
+		}, a.log).WithPaths(b.shares.bridge).WithWaker(a.waker())
 		bridges.Go(func() { _ = br.Serve(bctx, ln) })
 	}
 	*cleanups = append(*cleanups, func() { stopBridge(); bridges.Wait() })
 
 	if b.settings.MetricsPort != 0 {
-		stopMetrics, err := serveMetrics(b.settings.MetricsPort, network, a.log)
+		stopMetrics, err := serveMetrics(b.settings.MetricsPort, network, a.waker(), a.log)
 		if err != nil {
 			return err
 		}
@@ -587,7 +596,12 @@ func (a *Agent) supervise(ctx context.Context, vmDone *vmExit) error {
 		case <-vmDone.done:
 			return fmt.Errorf("the VM exited unexpectedly (see %s): %w", a.o.Machine.Path(store.SerialLogFile), exitErr(vmDone.err))
 		case <-t.C:
-			a.checkHealth(ctx)
+			// Not while the resource saver has the VM paused: asking
+			// would find it unreachable (and must not wake it).
+			if release, ok := a.resourceSaver().Hold(); ok {
+				a.checkHealth(ctx)
+				release()
+			}
 		}
 	}
 }
@@ -616,11 +630,13 @@ func (a *Agent) checkHealth(ctx context.Context) {
 		warnings = h.Warnings
 	}
 	cur := a.snapshot()
-	if cur.State == state && cur.Error == reason && slices.Equal(cur.Warnings, warnings) {
+	if cur.State == state && cur.Error == reason && slices.Equal(cur.Warnings, warnings) && cur.PausedSince.IsZero() {
 		return
 	}
 	a.log.Info("health changed", "state", state, "reason", reason, "warnings", warnings)
-	a.set(func(s *api.Status) { s.State, s.Error, s.Warnings = state, reason, warnings })
+	a.set(func(s *api.Status) {
+		s.State, s.Error, s.Warnings, s.PausedSince = state, reason, warnings, time.Time{}
+	})
 }
 
 // stopVM stops the guest in stages: the guest agent's clean shutdown (the

@@ -39,6 +39,13 @@ func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "exec request: " + err.Error()})
 		return
 	}
+	// A shell keeps a paused VM resumed until it ends.
+	awake, err := a.wakeFor(r.Context())
+	defer awake()
+	if err != nil {
+		writeJSON(w, http.StatusBadGateway, map[string]string{"message": err.Error()})
+		return
+	}
 	guest, err := a.guestClient().Exec(r.Context(), req)
 	if err != nil {
 		writeJSON(w, http.StatusBadGateway, map[string]string{"message": err.Error()})
@@ -70,6 +77,12 @@ func (a *Agent) serveGuestLog(w http.ResponseWriter, r *http.Request) {
 	gc := a.guestClient()
 	if gc == nil {
 		writeJSON(w, http.StatusConflict, map[string]string{"message": "the machine is not running"})
+		return
+	}
+	awake, err := a.wakeFor(r.Context())
+	defer awake()
+	if err != nil {
+		writeJSON(w, http.StatusBadGateway, map[string]string{"message": err.Error()})
 		return
 	}
 	rc, err := gc.Log(r.Context(), r.PathValue("name"))

@@ -13,7 +13,7 @@ import (
 
 // serveMetrics exposes the engine's Prometheus endpoint on host loopback
 // only; it returns a function that closes the listener and its connections.
-func serveMetrics(port int, network *vnet.Network, log *slog.Logger) (func(), error) {
+func serveMetrics(port int, network *vnet.Network, waker bridge.Waker, log *slog.Logger) (func(), error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", fmt.Sprint(port)))
 	if err != nil {
 		return nil, fmt.Errorf("engine.metricsPort %d: %w", port, err)
@@ -23,6 +23,9 @@ func serveMetrics(port int, network *vnet.Network, log *slog.Logger) (func(), er
 	br := bridge.New(func(ctx context.Context) (net.Conn, error) {
 		return network.DialGuest(ctx, guestMetricsPort)
 	}, log)
+	if waker != nil { // a scrape resumes a paused VM
+		br.WithWaker(waker)
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/guest/agentapi"
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/hostagent/bridge"
 	"github.com/berth-dev/berth/hostagent/vnet"
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/portfwd"
@@ -57,6 +58,12 @@ type ports struct {
 
 	applyMu sync.Mutex // one reconcile at a time
 	kick    chan struct{}
+
+	// saver, when on, is told how many containers run; the polls and
+	// resyncs hold it and are skipped while the VM is paused.
+	saver *saver
+	// resync asks for a container list: after a resume.
+	resyncNow chan struct{}
 }
 
 // startPorts starts forwarding; the returned function stops it and closes
@@ -79,6 +86,8 @@ func (a *Agent) startPorts(network *vnet.Network) (func(), error) {
 		early:      map[string]earlyForward{},
 		toLearn:    map[string]bool{},
 		learn:      make(chan struct{}, 1),
+		saver:      a.resourceSaver(),
+		resyncNow:  make(chan struct{}, 1),
 	}
 	p.paused.emit = a.pauseEmitter()
 	manual, err := portfwd.LoadManual(p.manualPath)
@@ -87,7 +96,7 @@ func (a *Agent) startPorts(network *vnet.Network) (func(), error) {
 		p.log.Warn("manual forwards", "err", err)
 	}
 	p.manual = manual
-	p.rec = portfwd.NewReconciler(&portfwd.Forwarders{Net: guestNet{network, a.guest}, Log: p.log}, func(f portfwd.Forward) {
+	p.rec = portfwd.NewReconciler(&portfwd.Forwarders{Net: guestNet{network, a.guest, a.waker()}, Log: p.log}, func(f portfwd.Forward) {
 		p.log.Info("forward", "key", f.Key(), "target", f.GuestAddr(), "state", f.State, "source", f.Source,
 			"container", f.Container, "reason", f.Reason)
 		a.hub.Publish(api.Event{Time: time.Now(), Type: "forward", Forward: &f})
@@ -113,22 +122,73 @@ func (a *Agent) startPorts(network *vnet.Network) (func(), error) {
 }
 
 // guestNet is the virtual network, with the guest's own loopback
-// addresses reached through the guest agent.
+// addresses reached through the guest agent. With a waker (the resource
+// saver), each forwarded connection resumes a paused VM before it is
+// dialled and keeps it awake until it closes.
 type guestNet struct {
 	*vnet.Network
 	guest *agentapi.Client
+	waker bridge.Waker
 }
 
 func (g guestNet) DialTCP(ctx context.Context, addr string) (net.Conn, error) {
-	if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr().IsLoopback() {
-		return g.guest.Connect(ctx, addr)
-	}
-	return g.Network.DialTCP(ctx, addr)
+	return g.awake(ctx, func() (net.Conn, error) {
+		if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr().IsLoopback() {
+			return g.guest.Connect(ctx, addr)
+		}
+		return g.Network.DialTCP(ctx, addr)
+	})
 }
 
-// DialUDPStream implements portfwd.DatagramDialer for the guest's loopback.
+// DialUDPStream implements portfwd.DatagramDialer for the guest's loopback:
+// a new UDP client resumes the VM as a TCP connection does. (UDP to the
+// guest's address goes through the network's own forwarder, which says
+// nothing of new clients: it does not resume a paused VM.)
 func (g guestNet) DialUDPStream(ctx context.Context, addr string) (net.Conn, error) {
-	return g.guest.ConnectUDP(ctx, addr)
+	return g.awake(ctx, func() (net.Conn, error) { return g.guest.ConnectUDP(ctx, addr) })
+}
+
+func (g guestNet) awake(ctx context.Context, dial func() (net.Conn, error)) (net.Conn, error) {
+	if g.waker == nil {
+		return dial()
+	}
+	if err := g.waker.Wake(ctx); err != nil {
+		return nil, fmt.Errorf("resuming the VM: %w", err)
+	}
+	done := g.waker.Busy()
+	c, err := dial()
+	if err != nil {
+		done()
+		return nil, err
+	}
+	return busyConn(c, done), nil
+}
+
+// busyConn calls done when c closes, keeping c's half-close.
+func busyConn(c net.Conn, done func()) net.Conn {
+	var once sync.Once
+	// Pointers: the relay keeps its connections in a map.
+	b := busy{Conn: c, done: func() { once.Do(done) }}
+	if _, ok := c.(interface{ CloseWrite() error }); ok {
+		return &busyHalf{b}
+	}
+	return &b
+}
+
+type busy struct {
+	net.Conn
+	done func()
+}
+
+func (b *busy) Close() error {
+	b.done()
+	return b.Conn.Close()
+}
+
+type busyHalf struct{ busy }
+
+func (b *busyHalf) CloseWrite() error {
+	return b.Conn.(interface{ CloseWrite() error }).CloseWrite()
 }
 
 func (p *ports) trigger() {
@@ -228,13 +288,17 @@ func (p *ports) streamEvents(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-changed:
-			if err := p.resync(ctx); err != nil {
+			if err := p.heldResync(ctx); err != nil {
 				p.log.Warn("listing containers after an event", "err", err)
+			}
+		case <-p.resyncNow:
+			if err := p.heldResync(ctx); err != nil {
+				p.log.Warn("listing containers after a resume", "err", err)
 			}
 		case <-p.learn:
 			p.learnQueued(ctx)
 		case <-t.C:
-			if err := p.resync(ctx); err != nil {
+			if err := p.heldResync(ctx); err != nil {
 				stream.Close()
 				if serr := <-events; serr != nil {
 					p.log.Debug("event stream closed for a resync", "err", serr)
@@ -242,6 +306,25 @@ func (p *ports) streamEvents(ctx context.Context) error {
 				return err
 			}
 		}
+	}
+}
+
+// heldResync resyncs unless the resource saver has the VM paused (the
+// resume asks again): a list must neither wake it nor hang on it.
+func (p *ports) heldResync(ctx context.Context) error {
+	release, ok := p.saver.Hold()
+	if !ok {
+		return nil
+	}
+	defer release()
+	return p.resync(ctx)
+}
+
+// resyncSoon asks for a container list.
+func (p *ports) resyncSoon() {
+	select {
+	case p.resyncNow <- struct{}{}:
+	default:
 	}
 }
 
@@ -260,8 +343,23 @@ func (p *ports) resync(ctx context.Context) error {
 	p.containers = cs
 	p.settleEarly(seq)
 	p.mu.Unlock()
+	p.saver.SetRunning(runningContainers(cs))
 	p.apply()
 	return nil
+}
+
+// runningContainers counts the containers that keep the VM from being
+// paused: running ones, and those on their way (restarting) or paused by
+// docker (their processes stay).
+func runningContainers(cs []engine.Container) int {
+	n := 0
+	for _, c := range cs {
+		switch c.State {
+		case "running", "restarting", "paused":
+			n++
+		}
+	}
+	return n
 }
 
 // pollGuest reads the guest's listening sockets every second.
@@ -269,9 +367,15 @@ func (p *ports) pollGuest(ctx context.Context) {
 	t := time.NewTicker(listenerPoll)
 	defer t.Stop()
 	for {
-		cctx, cancel := context.WithTimeout(ctx, guestPollTTL)
-		ls, err := p.guest.Listeners(cctx)
-		cancel()
+		release, awake := p.saver.Hold()
+		var ls []agentapi.Listener
+		err := errPaused
+		if awake {
+			cctx, cancel := context.WithTimeout(ctx, guestPollTTL)
+			ls, err = p.guest.Listeners(cctx)
+			cancel()
+			release()
+		}
 		if err == nil {
 			conv := make([]portfwd.Listener, 0, len(ls))
 			for _, l := range ls {
@@ -284,7 +388,7 @@ func (p *ports) pollGuest(ctx context.Context) {
 			if changed {
 				p.trigger()
 			}
-		} else if ctx.Err() == nil {
+		} else if ctx.Err() == nil && awake {
 			p.log.Debug("guest listeners", "err", err)
 		}
 		select {
@@ -296,6 +400,9 @@ func (p *ports) pollGuest(ctx context.Context) {
 }
 
 var errNoForward = errors.New("no such manual forward")
+
+// errPaused: a poll skipped while the resource saver has the VM paused.
+var errPaused = errors.New("the VM is paused")
 
 // addManual saves a manual forward and opens it at once; it returns the
 // host listeners the spec made.

@@ -91,6 +91,12 @@ func (a *Agent) serveEngineRTT(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusConflict, map[string]string{"message": "the engine is not running"})
 		return
 	}
+	awake, err := a.wakeFor(r.Context())
+	defer awake()
+	if err != nil {
+		writeJSON(w, http.StatusBadGateway, map[string]string{"message": err.Error()})
+		return
+	}
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return dial(ctx)
 	}, DisableKeepAlives: true}}

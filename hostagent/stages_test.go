@@ -58,6 +58,40 @@ type fakeVM struct {
 	linkDials int
 	diskCalls []string
 	removes   int
+	// paused: the VM process is stopped (vm.Pauser); pauses and resumes
+	// count the calls that did it.
+	paused          bool
+	pauses, resumes int
+}
+
+// Pause implements vm.Pauser: the fake VM's process stops.
+func (f *fakeVM) Pause(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cmd == nil {
+		return vm.ErrNotRunning
+	}
+	if err := stopProcess(f.cmd.Process); err != nil {
+		return err
+	}
+	f.paused = true
+	f.pauses++
+	return nil
+}
+
+// Resume implements vm.Pauser.
+func (f *fakeVM) Resume(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cmd == nil {
+		return vm.ErrNotRunning
+	}
+	if err := contProcess(f.cmd.Process); err != nil {
+		return err
+	}
+	f.paused = false
+	f.resumes++
+	return nil
 }
 
 func init() {

@@ -164,7 +164,9 @@ func (a *App) onEvent(ctx context.Context, ev api.Event) {
 	case ev.Status != nil:
 		a.mu.Lock()
 		a.snap.Status = *ev.Status
-		up := ev.Status.State == api.StateRunning || ev.Status.State == api.StateDegraded
+		// Paused is up: the engine's event stream stalls while the VM
+		// is paused, and the lists stay; nothing here wakes it.
+		up := ev.Status.State.Up()
 		if ev.Status.State != api.StateStarting {
 			a.snap.Progress = ""
 		}

@@ -219,6 +219,47 @@ func TestAppPortsLive(t *testing.T) {
 	}
 }
 
+// Paused by the resource saver: the menu says so and keeps the ports and
+// containers; the tray asks the engine nothing (its event stream stays
+// open, and would stall), so it does not wake the VM; Stop still works.
+func TestAppPaused(t *testing.T) {
+	agent := &traytest.Agent{}
+	r := newRig(t, agent, noStart())
+	agent.SetStatus(api.Status{State: api.StateRunning})
+	r.scr.waitFor(t, "running", iconIs(api.StateRunning))
+	r.engine.SetContainers([]engine.Container{{ID: "c1", Name: "web", Image: "nginx", State: "exited"}})
+	agent.Forward(portfwd.Forward{Proto: portfwd.TCP, HostIP: "127.0.0.1", HostPort: 9000, GuestPort: 90,
+		Source: portfwd.SourceManual, Spec: "9000:90", State: portfwd.StateActive})
+	r.scr.waitFor(t, "the forward", func(m tray.Menu) bool { _, ok := tray.Find(m.Items, "port/9000/tcp"); return ok })
+	time.Sleep(50 * time.Millisecond)
+	lists, watches := r.engine.Asked()
+
+	agent.SetStatus(api.Status{State: api.StatePaused, PausedSince: time.Now()})
+	m := r.scr.waitFor(t, "paused", iconIs(api.StatePaused))
+	if st, _ := tray.Find(m.Items, "status"); !strings.HasPrefix(st.Label, "Berth is paused (resource saver)") {
+		t.Errorf("status line %q", st.Label)
+	}
+	for _, id := range []string{"port/9000/tcp", "stop", "restart", "shell"} {
+		if it, ok := tray.Find(m.Items, id); !ok || it.Disabled || it.Hidden {
+			t.Errorf("%s not usable while paused: %+v", id, it)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	if l, w := r.engine.Asked(); l != lists || w != watches {
+		t.Errorf("the tray asked the engine for %d lists and %d event streams after the pause", l-lists, w-watches)
+	}
+	agent.SetStatus(api.Status{State: api.StateRunning})
+	r.scr.waitFor(t, "running again", iconIs(api.StateRunning))
+	agent.SetStatus(api.Status{State: api.StatePaused, PausedSince: time.Now()})
+	r.scr.waitFor(t, "paused again", iconIs(api.StatePaused))
+	it, _ := r.scr.item("stop")
+	r.app.Do(it.Action)
+	r.scr.waitFor(t, "stopped", iconIs(api.StateStopped))
+	if got := agent.CallLog(); !slices.Equal(got, []string{"stop"}) {
+		t.Errorf("agent calls %v", got)
+	}
+}
+
 func TestAppStopRestart(t *testing.T) {
 	agent := &traytest.Agent{}
 	r := newRig(t, agent, noStart())

@@ -34,6 +34,7 @@ var stateColors = map[api.State]color.NRGBA{
 	api.StateStarting: {0x2f, 0x80, 0xed, 0xff},
 	api.StateRunning:  {0x2e, 0xa0, 0x43, 0xff},
 	api.StateDegraded: {0xf2, 0x99, 0x1f, 0xff},
+	api.StatePaused:   {0x2e, 0xa0, 0x43, 0xff}, // running's, with a pause sign
 	api.StateStopping: {0x2f, 0x80, 0xed, 0xff},
 	api.StateError:    {0xe0, 0x3e, 0x2d, 0xff},
 }
@@ -44,7 +45,7 @@ var stateColors = map[api.State]color.NRGBA{
 func shape(st api.State, x, y float64) (ink, outline bool) {
 	r := math.Hypot(x, y)
 	const outer, inner, rim = 0.46, 0.30, 0.035
-	disk := st == api.StateRunning || st == api.StateDegraded
+	disk := st == api.StateRunning || st == api.StateDegraded || st == api.StatePaused
 	switch {
 	case r > outer+rim:
 		return false, false
@@ -54,6 +55,9 @@ func shape(st api.State, x, y float64) (ink, outline bool) {
 	if disk {
 		if st == api.StateDegraded && math.Abs(x) < 0.06 && (y > -0.28 && y < 0.08 || y > 0.15 && y < 0.27) {
 			return false, false // "!"
+		}
+		if st == api.StatePaused && math.Abs(y) < 0.2 && math.Abs(math.Abs(x)-0.1) < 0.055 {
+			return false, false // "‖"
 		}
 		return true, false
 	}

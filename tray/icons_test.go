@@ -11,7 +11,7 @@ import (
 )
 
 func TestIconsDistinct(t *testing.T) {
-	states := []api.State{api.StateStopped, api.StateStarting, api.StateRunning, api.StateDegraded, api.StateStopping, api.StateError}
+	states := []api.State{api.StateStopped, api.StateStarting, api.StateRunning, api.StateDegraded, api.StatePaused, api.StateStopping, api.StateError}
 	for _, v := range []IconVariant{IconOnDark, IconOnLight, IconTemplate} {
 		seen := map[string]api.State{}
 		for _, st := range states {

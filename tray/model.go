@@ -94,7 +94,8 @@ func Build(s Snapshot) Menu {
 	if st == "" {
 		st = api.StateStopped
 	}
-	up := st == api.StateRunning || st == api.StateDegraded
+	// A paused machine is up: what the menu does resumes it.
+	up := st.Up()
 	m := Menu{Icon: st, Tooltip: tooltip(s, st)}
 	m.Items = []Item{
 		{ID: "status", Label: statusLine(s, st), Disabled: true},
@@ -129,6 +130,7 @@ var stateWords = map[api.State]string{
 	api.StateStarting: "starting",
 	api.StateRunning:  "running",
 	api.StateDegraded: "degraded",
+	api.StatePaused:   "paused",
 	api.StateStopping: "stopping",
 	api.StateError:    "error",
 }
@@ -143,7 +145,10 @@ func stateWord(st api.State) string {
 // statusLine is the first, disabled item: state, engine version, accelerator.
 func statusLine(s Snapshot, st api.State) string {
 	parts := []string{"Berth is " + stateWord(st)}
-	if st == api.StateRunning || st == api.StateDegraded {
+	if st == api.StatePaused {
+		parts[0] += " (resource saver)"
+	}
+	if st.Up() {
 		if v := s.Status.EngineVersion; v != "" {
 			parts = append(parts, "Docker "+v)
 		}
@@ -168,6 +173,12 @@ func detailLine(s Snapshot, st api.State) string {
 		return "Starting…"
 	case api.StateStopping:
 		return "Stopping the engine and the VM…"
+	case api.StatePaused:
+		d := "Nothing ran"
+		if !s.Status.PausedSince.IsZero() {
+			d += " · paused since " + s.Status.PausedSince.Local().Format("15:04")
+		}
+		return d + "; the next docker command resumes it"
 	case api.StateError, api.StateDegraded:
 		return firstLine(s.Status.Error)
 	}

@@ -3,6 +3,7 @@ package tray
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/internal/engine"
@@ -38,6 +39,11 @@ func TestBuildEveryState(t *testing.T) {
 		{st: api.Status{State: api.StateRunning}, busy: true, want: want{ports: true, shell: true, status: "Berth is running"}},
 		{st: api.Status{State: api.StateDegraded, EngineVersion: "26.1.5", Error: "engine metrics: bind failed\nmore"},
 			want: want{stop: true, restart: true, ports: true, shell: true, status: "Berth is degraded · Docker 26.1.5", detail: "engine metrics: bind failed"}},
+		// Paused by the resource saver: everything that reaches the
+		// engine stays (it resumes the VM), Stop resumes it to stop.
+		{st: api.Status{State: api.StatePaused, EngineVersion: "26.1.5", Accelerator: "tcg", PausedSince: time.Date(2026, 1, 1, 14, 3, 0, 0, time.Local)},
+			want: want{stop: true, restart: true, ports: true, shell: true, status: "Berth is paused (resource saver) · Docker 26.1.5 · tcg",
+				detail: "Nothing ran · paused since 14:03; the next docker command resumes it"}},
 		{st: api.Status{State: api.StateStopping}, want: want{status: "Berth is stopping", detail: "Stopping the engine and the VM…"}},
 		{st: api.Status{State: api.StateError, Error: "the VM exited"}, want: want{start: true, stop: true, restart: true, status: "Berth is error", detail: "the VM exited"}},
 		{st: api.Status{State: api.StateError, Error: "x"}, busy: true, want: want{status: "Berth is error", detail: "x"}},

@@ -37,7 +37,7 @@ func newStatus(g *globals) *cobra.Command {
 			}
 			// The forwards, when the machine runs.
 			var fwds []portfwd.Forward
-			if st.State == api.StateRunning || st.State == api.StateDegraded {
+			if st.State.Up() {
 				fwds, _ = api.NewClient(m.AgentSocket()).Forwards(cmd.Context())
 			}
 			if asJSON {
@@ -66,6 +66,9 @@ func printStatus(w io.Writer, st *api.Status) {
 	state := string(st.State)
 	if st.Phase != "" {
 		state += " (" + st.Phase + ")"
+	}
+	if st.State == api.StatePaused {
+		state += pausedNote(st, time.Now())
 	}
 	fmt.Fprintf(w, "state:       %s\n", state)
 	if st.Error != "" {
@@ -125,6 +128,9 @@ func watchStatus(cmd *cobra.Command, m store.Machine, asJSON bool) error {
 			if s.Phase != "" {
 				line += " (" + s.Phase + ")"
 			}
+			if s.State == api.StatePaused {
+				line += pausedNote(s, ev.Time)
+			}
 			if s.Error != "" {
 				line += ": " + s.Error
 			}
@@ -139,6 +145,18 @@ func watchStatus(cmd *cobra.Command, m store.Machine, asJSON bool) error {
 		return nil //nolint:nilerr // interrupted by the user: not a failure
 	}
 	return err
+}
+
+// pausedNote says who paused the VM and since when, as of now.
+func pausedNote(st *api.Status, now time.Time) string {
+	if st.PausedSince.IsZero() {
+		return " (resource saver)"
+	}
+	note := " (resource saver, since " + st.PausedSince.Local().Format("15:04:05")
+	if ago := now.Sub(st.PausedSince).Round(time.Second); ago > 0 {
+		note += ", " + ago.String() + " ago"
+	}
+	return note + "; the next docker command resumes it)"
 }
 
 func nonNil[T any](s []T) []T {

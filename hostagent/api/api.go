@@ -3,7 +3,8 @@
 // the same user. The transport is HTTP over the machine's agent socket (a
 // named pipe on Windows), reachable by the owning user only.
 //
-//	GET  /v1/status   the machine's Status
+//	GET  /v1/status   the machine's Status (a VM the resource saver paused
+//	                  is StatePaused, with PausedSince; asking does not wake it)
 //	GET  /v1/events   a stream of Event, one JSON object per line; the
 //	                  first is always the current status
 //	GET  /v1/debug/engine-rtt?n=N
@@ -61,9 +62,19 @@ const (
 	StateStarting State = "starting"
 	StateRunning  State = "running"
 	StateDegraded State = "degraded"
+	// StatePaused: the resource saver paused the idle VM (its CPUs stop,
+	// its memory stays); the next docker request, connection to a
+	// forwarded port or shell resumes it. Status.PausedSince says since when.
+	StatePaused   State = "paused"
 	StateStopping State = "stopping"
 	StateError    State = "error"
 )
+
+// Up reports whether the machine's engine is there to use: running,
+// degraded, or paused (resumed by the first use).
+func (s State) Up() bool {
+	return s == StateRunning || s == StateDegraded || s == StatePaused
+}
 
 // Status is a snapshot of a machine.
 type Status struct {
@@ -107,6 +118,8 @@ type Status struct {
 	StartedAt time.Time `json:"startedAt,omitzero"`
 	// ReadyAt is when the engine first answered.
 	ReadyAt time.Time `json:"readyAt,omitzero"`
+	// PausedSince is when the resource saver paused the VM (StatePaused).
+	PausedSince time.Time `json:"pausedSince,omitzero"`
 	// Timeline is the last start's, once the engine answered.
 	Timeline *Timeline `json:"timeline,omitempty"`
 }

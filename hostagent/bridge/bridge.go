@@ -28,6 +28,7 @@ type Bridge struct {
 	dial  Dialer
 	log   *slog.Logger
 	paths *Paths
+	waker Waker
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -92,6 +93,12 @@ func (b *Bridge) handle(ctx context.Context, client net.Conn) {
 	b.track(client, true)
 	defer b.track(client, false)
 	defer client.Close()
+	if b.waker != nil {
+		if err := b.waker.Wake(ctx); err != nil {
+			b.log.Warn("docker bridge: could not resume the VM", "err", err)
+			return
+		}
+	}
 	engine, err := b.dial(ctx)
 	if err != nil {
 		b.log.Warn("docker bridge: engine unreachable", "err", err)
@@ -101,9 +108,18 @@ func (b *Bridge) handle(ctx context.Context, client net.Conn) {
 	defer b.track(engine, false)
 	defer engine.Close()
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); netpipe.CopyHalf(client, engine) }()
 	f := &forwarder{paths: b.paths, log: b.log}
+	if b.waker == nil {
+		wg.Go(func() { netpipe.CopyHalf(client, engine) })
+	} else {
+		t := newInflight(ctx, b.waker)
+		defer t.close()
+		f.inflight = t
+		wg.Go(func() {
+			err := t.responses(client, bufio.NewReaderSize(engine, 64<<10))
+			netpipe.CloseWrite(client, engine, err)
+		})
+	}
 	err = f.run(engine, bufio.NewReaderSize(client, 64<<10), client)
 	netpipe.CloseWrite(engine, client, err)
 	wg.Wait()

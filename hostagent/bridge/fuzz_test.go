@@ -3,9 +3,11 @@ package bridge
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,6 +82,37 @@ func FuzzForward(f *testing.F) {
 		_ = fw.run(&out, bufio.NewReader(bytes.NewReader(in)), &reply)
 		if !strings.Contains(strings.ToLower(string(in)), "containers/create") && !bytes.HasPrefix(in, out.Bytes()) {
 			t.Fatalf("a stream without a create changed")
+		}
+	})
+}
+
+// FuzzResponses: the engine's direction through a waking bridge is a
+// byte-exact copy of any input, whatever framing it has or lacks, and no
+// request stays in flight once the connection ended.
+func FuzzResponses(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOKHTTP/1.1 204 No Content\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\nrest"))
+	f.Add([]byte("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"))
+	f.Add([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: tcp\r\n\r\nraw stream"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\n\r\nuntil the end"))
+	f.Add([]byte("garbage\r\n\r\nmore"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		w := &recWaker{}
+		tr := newInflight(context.Background(), w)
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost} {
+			req, _ := http.NewRequest(m, "http://docker/x", nil)
+			if err := tr.request(req); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out bytes.Buffer
+		err := tr.responses(&out, bufio.NewReader(bytes.NewReader(in)))
+		if err != nil || !bytes.Equal(in, out.Bytes()) {
+			t.Fatalf("passed %q of %q (err %v)", out.Bytes(), in, err)
+		}
+		tr.close()
+		if _, busy := w.state(); busy != 0 {
+			t.Fatalf("%d requests in flight after the end", busy)
 		}
 	})
 }

@@ -40,6 +40,29 @@ var errReplied = errors.New("request answered by the bridge")
 type forwarder struct {
 	paths *Paths // nil: nothing is rewritten
 	log   *slog.Logger
+	// inflight, when set, is told of each request before it is sent, and
+	// of what passes without being read as requests.
+	inflight *inflight
+}
+
+// sending wakes the VM for req before it is sent (see Waker).
+func (f *forwarder) sending(req *http.Request) error {
+	if f.inflight == nil {
+		return nil
+	}
+	return f.inflight.request(req)
+}
+
+// opaque forwards what was read and the rest unread, holding the VM awake
+// until the connection ends: its requests cannot be told apart.
+func (f *forwarder) opaque(dst io.Writer, read []byte, src io.Reader) error {
+	if f.inflight != nil {
+		if err := f.inflight.waker.Wake(f.inflight.ctx); err != nil {
+			return err
+		}
+		f.inflight.hold()
+	}
+	return rawCopy(dst, read, src)
 }
 
 // run forwards requests from src to dst until src ends; reply reaches the
@@ -51,7 +74,7 @@ func (f *forwarder) run(dst io.Writer, src *bufio.Reader, reply io.Writer) error
 			return nil
 		}
 		if err != nil {
-			return rawCopy(dst, raw, src)
+			return f.opaque(dst, raw, src)
 		}
 		if isEmptyLine(raw) {
 			if _, err := dst.Write(raw); err != nil {
@@ -62,11 +85,15 @@ func (f *forwarder) run(dst io.Writer, src *bufio.Reader, reply io.Writer) error
 		req, perr := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
 		if perr != nil {
 			// Not HTTP we understand: the engine says what is wrong.
-			return rawCopy(dst, raw, src)
+			return f.opaque(dst, raw, src)
 		}
 		fr, ok := framingOf(req)
 		if !ok {
-			return rawCopy(dst, raw, src)
+			return f.opaque(dst, raw, src)
+		}
+		if err := f.sending(req); err != nil {
+			f.log.Warn("docker bridge: could not resume the VM", "err", err)
+			return replyError(reply, http.StatusServiceUnavailable, "Berth could not resume the machine's VM: "+err.Error())
 		}
 		if f.paths != nil && req.Method == http.MethodPost && createPath.MatchString(req.URL.Path) && req.Header.Get("Expect") == "" {
 			if err := f.create(dst, src, reply, raw, fr); err != nil {

@@ -61,7 +61,7 @@ func Start(ctx context.Context, o StartOptions) (*StartResult, error) {
 			return nil, fmt.Errorf("a host agent (pid %d) runs but does not answer on %s: %w", pid, m.AgentSocket(), err)
 		}
 		switch st.State {
-		case api.StateRunning, api.StateDegraded:
+		case api.StateRunning, api.StateDegraded, api.StatePaused:
 			return &StartResult{Status: *st, AlreadyRunning: true}, nil
 		case api.StateStarting:
 			fmt.Fprintf(o.Progress, "Machine %q is starting; following it.\n", m.Name)
@@ -154,7 +154,7 @@ func follow(ctx context.Context, client *api.Client, m store.Machine, exited <-c
 				lastLine = line
 			}
 			switch last.State {
-			case api.StateRunning, api.StateDegraded:
+			case api.StateRunning, api.StateDegraded, api.StatePaused:
 				return errDone
 			case api.StateError:
 				return fmt.Errorf("%s (agent log: %s)", last.Error, m.Path(store.AgentLogFile))

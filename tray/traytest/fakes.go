@@ -53,7 +53,7 @@ func (f *Agent) SetStatus(st api.Status) {
 	f.mu.Lock()
 	f.up = true
 	f.status = st
-	if st.State != api.StateRunning && st.State != api.StateDegraded {
+	if !st.State.Up() {
 		f.forwards = nil
 	}
 	f.publishLocked(api.Event{Type: "status", Status: &st})
@@ -125,7 +125,7 @@ func (f *Agent) Events(ctx context.Context, fn func(api.Event) error) error {
 func (f *Agent) Forwards(context.Context) ([]portfwd.Forward, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.up || f.status.State != api.StateRunning {
+	if !f.up || f.status.State != api.StateRunning && f.status.State != api.StatePaused {
 		return nil, errors.New("the engine is not running")
 	}
 	return slices.Clone(f.forwards), nil
@@ -223,6 +223,8 @@ type Engine struct {
 	containers []engine.Container
 	watchers   []chan struct{}
 	Calls      []string
+	lists      int
+	watches    int
 }
 
 var _ tray.Engine = (*Engine)(nil)
@@ -243,12 +245,22 @@ func (e *Engine) SetContainers(cs []engine.Container) {
 func (e *Engine) Containers(context.Context) ([]engine.Container, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.lists++
 	return slices.Clone(e.containers), nil
+}
+
+// Asked says how many container lists and event streams the tray asked
+// for: each would reach the VM through the docker socket.
+func (e *Engine) Asked() (lists, watches int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lists, e.watches
 }
 
 func (e *Engine) Watch(ctx context.Context, changed func()) error {
 	w := make(chan struct{}, 1)
 	e.mu.Lock()
+	e.watches++
 	e.watchers = append(e.watchers, w)
 	e.mu.Unlock()
 	defer func() {

@@ -45,6 +45,36 @@ func TestAdoptRunningVM(t *testing.T) {
 	}
 }
 
+// A VM the resource saver of an agent that died left paused is resumed
+// and adopted; Pause and Resume go through the monitor and check the run
+// state they lead to.
+func TestAdoptPausedVMAndPauseResume(t *testing.T) {
+	d := adoptable(t, "paused", os.Getpid())
+	if err := d.Adopt(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := queryStatus(d.files.QMP); err != nil || st != "running" {
+		t.Fatalf("after adopting a paused VM: %q, %v; want it running", st, err)
+	}
+	if err := d.Pause(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := queryStatus(d.files.QMP); st != "paused" {
+		t.Fatalf("after Pause: %q", st)
+	}
+	if err := d.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := queryStatus(d.files.QMP); st != "running" {
+		t.Fatalf("after Resume: %q", st)
+	}
+	// A VM stopped on an error does not resume by cont: Resume says so.
+	d = adoptable(t, "internal-error", os.Getpid())
+	if err := d.Resume(context.Background()); err == nil || !strings.Contains(err.Error(), "the VM is internal-error, not running") {
+		t.Fatalf("Resume of a failed VM: %v", err)
+	}
+}
+
 func TestAdoptRefusals(t *testing.T) {
 	for _, tt := range []struct {
 		name, status string

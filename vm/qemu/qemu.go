@@ -378,6 +378,13 @@ func (d *Driver) Adopt(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("QEMU (pid %d) does not answer on its monitor: %w", pid, err)
 	}
+	if st == "paused" {
+		// Paused by the resource saver of the agent that died: the next
+		// agent starts with it running.
+		if st, err = runState(d.files.QMP, "cont"); err != nil {
+			return fmt.Errorf("QEMU (pid %d) is paused and does not resume: %w", pid, err)
+		}
+	}
 	if st != "running" {
 		return fmt.Errorf("QEMU (pid %d) is %s, not running", pid, st)
 	}
@@ -404,10 +411,7 @@ func (d *Driver) runState(ctx context.Context, command, want string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := qmpCommand(d.files.QMP, command); err != nil {
-		return fmt.Errorf("QEMU %s: %w", command, err)
-	}
-	st, err := queryStatus(d.files.QMP)
+	st, err := runState(d.files.QMP, command)
 	if err != nil {
 		return fmt.Errorf("QEMU %s: %w", command, err)
 	}

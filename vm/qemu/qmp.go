@@ -25,8 +25,9 @@ type qmpReply struct {
 	} `json:"error"`
 }
 
-// qmpRun runs one command on a fresh connection and returns its "return".
-func qmpRun(sock, command string) (json.RawMessage, error) {
+// qmpRun runs commands, in order, on a fresh connection and returns the
+// last one's "return".
+func qmpRun(sock string, commands ...string) (json.RawMessage, error) {
 	conn, err := net.DialTimeout("unix", sock, 2*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to QEMU's monitor: %w", err)
@@ -40,7 +41,13 @@ func qmpRun(sock, command string) (json.RawMessage, error) {
 	if _, err := qmpExec(conn, r, "qmp_capabilities"); err != nil {
 		return nil, err
 	}
-	return qmpExec(conn, r, command)
+	var out json.RawMessage
+	for _, c := range commands {
+		if out, err = qmpExec(conn, r, c); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func qmpExec(conn net.Conn, r *bufio.Reader, command string) (json.RawMessage, error) {
@@ -77,6 +84,17 @@ func qmpRead(r *bufio.Reader) (qmpReply, error) {
 	return rep, nil
 }
 
+// runState runs a command (stop, cont) and returns the run state it led
+// to, on one monitor connection: a resume is on the path of the request
+// that woke the VM.
+func runState(sock, command string) (string, error) {
+	out, err := qmpRun(sock, command, "query-status")
+	if err != nil {
+		return "", err
+	}
+	return parseStatus(out)
+}
+
 // qmpCommand runs a command whose result does not matter.
 func qmpCommand(sock, command string) error {
 	_, err := qmpRun(sock, command)
@@ -89,6 +107,10 @@ func queryStatus(sock string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return parseStatus(out)
+}
+
+func parseStatus(out json.RawMessage) (string, error) {
 	var st struct {
 		Status string `json:"status"`
 	}

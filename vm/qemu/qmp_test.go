@@ -6,6 +6,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/berth-dev/berth/internal/wine"
@@ -25,6 +26,8 @@ func fakeMonitor(t *testing.T, status string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
+	// stop and cont change the run state, as QEMU's do.
+	var mu sync.Mutex
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -41,7 +44,18 @@ func fakeMonitor(t *testing.T, status string) string {
 					case strings.Contains(line, "qmp_capabilities"):
 						fmt.Fprintln(c, `{"return":{}}`)
 					case strings.Contains(line, "query-status"):
+						mu.Lock()
 						fmt.Fprintf(c, `{"return":{"running":false,"status":%q}}`+"\n", status)
+						mu.Unlock()
+					case strings.Contains(line, `"execute":"stop"`), strings.Contains(line, `"execute":"cont"`):
+						mu.Lock()
+						if strings.Contains(line, "stop") {
+							status = "paused"
+						} else if status == "paused" {
+							status = "running"
+						}
+						mu.Unlock()
+						fmt.Fprintln(c, `{"return":{}}`)
 					default:
 						fmt.Fprintln(c, `{"error":{"class":"CommandNotFound","desc":"nope"}}`)
 					}

@@ -145,10 +145,3 @@ func elfMachine(t *testing.T, b []byte) elf.Machine {
 	}
 	return f.Machine
 }
-
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
-}

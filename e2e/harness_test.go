@@ -166,9 +166,7 @@ func (e *env) dumpLogs(t testing.TB) {
 		if err != nil {
 			continue
 		}
-		if len(b) > 8000 {
-			b = b[len(b)-8000:]
-		}
+		b = tail(b, 8000)
 		t.Logf("=== %s (tail)\n%s", f, b)
 	}
 }
@@ -274,4 +272,12 @@ func copyBusyboxFrom(t testing.TB, bb, dir string) {
 	if err := os.WriteFile(filepath.Join(dir, "busybox"), data, 0o755); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// tail is the last n bytes of b, all of it when it is shorter.
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
 }

@@ -119,13 +119,6 @@ func (e *env) waitPaused(t testing.TB, d time.Duration) status {
 	return st
 }
 
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
-}
-
 // percentile is the p-th percentile (0 < p ≤ 1) of d, nearest rank.
 func percentile(d []time.Duration, p float64) time.Duration {
 	s := append([]time.Duration(nil), d...)

@@ -57,8 +57,12 @@ const (
 )
 
 // rxWait bounds how long a frame waits for the guest to post receive
-// buffers before it is dropped, as a full ring drops on a real card: the
-// network's other traffic must not stall behind a guest that stopped.
+// buffers, or for a stopped receive ring to run again, before it is
+// dropped, as a full ring drops on a real card: the network's other
+// traffic must not stall behind a guest that stopped. The ring stops and
+// starts again around every pause of the VM (QEMU's stop and cont): the
+// first frame after a resume, often a connection's SYN, would otherwise
+// be lost and resent only a second later.
 const rxWait = 500 * time.Millisecond
 
 // ErrClosed is returned by Read and Write after Close.
@@ -422,8 +426,8 @@ func completeChecksum(f []byte, start, off int) error {
 }
 
 // Write puts one frame into the guest's receive buffers. It drops the
-// frame, reporting success as a wire would, when the card is not running
-// or the guest posts no buffers in time.
+// frame, reporting success as a wire would, when the card does not run or
+// the guest posts no buffers within rxWait.
 func (d *Device) Write(frame []byte) (int, error) {
 	var timer *time.Timer // started at the first wait: the hot path takes no clock
 	defer func() {
@@ -441,7 +445,7 @@ func (d *Device) Write(frame []byte) (int, error) {
 		}
 		changed := d.changed
 		d.mu.RUnlock()
-		if ok || !running {
+		if ok {
 			select {
 			case <-d.closed:
 				return 0, ErrClosed

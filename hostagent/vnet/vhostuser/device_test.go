@@ -557,3 +557,45 @@ func TestFrontEndGoneEndsServe(t *testing.T) {
 		t.Fatalf("Read: %v", err)
 	}
 }
+
+// A frame written while the receive ring is stopped, as QEMU stops and
+// starts it again around a pause of the VM, waits for it to run and
+// arrives; one for a ring that stays stopped is dropped after rxWait.
+func TestReceiveWaitsForAStoppedRing(t *testing.T) {
+	f, d := startedPair(t, Features)
+	f.send(reqGetVringBase, state(rxQ, 0))
+	f.reply(reqGetVringBase)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Write(make([]byte, 1000))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Write returned (%v) while the ring was stopped", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// cont: the ring is laid out and kicked again.
+	f.send(reqSetVringNum, state(rxQ, ringNum))
+	f.send(reqSetVringBase, state(rxQ, 0))
+	f.send(reqSetVringAddr, ringAddr(rxQ))
+	f.send(reqSetVringKick, u64Payload(rxQ), f.kick[rxQ])
+	f.postRx(1, 2048)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if u := f.used(rxQ, 1); u[0].len != 1012 {
+		t.Fatalf("used %+v, want the 1012 bytes written while the ring was stopped", u)
+	}
+
+	f.send(reqGetVringBase, state(rxQ, 0))
+	f.reply(reqGetVringBase)
+	start := time.Now()
+	if n, err := d.Write(make([]byte, 1000)); err != nil || n != 1000 {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if waited := time.Since(start); waited < rxWait/2 {
+		t.Fatalf("dropped after %v, before waiting for the ring", waited)
+	}
+}

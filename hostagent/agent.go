@@ -399,7 +399,7 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 	mach.Rosetta = rosetta(b.settings, b.caps, nil)
 	mach.Virtiofsd = bundledVirtiofsd(a.o.ImageDir, b.man, runtime.GOARCH)
 	if mach.Virtiofsd == nil && b.man.Virtiofsd != nil {
-		a.log.Info("the image's virtiofsd is for another host architecture; using the host's", "image", b.man.Virtiofsd.Arch, "host", runtime.GOARCH)
+		a.log.Info("the image's virtiofsd is for another host architecture; using the host's", "image", b.man.Virtiofsd.HostArch(b.man.Arch), "host", runtime.GOARCH)
 	}
 	if b.caps.Boot == vm.BootRootFS {
 		if err := forRootFSBoot(mach, a.o.ImageDir, b.man, m); err != nil {

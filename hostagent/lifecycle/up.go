@@ -59,9 +59,10 @@ func ensureContext(host string) error {
 }
 
 // CheckConfig writes the default config on first use and refuses an
-// invalid one, naming every problem, or one whose disk would shrink the
-// machine's, or that names another arch than the machine's; warnings go to w. `berth restart` runs it before it stops
-// anything: a bad config never stops a running machine.
+// invalid one, naming every problem, one whose disk would shrink the
+// machine's, or one naming another arch than the machine's; warnings go to
+// w. `berth restart` runs it before it stops anything: a bad config never
+// stops a running machine.
 func CheckConfig(m store.Machine, path string, w io.Writer) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err

@@ -465,6 +465,7 @@ func (d *Driver) waitPID(ctx context.Context, pid int) error {
 	if err := proc.WaitExit(ctx, pid, 100*time.Millisecond); err != nil {
 		return err
 	}
+	waitSharesExit(ctx, d.m.StateDir, sharesExitWait)
 	d.cleanFiles()
 	return nil
 }

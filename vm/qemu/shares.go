@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/internal/proc"
@@ -196,6 +198,31 @@ func (d *Driver) startVirtiofsd(v *virtiofsd) (stop func(), err error) {
 		}
 	}
 	return stop, nil
+}
+
+// sharesExitWait bounds the wait for an earlier agent's share daemons once
+// their QEMU is gone: they notice within milliseconds.
+const sharesExitWait = 5 * time.Second
+
+// waitSharesExit waits, at most max, for the share daemons an earlier
+// agent started for this machine's QEMU (found through the pid files the
+// Rust daemon keeps next to its socket) to exit: they end by themselves
+// when QEMU goes, a moment after it, and a stop must not return while they
+// still run. It never kills: a pid file left behind may name a pid
+// reused by another process.
+func waitSharesExit(ctx context.Context, stateDir string, max time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, max)
+	defer cancel()
+	files, _ := filepath.Glob(filepath.Join(stateDir, vfsSockGlob+".pid"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+			_ = proc.WaitExit(ctx, pid, 20*time.Millisecond)
+		}
+	}
 }
 
 // waitSocket waits for a daemon's listening socket to appear.

@@ -2,9 +2,13 @@ package qemu
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/vm"
 )
@@ -131,5 +135,45 @@ func TestVirtiofsdArgs(t *testing.T) {
 	}
 	if strings.Contains(got, "--readonly") {
 		t.Errorf("read-write share made read-only: %s", got)
+	}
+}
+
+// A stop of an earlier agent's VM returns once that agent's share daemons
+// (their pid files next to their sockets) have exited, and waits no longer
+// than its bound for one that does not.
+func TestWaitSharesExit(t *testing.T) {
+	dir := t.TempDir()
+	daemon := exec.Command("sleep", "0.5")
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = daemon.Wait(); close(exited) }()
+	if err := os.WriteFile(filepath.Join(dir, "vfs0.sock.pid"), []byte(fmt.Sprintf("%d\n", daemon.Process.Pid)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Not a share daemon's: never waited for.
+	if err := os.WriteFile(filepath.Join(dir, "other.pid"), []byte(fmt.Sprint(os.Getpid())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	waitSharesExit(t.Context(), dir, 10*time.Second)
+	select {
+	case <-exited:
+	default:
+		t.Fatalf("returned after %s with the daemon still running", time.Since(t0))
+	}
+	if took := time.Since(t0); took > 5*time.Second {
+		t.Errorf("took %s for a daemon that ran 0.5s", took)
+	}
+
+	// One that outlives the bound (this test's own pid) costs the bound.
+	if err := os.WriteFile(filepath.Join(dir, "vfs0.sock.pid"), []byte(fmt.Sprint(os.Getpid())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t0 = time.Now()
+	waitSharesExit(t.Context(), dir, 300*time.Millisecond)
+	if took := time.Since(t0); took < 300*time.Millisecond || took > 3*time.Second {
+		t.Errorf("a daemon that does not exit: returned after %s, want the 300ms bound", took)
 	}
 }

@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/proc"
 )
 
 // EnvE2EArch names the guest architecture the arch suite boots: with
@@ -24,7 +27,8 @@ const arm64Image = "berth-e2e/busybox-arm64:1"
 // other host), and runs the smoke suite with the real docker CLI through
 // Berth's socket: the engine's architecture, a FROM-scratch build with
 // Debian's arm64 busybox, a container, a published port on host loopback,
-// a bind mount through virtiofs, and a stop and start that keep the image.
+// a bind mount through virtiofs, a stop (through the guest agent) and start
+// that keep the image, and a stop without the agent.
 func TestArm64(t *testing.T) {
 	if os.Getenv(EnvE2EArch) != "arm64" {
 		t.Skipf("the arm64 guest boots under emulation (slow): run it with `make test-e2e-arm64` (%s=arm64)", EnvE2EArch)
@@ -122,7 +126,30 @@ func TestArm64(t *testing.T) {
 			t.Fatalf("run after restart: %q", out)
 		}
 	})
-	t.Logf("arm64 smoke suite: %s from the test's start to its last step (the stop at cleanup not counted)", time.Since(began).Round(time.Second))
+
+	// Without its agent, nothing can ask the guest agent: the VM is forced
+	// off at once, not after waiting for a power button it cannot see.
+	t.Run("kill -9 of the agent, stop forces the VM off", func(t *testing.T) {
+		st := e.status(t)
+		if err := proc.Kill(st.AgentPID); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the agent to die", 10*time.Second, func() bool { return !pidAlive(st.AgentPID) })
+		t0 := time.Now()
+		out := e.mustBerth(t, "stop")
+		took := time.Since(t0)
+		if !strings.Contains(out, "without its host agent") {
+			t.Errorf("stop after the agent's death does not report the VM:\n%s", out)
+		}
+		if took > 20*time.Second {
+			t.Errorf("stop took %s: it waited for a power-off that an arm64 guest cannot do", took.Round(time.Second))
+		}
+		e.assertNothingLeft(t)
+		if pidAlive(st.VMPID) {
+			t.Fatalf("VM pid %d still alive", st.VMPID)
+		}
+	})
+	t.Logf("arm64 smoke suite: %s", time.Since(began).Round(time.Second))
 }
 
 // startedIn reads the engine's time to ready from `berth start --verbose`.
@@ -132,8 +159,10 @@ func startedIn(t *testing.T, out string) float64 {
 	if m == nil {
 		t.Fatalf("berth start --verbose printed no timeline:\n%s", out)
 	}
-	var s float64
-	fmt.Sscan(m[1], &s)
+	s, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatalf("berth start --verbose: %v", err)
+	}
 	return s
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,6 +85,17 @@ func TestArm64(t *testing.T) {
 		if out := e.mustDocker(t, "ps", "-aq"); strings.TrimSpace(out) != "" {
 			t.Fatalf("--rm left containers: %q", out)
 		}
+	})
+
+	// The other way round from TestEngine's: amd64 binaries in the arm64
+	// guest, through QEMU's x86_64 emulator, at build time and at run time.
+	t.Run("an amd64 image builds and runs", func(t *testing.T) {
+		if runtime.GOARCH != "amd64" {
+			t.Skip("the host's busybox is the guest's own architecture")
+		}
+		const amd64Image = "berth-e2e/busybox-amd64:1"
+		e.buildBusyboxImageFor(t, amd64Image, hostBusybox(t), "linux/amd64")
+		checkUname(t, e, amd64Image, foreignArch{"amd64", "x86_64", elf.EM_X86_64})
 	})
 
 	t.Run("published port", func(t *testing.T) {

@@ -4,8 +4,8 @@
 .PHONY: test-e2e-arm64
 
 # Part of `make test`, after test-e2e (one VM at a time): the suite took
-# 5-7 minutes here, 8-10 with the arm64 image build, within the ~8 minutes
-# the 60-minute budget on 2 cores leaves it (README "Development").
+# 4-7 minutes here (2.5 more to build the arm64 image), within the ~8
+# minutes the 60-minute budget on 2 cores leaves it (README "Development").
 test: test-e2e-arm64
 
 # Berth's own QEMU driver boots the arm64 image through the real berth

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"sync"
 	"time"
 )
@@ -55,37 +54,13 @@ func putFrameHeader(buf []byte) []byte {
 	return buf
 }
 
-// arpRequest is an Ethernet frame asking, from the guest's MAC and
-// address, who has target. The init sends one for the gateway first on
-// every new link: the switch learns which link the guest is on, and the
-// gateway's stack the guest's MAC (an ARP request teaches its target the
-// sender's). A connection the host started while the link was still
-// being joined (its ARP request for the guest broadcast to no link) then
-// goes out at once instead of at the stack's ARP retry, a second later.
-func arpRequest(mac net.HardwareAddr, ip, target netip.Addr) ([]byte, error) {
-	if len(mac) != 6 || !ip.Is4() || !target.Is4() {
-		return nil, fmt.Errorf("ARP request from %s %s for %s: want a MAC-48 and IPv4 addresses", mac, ip, target)
-	}
-	f := make([]byte, 0, 42)
-	f = append(f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff) // broadcast
-	f = append(f, mac...)
-	f = append(f, 0x08, 0x06)             // ARP
-	f = append(f, 0, 1, 0x08, 0x00, 6, 4) // Ethernet, IPv4
-	f = append(f, 0, 1)                   // request
-	f = append(f, mac...)
-	f = append(f, ip.AsSlice()...)
-	f = append(f, 0, 0, 0, 0, 0, 0)
-	f = append(f, target.AsSlice()...)
-	return f, nil
-}
-
 // linkSwitch is the init's end of the link: one tap, one link at a time.
 type linkSwitch struct {
 	tap  io.ReadWriter
 	logf func(format string, args ...any)
 	// header is sent raw first on every new link (guest/linkhello: this
 	// start's nonce, which the host agent checks before any frame), if any;
-	// hello is the first frame after it (arpRequest), if any.
+	// hello is the first frame after it (linkHello), if any.
 	header []byte
 	hello  []byte
 

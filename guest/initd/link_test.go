@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -220,20 +219,5 @@ func TestAfterAcceptError(t *testing.T) {
 	}
 	if afterAcceptError(errors.New("too many open files")) {
 		t.Error("a passing failure stops the link")
-	}
-}
-
-func TestARPRequest(t *testing.T) {
-	mac, _ := net.ParseMAC("5a:94:ef:e4:0c:ee")
-	f, err := arpRequest(mac, netip.MustParseAddr("192.168.127.2"), netip.MustParseAddr("192.168.127.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "ffffffffffff5a94efe40cee0806" + "0001080006040001" + "5a94efe40cee" + "c0a87f02" + "000000000000" + "c0a87f01"
-	if got := fmt.Sprintf("%x", f); got != want {
-		t.Errorf("frame\n%s, want\n%s", got, want)
-	}
-	if _, err := arpRequest(mac, netip.MustParseAddr("fd00::2"), netip.MustParseAddr("192.168.127.1")); err == nil {
-		t.Error("an IPv6 sender taken")
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berth-dev/berth/internal/arp"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/guest/agentapi"
@@ -190,7 +192,12 @@ func (in *Init) stageWSL(link net.Listener) {
 }
 
 // linkHello is the frame the init sends first on every new link: an ARP
-// request from eth0 for the gateway (arpRequest).
+// request from eth0 for the gateway. The switch learns which link the
+// guest is on, and the gateway's stack the guest's MAC (an ARP request
+// teaches its target the sender's): a connection the host started while
+// the link was still being joined (its ARP request for the guest broadcast
+// to no link) then goes out at once instead of at the stack's ARP retry, a
+// second later.
 func (in *Init) linkHello() ([]byte, error) {
 	mac, err := net.ParseMAC(guestconfig.GuestMAC)
 	if err != nil {
@@ -204,7 +211,7 @@ func (in *Init) linkHello() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return arpRequest(mac, ip, gw)
+	return arp.Request(mac, ip, gw)
 }
 
 // writeWSLHosts writes /etc/hosts (wsl.conf tells WSL not to generate it;

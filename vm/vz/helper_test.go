@@ -16,22 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/hostagent/vnet/vnettest"
+
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/internal/sockets"
 	"github.com/berth-dev/berth/vm"
 )
-
-// privateDir is a temporary machine directory, closed to group and
-// others as a real one is.
-func privateDir(t testing.TB) string {
-	t.Helper()
-	d := t.TempDir()
-	if err := os.Chmod(d, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
 
 // testMac stands in for a Mac of the test's architecture on macOS 14.5.
 func testMac() (string, error) { return "14.5", nil }
@@ -39,7 +30,7 @@ func testMac() (string, error) { return "14.5", nil }
 // testMachine is a machine as the agent describes it for the vz driver,
 // with a kernel the driver accepts for this architecture.
 func testMachine(t testing.TB) *vm.Machine {
-	dir := privateDir(t)
+	dir := vnettest.PrivateDir(t)
 	kernel := bzImage(4096)
 	if runtime.GOARCH == "arm64" {
 		kernel = arm64Image(4096)

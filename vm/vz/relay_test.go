@@ -5,7 +5,6 @@ package vz
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -15,68 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/hostagent/vnet/vnettest"
+
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/hostagent/vnet"
 	"github.com/berth-dev/berth/internal/sockets"
 	"github.com/berth-dev/berth/vm"
 )
-
-// arpRequest is an Ethernet frame from the guest asking who has ip.
-func arpRequest(t *testing.T, ip string) []byte {
-	t.Helper()
-	mac, err := net.ParseMAC(guestconfig.GuestMAC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := bytes.Repeat([]byte{0xff}, 6) // broadcast
-	f = append(f, mac...)
-	f = append(f, 0x08, 0x06)                // ARP
-	f = append(f, 0, 1, 0x08, 0, 6, 4, 0, 1) // Ethernet, IPv4, request
-	f = append(f, mac...)
-	f = append(f, net.ParseIP(guestconfig.GuestIP).To4()...)
-	f = append(f, make([]byte, 6)...)
-	return append(f, net.ParseIP(ip).To4()...)
-}
-
-// isARPReply tells an ARP reply to the guest saying ip is at some MAC.
-func isARPReply(f []byte, ip string) bool {
-	return len(f) >= 42 && binary.BigEndian.Uint16(f[12:]) == 0x0806 &&
-		binary.BigEndian.Uint16(f[20:]) == 2 && bytes.Equal(f[28:32], net.ParseIP(ip).To4()) &&
-		bytes.Equal(f[0:6], mustMAC(guestconfig.GuestMAC))
-}
-
-func mustMAC(s string) net.HardwareAddr {
-	m, err := net.ParseMAC(s)
-	if err != nil {
-		panic(err)
-	}
-	return m
-}
-
-// askGateway plays the guest on the VM's card: it asks for the gateway's
-// MAC until the agent's switch answers through the relay.
-func askGateway(t *testing.T, card net.Conn) {
-	t.Helper()
-	req := arpRequest(t, guestconfig.GatewayIP)
-	buf := make([]byte, maxFrame)
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := card.Write(req); err != nil {
-			t.Fatal(err)
-		}
-		_ = card.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		for {
-			n, err := card.Read(buf)
-			if err != nil {
-				break
-			}
-			if isARPReply(buf[:n], guestconfig.GatewayIP) {
-				return
-			}
-		}
-	}
-	t.Fatal("the agent's switch never answered the guest's ARP request for the gateway")
-}
 
 // joinAgent starts the agent's network as the agent does for a vfkit
 // link, with its own socket at local.
@@ -101,20 +45,20 @@ func TestRelayCarriesFramesAndTheAgentRejoins(t *testing.T) {
 
 	first := filepath.Join(h.m.StateDir, "link.sock")
 	n1 := joinAgent(t, h.m, first)
-	askGateway(t, card)
+	vnettest.AskGateway(t, card, 15*time.Second)
 
 	n2 := joinAgent(t, h.m, filepath.Join(h.m.StateDir, "link2.sock"))
-	askGateway(t, card)
+	vnettest.AskGateway(t, card, 15*time.Second)
 	n1.Close()
 	if _, err := os.Lstat(first); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the first agent's socket stayed: %v", err)
 	}
-	askGateway(t, card)
+	vnettest.AskGateway(t, card, 15*time.Second)
 	n2.Close()
 
 	n3 := joinAgent(t, h.m, first)
 	defer n3.Close()
-	askGateway(t, card)
+	vnettest.AskGateway(t, card, 15*time.Second)
 }
 
 // A new helper for the machine (the VM was booted afresh) while the agent
@@ -125,14 +69,14 @@ func TestAgentJoinsANewHelper(t *testing.T) {
 	old := startInProcess(t, true)
 	n := joinAgent(t, old.m, filepath.Join(old.m.StateDir, "link.sock"))
 	defer n.Close()
-	askGateway(t, cardConn(t, old.fake))
+	vnettest.AskGateway(t, cardConn(t, old.fake), 15*time.Second)
 	old.call(t, request{Op: opKill})
 	if err := old.wait(t); err != nil {
 		t.Fatal(err)
 	}
 
 	h := startInProcessFor(t, old.m, true)
-	askGateway(t, cardConn(t, h.fake))
+	vnettest.AskGateway(t, cardConn(t, h.fake), 15*time.Second)
 }
 
 // Frames from an address that has not said hello are dropped while an
@@ -142,7 +86,7 @@ func TestRelayDropsStrangers(t *testing.T) {
 	card := cardConn(t, h.fake)
 	n := joinAgent(t, h.m, filepath.Join(h.m.StateDir, "link.sock"))
 	defer n.Close()
-	askGateway(t, card)
+	vnettest.AskGateway(t, card, 15*time.Second)
 	// Drain what the switch still sends (its own ARP, a DHCP offer...).
 	buf := make([]byte, maxFrame)
 	for {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -29,24 +28,8 @@ import (
 // while paused resumes the VM so that its guest shuts down cleanly.
 func TestResourceSaverPausesAndWakes(t *testing.T) {
 	wine.Skip(t, "Wine has no AF_UNIX sockets, and the fake guest's network link is one")
-	m, o, f := stageMachine(t, "resourceSaver: {idle: 1s}\n")
-	f.guest = guestRunning
-	o.EngineTimeout = 30 * time.Second
-	var logBuf syncBuffer
-	o.Log = slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("the agent's log:\n%s", logBuf.String())
-			console, _ := os.ReadFile(m.Path(store.SerialLogFile))
-			t.Logf("the fake guest's console:\n%s", console)
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- Run(ctx, o) }()
-	ctl := api.NewClient(m.AgentSocket())
-	waitRunning(ctx, t, ctl, runErr)
+	a := startAgent(t, "resourceSaver: {idle: 1s}\n", "")
+	ctx, m, f, ctl, runErr := a.ctx, a.m, a.f, a.ctl, a.runErr
 
 	// The agent's events, as `berth status --watch` and the tray follow them.
 	var evMu sync.Mutex

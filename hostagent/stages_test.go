@@ -451,9 +451,24 @@ func TestRunThroughAGuestLink(t *testing.T) {
 	}
 }
 
-func runServesAndStops(t *testing.T, driver string) (store.Machine, *fakeVM) {
-	m, o, f := stageMachine(t, "")
-	o.Driver = driver
+// servingAgent is the agent run by startAgent, serving.
+type servingAgent struct {
+	ctx    context.Context // ends a minute after the start
+	m      store.Machine
+	f      *fakeVM
+	ctl    *api.Client
+	runErr chan error // Run's end
+	status *api.Status
+}
+
+// startAgent runs the agent with the config text over the fake driver (""
+// for the default) whose guest runs, and returns once it serves. The
+// agent's log and the fake guest's console are shown if the test fails.
+func startAgent(t *testing.T, config, driver string) servingAgent {
+	m, o, f := stageMachine(t, config)
+	if driver != "" {
+		o.Driver = driver
+	}
 	f.guest = guestRunning
 	// Generous: a slow host only makes the test slower, not fail.
 	o.EngineTimeout = 30 * time.Second
@@ -467,12 +482,16 @@ func runServesAndStops(t *testing.T, driver string) (store.Machine, *fakeVM) {
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	runErr := make(chan error, 1)
 	go func() { runErr <- Run(ctx, o) }()
-
 	ctl := api.NewClient(m.AgentSocket())
-	st := waitRunning(ctx, t, ctl, runErr)
+	return servingAgent{ctx: ctx, m: m, f: f, ctl: ctl, runErr: runErr, status: waitRunning(ctx, t, ctl, runErr)}
+}
+
+func runServesAndStops(t *testing.T, driver string) (store.Machine, *fakeVM) {
+	a := startAgent(t, "", driver)
+	ctx, m, f, ctl, runErr, st := a.ctx, a.m, a.f, a.ctl, a.runErr, a.status
 	if st.EngineVersion != standinVersion || st.Driver != driver || st.DockerSocket != m.DockerSocket() {
 		t.Errorf("status: engine %q, driver %q, docker socket %q; want %q, %q, %q",
 			st.EngineVersion, st.Driver, st.DockerSocket, standinVersion, driver, m.DockerSocket())

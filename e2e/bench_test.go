@@ -2,13 +2,10 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -18,7 +15,6 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
-	"github.com/berth-dev/berth/internal/sockets"
 )
 
 func median(d []time.Duration) time.Duration {
@@ -108,11 +104,7 @@ func BenchmarkAPIRoundTrip(b *testing.B) {
 	e := newEnv(b)
 	e.mustBerth(b, "start")
 	const n = 100
-	sock := filepath.Join(e.machineDir(), "docker.sock")
-	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return sockets.Dial(ctx, sock)
-		}}}
+	hc := e.socketClient()
 	bridged := func(path string) []time.Duration {
 		var ds []time.Duration
 		for range n {
@@ -150,15 +142,7 @@ func BenchmarkAPIRoundTrip(b *testing.B) {
 	}
 	var cli []time.Duration
 	for range 20 {
-		t0 := time.Now()
-		cmd := exec.Command("docker", "version")
-		cmd.Env = e.environ()
-		var buf bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &buf, &buf
-		if err := cmd.Run(); err != nil {
-			b.Fatalf("docker version: %v %s", err, buf.String())
-		}
-		cli = append(cli, time.Since(t0))
+		cli = append(cli, e.timeDockerVersion(b))
 	}
 	b.ReportMetric(float64(median(cli).Milliseconds()), "docker-version-p50-ms")
 	b.Logf("`docker version` p50 %v", median(cli))

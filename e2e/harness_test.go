@@ -9,6 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/berth-dev/berth/internal/proc"
+	"github.com/berth-dev/berth/internal/sockets"
 )
 
 // env is one machine shared by the suite: BERTH_HOME and DOCKER_CONFIG of
@@ -280,4 +283,28 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+// socketClient is an HTTP client of the engine through the machine's
+// docker socket, a new connection for every request.
+func (e *env) socketClient() *http.Client {
+	sock := filepath.Join(e.machineDir(), "docker.sock")
+	return &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return sockets.Dial(ctx, sock)
+		}}}
+}
+
+// timeDockerVersion is how long `docker version` takes, as a user runs it.
+func (e *env) timeDockerVersion(tb testing.TB) time.Duration {
+	tb.Helper()
+	t0 := time.Now()
+	cmd := exec.Command("docker", "version")
+	cmd.Env = e.environ()
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Run(); err != nil {
+		tb.Fatalf("docker version: %v %s", err, buf.String())
+	}
+	return time.Since(t0)
 }

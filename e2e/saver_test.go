@@ -4,17 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/berth-dev/berth/internal/sockets"
 )
 
 // saverIdle is resourceSaver.idle for these tests: a few seconds.
@@ -136,22 +131,7 @@ func BenchmarkResume(b *testing.B) {
 	e := newEnv(b)
 	e.mustBerth(b, "config", "set", "resourceSaver.idle", "2s")
 	e.mustBerth(b, "start")
-	sock := filepath.Join(e.machineDir(), "docker.sock")
-	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return sockets.Dial(ctx, sock)
-		}}}
-	dockerVersion := func() time.Duration {
-		t0 := time.Now()
-		cmd := exec.Command("docker", "version")
-		cmd.Env = e.environ()
-		var buf bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &buf, &buf
-		if err := cmd.Run(); err != nil {
-			b.Fatalf("docker version: %v %s", err, buf.String())
-		}
-		return time.Since(t0)
-	}
+	hc := e.socketClient()
 	const runs = 20
 	var pings, resumed, awake []time.Duration
 	for range b.N {
@@ -170,8 +150,8 @@ func BenchmarkResume(b *testing.B) {
 			}
 
 			e.waitPaused(b, 2*time.Minute)
-			resumed = append(resumed, dockerVersion())
-			awake = append(awake, dockerVersion())
+			resumed = append(resumed, e.timeDockerVersion(b))
+			awake = append(awake, e.timeDockerVersion(b))
 		}
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

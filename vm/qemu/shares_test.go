@@ -143,7 +143,9 @@ func TestVirtiofsdArgs(t *testing.T) {
 // than its bound for one that does not.
 func TestWaitSharesExit(t *testing.T) {
 	dir := t.TempDir()
-	daemon := exec.Command("sleep", "0.5")
+	// The share daemon's stand-in: this test binary, living half a second.
+	daemon := exec.Command(os.Args[0], "-test.run=^TestShareDaemonStandIn$")
+	daemon.Env = append(os.Environ(), envStandIn+"=500ms")
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -176,4 +178,16 @@ func TestWaitSharesExit(t *testing.T) {
 	if took := time.Since(t0); took < 300*time.Millisecond || took > 3*time.Second {
 		t.Errorf("a daemon that does not exit: returned after %s, want the 300ms bound", took)
 	}
+}
+
+// envStandIn makes TestShareDaemonStandIn, run as a process of its own, a
+// stand-in for a share daemon that lives that long.
+const envStandIn = "BERTH_TEST_SHARE_DAEMON"
+
+func TestShareDaemonStandIn(t *testing.T) {
+	d, err := time.ParseDuration(os.Getenv(envStandIn))
+	if err != nil {
+		t.Skip("a stand-in process for TestWaitSharesExit, not a test of its own")
+	}
+	time.Sleep(d)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,7 +145,7 @@ func TestPrepareKernelRefuses(t *testing.T) {
 		{gzJunk, "arm64", []string{gzJunk, "unpacks to not a kernel"}},
 		{gzCut, "arm64", []string{gzCut, "unexpected EOF"}},
 		{empty, "arm64", []string{empty, "not a kernel vz can boot"}},
-		{filepath.Join(dir, "missing"), "arm64", []string{"missing", "no such file"}},
+		{filepath.Join(dir, "missing"), "arm64", []string{"missing"}},
 		{img, "riscv64", []string{"riscv64"}},
 	} {
 		state := t.TempDir()
@@ -160,6 +162,9 @@ func TestPrepareKernelRefuses(t *testing.T) {
 		if entries, _ := os.ReadDir(state); len(entries) != 0 {
 			t.Errorf("prepareKernel(%s, %s) left %v in the state dir", c.path, c.goarch, entries)
 		}
+	}
+	if _, err := prepareKernel(filepath.Join(dir, "missing"), t.TempDir(), "arm64"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing kernel: %v, want fs.ErrNotExist", err)
 	}
 }
 

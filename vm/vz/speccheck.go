@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
+	"path"
 )
 
 // MTU bounds of vz's file-handle network attachment (macOS 13+).
@@ -18,19 +18,20 @@ const (
 const maxShareTag = 36
 
 // checkSpec checks what the framework would refuse with an error that
-// names no field, before any device is made; every problem is named. The
-// CPU and memory bounds depend on the Mac (checkResources).
+// names no field, before any device is made; every problem is named. Paths
+// are the Mac's (slashed, whatever OS runs the check). The CPU and memory
+// bounds depend on the Mac (checkResources).
 func checkSpec(s Spec) error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if !filepath.IsAbs(s.Kernel) {
+	if !path.IsAbs(s.Kernel) {
 		bad("kernel: %q is not an absolute path", s.Kernel)
 	}
-	if s.Initrd != "" && !filepath.IsAbs(s.Initrd) {
+	if s.Initrd != "" && !path.IsAbs(s.Initrd) {
 		bad("initrd: %q is not an absolute path", s.Initrd)
 	}
 	for i, d := range s.Disks {
-		if !filepath.IsAbs(d.Path) {
+		if !path.IsAbs(d.Path) {
 			bad("disks[%d]: %q is not an absolute path", i, d.Path)
 		}
 	}
@@ -46,7 +47,7 @@ func checkSpec(s Spec) error {
 			bad("shares[%d].tag: %q is used twice (%q is Rosetta's when it is on)", i, sh.Tag, RosettaTag)
 		}
 		tags[sh.Tag] = true
-		if !filepath.IsAbs(sh.HostPath) {
+		if !path.IsAbs(sh.HostPath) {
 			bad("shares[%d].hostPath: %q is not an absolute path", i, sh.HostPath)
 		}
 	}
@@ -56,7 +57,7 @@ func checkSpec(s Spec) error {
 	if s.MTU != 0 && (s.MTU < minMTU || s.MTU > maxMTU) {
 		bad("mtu: %d is out of range: vz allows %d to %d", s.MTU, minMTU, maxMTU)
 	}
-	if !filepath.IsAbs(s.ConsoleLog) {
+	if !path.IsAbs(s.ConsoleLog) {
 		bad("consoleLog: %q is not an absolute path", s.ConsoleLog)
 	}
 	return errors.Join(errs...)

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
+	"path"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/vm"
@@ -21,7 +21,7 @@ func specFor(m *vm.Machine) (Spec, error) {
 	abs := func(field, p string) {
 		if p == "" {
 			errs = append(errs, fmt.Errorf("%s: must be set", field))
-		} else if !filepath.IsAbs(p) {
+		} else if !path.IsAbs(p) {
 			errs = append(errs, fmt.Errorf("%s: %q must be an absolute path (the helper runs elsewhere)", field, p))
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"time"
 )
 
 // utf8Env asks wsl.exe for UTF-8 output (WSL_UTF8 in WslClient.cpp); older
@@ -48,13 +49,24 @@ func (x Exe) Command(ctx context.Context, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// outputGrace is how long Run waits for wsl.exe's output pipes to close
+// after it exited. Another process that inherited their write ends (a
+// program started at the same moment, where the OS does not restrict the
+// handles a child inherits, as Wine does not) would otherwise keep Run
+// waiting for as long as that process lives.
+const outputGrace = 2 * time.Second
+
 // Run runs wsl.exe with args and collects both streams (wsl.exe prints its
 // errors on stdout, older versions on stderr).
 func (x Exe) Run(ctx context.Context, args []string) (Output, error) {
 	cmd := x.Command(ctx, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = outputGrace
 	err := cmd.Run()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		err = nil // it exited with 0 and wrote all it had: the pipes were someone else's
+	}
 	out := Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && ctx.Err() == nil {

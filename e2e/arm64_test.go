@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/berth-dev/berth/internal/proc"
 )
 
 // EnvE2EArch names the guest architecture the arch suite boots: with
@@ -142,11 +140,7 @@ func TestArm64(t *testing.T) {
 	// Without its agent, nothing can ask the guest agent: the VM is forced
 	// off at once, not after waiting for a power button it cannot see.
 	t.Run("kill -9 of the agent, stop forces the VM off", func(t *testing.T) {
-		st := e.status(t)
-		if err := proc.Kill(st.AgentPID); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, "the agent to die", 10*time.Second, func() bool { return !pidAlive(st.AgentPID) })
+		st := e.killAgent(t)
 		t0 := time.Now()
 		out := e.mustBerth(t, "stop")
 		took := time.Since(t0)

@@ -216,11 +216,7 @@ func TestEngine(t *testing.T) {
 	})
 
 	t.Run("kill -9 of the agent, stop cleans up", func(t *testing.T) {
-		st := e.status(t)
-		if err := proc.Kill(st.AgentPID); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, "the agent to die", 10*time.Second, func() bool { return !pidAlive(st.AgentPID) })
+		st := e.killAgent(t)
 		out := e.mustBerth(t, "stop")
 		for _, want := range []string{"stale pidfile", "without its host agent"} {
 			if !strings.Contains(out, want) {

@@ -308,3 +308,15 @@ func (e *env) timeDockerVersion(tb testing.TB) time.Duration {
 	}
 	return time.Since(t0)
 }
+
+// killAgent kills the machine's host agent (kill -9) and waits until it is
+// gone; the VM runs on. It returns the status read before.
+func (e *env) killAgent(t *testing.T) status {
+	t.Helper()
+	st := e.status(t)
+	if err := proc.Kill(st.AgentPID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the agent to die", 10*time.Second, func() bool { return !pidAlive(st.AgentPID) })
+	return st
+}

@@ -426,16 +426,7 @@ func TestReceiveMergesBuffers(t *testing.T) {
 func TestReceiveWaitsForBuffers(t *testing.T) {
 	f, d := startedPair(t, Features)
 
-	done := make(chan error, 1)
-	go func() {
-		_, err := d.Write(make([]byte, 1000))
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		t.Fatalf("Write returned (%v) with no receive buffer", err)
-	case <-time.After(50 * time.Millisecond):
-	}
+	done := blockedWrite(t, d, "with no receive buffer")
 	f.postRx(1, 2048)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -445,13 +436,7 @@ func TestReceiveWaitsForBuffers(t *testing.T) {
 	}
 
 	// A guest that posts nothing costs the frame, not the network.
-	start := time.Now()
-	if n, err := d.Write(make([]byte, 1000)); err != nil || n != 1000 {
-		t.Fatalf("Write = %d, %v", n, err)
-	}
-	if waited := time.Since(start); waited < rxWait/2 {
-		t.Fatalf("dropped after %v, before waiting", waited)
-	}
+	droppedAfterWaiting(t, d)
 }
 
 func TestWithoutMergeAFrameNeedsOneBuffer(t *testing.T) {
@@ -566,16 +551,7 @@ func TestReceiveWaitsForAStoppedRing(t *testing.T) {
 	f.send(reqGetVringBase, state(rxQ, 0))
 	f.reply(reqGetVringBase)
 
-	done := make(chan error, 1)
-	go func() {
-		_, err := d.Write(make([]byte, 1000))
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		t.Fatalf("Write returned (%v) while the ring was stopped", err)
-	case <-time.After(50 * time.Millisecond):
-	}
+	done := blockedWrite(t, d, "while the ring was stopped")
 	// cont: the ring is laid out and kicked again.
 	f.send(reqSetVringNum, state(rxQ, ringNum))
 	f.send(reqSetVringBase, state(rxQ, 0))
@@ -591,11 +567,35 @@ func TestReceiveWaitsForAStoppedRing(t *testing.T) {
 
 	f.send(reqGetVringBase, state(rxQ, 0))
 	f.reply(reqGetVringBase)
+	droppedAfterWaiting(t, d)
+}
+
+// blockedWrite starts a 1000-byte Write that must not return yet (why
+// says what it waits for); its result comes on the channel.
+func blockedWrite(t *testing.T, d *Device, why string) chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Write(make([]byte, 1000))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Write returned (%v) %s", err, why)
+	case <-time.After(50 * time.Millisecond):
+	}
+	return done
+}
+
+// droppedAfterWaiting writes a frame the guest cannot take: it is dropped,
+// reported as written, but only after waiting rxWait for the guest.
+func droppedAfterWaiting(t *testing.T, d *Device) {
+	t.Helper()
 	start := time.Now()
 	if n, err := d.Write(make([]byte, 1000)); err != nil || n != 1000 {
 		t.Fatalf("Write = %d, %v", n, err)
 	}
 	if waited := time.Since(start); waited < rxWait/2 {
-		t.Fatalf("dropped after %v, before waiting for the ring", waited)
+		t.Fatalf("dropped after %v, before waiting", waited)
 	}
 }

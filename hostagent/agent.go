@@ -120,6 +120,9 @@ type Agent struct {
 	ports      *ports        // set while port forwarding runs
 	// saver pauses the idle VM (resourceSaver.idle); nil when off.
 	saver *saver
+	// running is the driver of the running VM, for the health checks;
+	// nil before a VM runs.
+	running vm.Driver
 
 	stopOnce sync.Once
 	stopReq  chan struct{}
@@ -448,7 +451,15 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 	})
 	b.shares.applyDriver(info)
 	b.driver, b.vmDone = driver, watchVM(driver)
-	*cleanups = append(*cleanups, func() { a.stopVM(driver, b.vmDone) })
+	a.mu.Lock()
+	a.running = driver
+	a.mu.Unlock()
+	*cleanups = append(*cleanups, func() {
+		a.mu.Lock()
+		a.running = nil
+		a.mu.Unlock()
+		a.stopVM(driver, b.vmDone)
+	})
 	return nil
 }
 
@@ -608,6 +619,19 @@ func (a *Agent) supervise(ctx context.Context, vmDone *vmExit) error {
 
 // checkHealth turns the guest's health into running or degraded.
 func (a *Agent) checkHealth(ctx context.Context) {
+	a.mu.Lock()
+	driver := a.running
+	a.mu.Unlock()
+	var down []vm.ShareDown
+	if driver != nil {
+		// A VM whose CPUs stopped by themselves (QEMU on a full host
+		// disk) cannot answer: say why instead of asking.
+		if stalled := vm.Stalled(ctx, driver); stalled != "" {
+			a.setHealth(api.StateDegraded, stalled, nil)
+			return
+		}
+		down = vm.SharesDown(driver)
+	}
 	sent := time.Now()
 	h, err := a.guestHealth(ctx)
 	if err == nil {
@@ -624,11 +648,21 @@ func (a *Agent) checkHealth(ctx context.Context) {
 		}
 	case h.DataDisk.State == agentapi.DiskMountedWithErrors:
 		state, reason = api.StateDegraded, "data disk: "+h.DataDisk.Error
+	case len(down) > 0:
+		state, reason = api.StateDegraded, sharesDownReason(down)
 	}
 	var warnings []string
 	if err == nil {
 		warnings = h.Warnings
+		if w := diskFullWarning(h.DataDisk); w != "" {
+			warnings = append(slices.Clip(warnings), w)
+		}
 	}
+	a.setHealth(state, reason, warnings)
+}
+
+// setHealth records the health check's finding, and logs a change.
+func (a *Agent) setHealth(state api.State, reason string, warnings []string) {
 	cur := a.snapshot()
 	if cur.State == state && cur.Error == reason && slices.Equal(cur.Warnings, warnings) && cur.PausedSince.IsZero() {
 		return

@@ -274,3 +274,47 @@ func AsDiskOwner(d Driver) (DiskOwner, error) {
 	}
 	return o, nil
 }
+
+// ShareWatcher is a driver whose shares are served by host processes of
+// their own (virtiofsd) that can die while the VM runs.
+type ShareWatcher interface {
+	// SharesDown lists the shares whose server is gone, each with why
+	// ("its virtiofsd (pid 123) exited"); nil when all are served.
+	SharesDown() []ShareDown
+}
+
+// ShareDown is a share whose host server is gone: the guest's mount of it
+// fails until the machine restarts.
+type ShareDown struct {
+	HostPath string
+	Reason   string
+}
+
+// SharesDown asks d which shares lost their server; nil for a driver that
+// is no ShareWatcher.
+func SharesDown(d Driver) []ShareDown {
+	w, ok := d.(ShareWatcher)
+	if !ok {
+		return nil
+	}
+	return w.SharesDown()
+}
+
+// StallWatcher is a driver whose VM can stop by itself while its process
+// lives: QEMU stops the CPUs when a write to the data disk finds the
+// host's disk full, rather than fail the guest's write.
+type StallWatcher interface {
+	// Stalled says why the VM stopped, "" when it runs. A VM whose
+	// cause went away (space freed on the host) goes on by itself here.
+	Stalled(ctx context.Context) string
+}
+
+// Stalled asks d whether its VM stopped by itself, and why; "" for a
+// driver that is no StallWatcher.
+func Stalled(ctx context.Context, d Driver) string {
+	w, ok := d.(StallWatcher)
+	if !ok {
+		return ""
+	}
+	return w.Stalled(ctx)
+}

@@ -11,3 +11,14 @@ func TestHostFigures(t *testing.T) {
 		t.Fatalf("MemoryMiB() = %d", m)
 	}
 }
+
+func TestDiskFree(t *testing.T) {
+	dir := t.TempDir()
+	free, err := DiskFree(dir)
+	if err != nil || free == 0 {
+		t.Fatalf("DiskFree(%s) = %d, %v", dir, free, err)
+	}
+	if _, err := DiskFree(dir + "/missing"); err == nil {
+		t.Error("DiskFree of a missing directory: no error")
+	}
+}

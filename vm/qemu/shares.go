@@ -250,3 +250,40 @@ func waitSocket(path string, cmd *exec.Cmd, timeout time.Duration) error {
 		}
 	}
 }
+
+// SharesDown implements vm.ShareWatcher: QEMU cannot reconnect a
+// vhost-user-fs device, so a share whose virtiofsd died stays unreachable
+// in the guest until the machine restarts; the agent says so. The
+// daemon's pid file (the Rust daemon keeps one next to its socket, and it
+// outlives a kill -9) tells whether it still runs, for the agent that
+// started it and for one that adopted the VM alike.
+func (d *Driver) SharesDown() []vm.ShareDown {
+	if d.Info().FileSharing != shareVirtiofs {
+		return nil
+	}
+	var down []vm.ShareDown
+	for i, s := range d.m.Shares {
+		b, err := os.ReadFile(vfsSocket(d.m.StateDir, i) + ".pid")
+		if reason := shareServerGone(b, err, proc.Alive); reason != "" {
+			down = append(down, vm.ShareDown{HostPath: s.HostPath, Reason: reason})
+		}
+	}
+	return down
+}
+
+// shareServerGone says why a share's server is gone, from its pid file's
+// content (or the error reading it) and whether a pid is alive; "" when it
+// runs, or when there is no pid file to tell (a daemon that keeps none).
+func shareServerGone(pidFile []byte, readErr error, alive func(int) bool) string {
+	if readErr != nil {
+		return ""
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(pidFile)))
+	if err != nil || pid <= 0 {
+		return ""
+	}
+	if alive(pid) {
+		return ""
+	}
+	return fmt.Sprintf("its virtiofsd (pid %d) exited", pid)
+}

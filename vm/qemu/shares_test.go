@@ -192,3 +192,23 @@ func TestShareDaemonStandIn(t *testing.T) {
 	}
 	time.Sleep(d)
 }
+
+func TestShareServerGone(t *testing.T) {
+	alive := func(pid int) bool { return pid == 42 }
+	for _, c := range []struct {
+		name    string
+		file    string
+		readErr error
+		want    string
+	}{
+		{"running", "42\n", nil, ""},
+		{"exited", "43\n", nil, "its virtiofsd (pid 43) exited"},
+		{"no pid file", "", os.ErrNotExist, ""},
+		{"garbage", "virtiofsd", nil, ""},
+		{"zero", "0", nil, ""},
+	} {
+		if got := shareServerGone([]byte(c.file), c.readErr, alive); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}

@@ -39,6 +39,13 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvIn(t, "")
+}
+
+// newEnvIn is newEnv with BERTH_HOME made in dir ("" is the system's
+// temporary directory).
+func newEnvIn(t testing.TB, dir string) *env {
+	t.Helper()
 	if os.Getenv("BERTH_E2E") != "1" {
 		t.Skip("end-to-end tests boot a VM: run them with `make test-e2e` (BERTH_E2E=1)")
 	}
@@ -52,7 +59,7 @@ func newEnv(t testing.TB) *env {
 		}
 	}
 	// A short directory: unix socket paths are limited to ~104 bytes.
-	home, err := os.MkdirTemp("", "berth-e2e-")
+	home, err := os.MkdirTemp(dir, "berth-e2e-")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,14 @@ package initd
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/berth-dev/berth/guest/agentapi"
@@ -94,6 +96,7 @@ func (in *Init) startEngine(netErr, fwErr error) {
 		// needs a little more for itself.
 		StopTimeout: time.Duration(in.cfg.Engine.StopTimeout) + 15*time.Second,
 		OnStart:     in.watchReady,
+		BeforeStop:  in.endLiveRestore,
 		Logf:        in.logf,
 	}
 	in.mu.Lock()
@@ -131,19 +134,62 @@ func (in *Init) daemonStarter(name string, argv []string, before func()) func() 
 	}
 }
 
+// endLiveRestore turns live-restore off in the running dockerd (a config
+// reload, SIGHUP) before it is stopped, so that its stop stops the
+// containers with their stop signal and timeout, as a dockerd without it
+// does; it waits until /info says the reload is done, 5 s at most.
+func (in *Init) endLiveRestore(p Proc) {
+	b, err := os.ReadFile(daemonJSONPath)
+	if err != nil {
+		in.logf("live-restore stays on for the stop: %v", err)
+		return
+	}
+	off, changed, err := WithoutLiveRestore(b)
+	if err != nil || !changed {
+		return
+	}
+	if err := os.WriteFile(daemonJSONPath, off, 0o644); err != nil {
+		in.logf("live-restore stays on for the stop: %v", err)
+		return
+	}
+	if err := p.Signal(syscall.SIGHUP); err != nil {
+		return
+	}
+	hc := dockerSockClient(time.Second)
+	defer hc.CloseIdleConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		var info struct{ LiveRestoreEnabled bool }
+		if resp, err := hc.Get("http://docker/info"); err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&info)
+			resp.Body.Close()
+			if err == nil && !info.LiveRestoreEnabled {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	in.logf("dockerd did not turn live-restore off within 5s: its containers may be left running when it stops")
+}
+
+// dockerSockClient is an HTTP client of dockerd's unix socket.
+func dockerSockClient(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", dockerSock)
+		}},
+	}
+}
+
 // watchReady polls dockerd's /_ping until it answers or the process exits.
 func (in *Init) watchReady(p Proc) {
 	in.mu.Lock()
 	in.ready = false
 	in.mu.Unlock()
 	go func() {
-		hc := &http.Client{
-			Timeout: 2 * time.Second,
-			Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", dockerSock)
-			}},
-		}
+		hc := dockerSockClient(2 * time.Second)
 		defer hc.CloseIdleConnections()
 		for {
 			select {

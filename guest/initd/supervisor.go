@@ -41,6 +41,9 @@ type Supervisor struct {
 	StopTimeout time.Duration
 	// OnStart, if set, runs after each successful start.
 	OnStart func(Proc)
+	// BeforeStop, if set, runs before the stop's SIGTERM (dockerd's
+	// config reload that turns live-restore off); it must not block long.
+	BeforeStop func(Proc)
 	// Logf reports starts and exits (to the console).
 	Logf func(format string, args ...any)
 
@@ -123,6 +126,9 @@ func (s *Supervisor) Run(ctx context.Context) {
 func (s *Supervisor) stop(p Proc) {
 	s.set(func() { s.state = "stopping" })
 	s.logf("%s: stopping (pid %d)", s.Name, p.PID())
+	if s.BeforeStop != nil {
+		s.BeforeStop(p)
+	}
 	_ = p.Signal(syscall.SIGTERM)
 	e := Exit{Signal: "SIGKILL (exit not seen)"}
 	select {

@@ -117,6 +117,30 @@ func TestSupervisorKillsAfterStopTimeout(t *testing.T) {
 	}
 }
 
+func TestSupervisorBeforeStopRunsBeforeSIGTERM(t *testing.T) {
+	fs := &fakeStarter{next: make(chan *fakeProc, 1)}
+	var seen []os.Signal
+	s := &Supervisor{Name: "d", Start: fs.start, StopTimeout: time.Second, Backoff: DefaultBackoff,
+		BeforeStop: func(p Proc) {
+			fp := p.(*fakeProc)
+			fp.mu.Lock()
+			seen = append([]os.Signal(nil), fp.signals...)
+			fp.mu.Unlock()
+			_ = p.Signal(syscall.SIGHUP) // a reload: the fake ignores nothing but dies on it
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	p := <-fs.next
+	cancel()
+	<-done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(seen) != 0 || len(p.signals) == 0 || p.signals[0] != syscall.SIGHUP {
+		t.Fatalf("signals before the hook %v, after %v: want the hook first", seen, p.signals)
+	}
+}
+
 func TestSupervisorBackoffResetsAfterALongRun(t *testing.T) {
 	fs := &fakeStarter{next: make(chan *fakeProc, 10)}
 	s := &Supervisor{Name: "d", Start: fs.start, StopTimeout: time.Second,

@@ -35,6 +35,7 @@ func (in *Init) powerOff(reason string) {
 		containerdStop()
 		<-containerdDone
 	}
+	in.detachShares()
 	in.killAll()
 	unix.Sync()
 	if in.wsl {
@@ -50,6 +51,24 @@ func (in *Init) powerOff(reason string) {
 	in.console.printf("%s", guestconfig.MarkerPowerOff)
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	select {} // PID 1 must not exit
+}
+
+// detachShares unmounts the shared folders by force before anything syncs:
+// a share whose host daemon died never answers, and a sync (or a process
+// reading it) would wait for it forever, so the machine would never power
+// off. A forced unmount of a FUSE file system aborts its requests; the
+// shares hold no dirty data in the guest (no writeback cache), so nothing
+// is lost.
+func (in *Init) detachShares() {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for _, p := range shareMounts(string(b)) {
+		if err := unix.Unmount(p, unix.MNT_FORCE|unix.MNT_DETACH); err != nil {
+			in.logf("unmounting shared folder %s: %v", p, err)
+		}
+	}
 }
 
 // killAll sends SIGTERM to every remaining process (container shims and

@@ -128,9 +128,16 @@ func killFaults(t *testing.T, rec *recoveries) {
 		if !w.engineAnswers() {
 			t.Fatalf("the engine stopped answering when a share's daemon died")
 		}
+		logFile := filepath.Join(e.machineDir(), "hostagent.log")
+		before, _ := os.ReadFile(logFile)
 		t1 := time.Now()
 		e.mustBerth(t, "stop")
 		t.Logf("berth stop took %.1fs", time.Since(t1).Seconds())
+		// The guest powered off by itself: a sync that waits on the dead
+		// share would leave it to the agent's force after two minutes.
+		if log, _ := os.ReadFile(logFile); len(log) >= len(before) && strings.Contains(string(log[len(before):]), "did not power off in time") {
+			t.Errorf("the guest did not power off by itself with a share's daemon dead:\n%s", tail(log, 2000))
+		}
 		t1 = time.Now()
 		out := e.mustBerth(t, "start", "--verbose")
 		t.Logf("berth start took %.1fs:\n%s", time.Since(t1).Seconds(), out)

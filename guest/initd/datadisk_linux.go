@@ -209,7 +209,7 @@ func (in *Init) unmountData() {
 			_ = unix.Unmount(t, unix.MNT_DETACH)
 		}
 	}
-	unix.Sync()
+	syncEngineDisks()
 	var err error
 	for range 20 {
 		if err = unix.Unmount(dataMount, 0); err == nil || err == unix.EINVAL {

@@ -35,9 +35,8 @@ func (in *Init) powerOff(reason string) {
 		containerdStop()
 		<-containerdDone
 	}
-	in.detachShares()
 	in.killAll()
-	unix.Sync()
+	syncEngineDisks()
 	if in.wsl {
 		// The distro's disk is WSL's; the engine's mounts end with this
 		// mount namespace, and anything left with this PID namespace.
@@ -46,28 +45,27 @@ func (in *Init) powerOff(reason string) {
 		os.Exit(0)
 	}
 	in.unmountData()
-	unix.Sync()
+	syncEngineDisks()
 	in.logf("powering off after %.1fs", time.Since(in.start).Seconds())
 	in.console.printf("%s", guestconfig.MarkerPowerOff)
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	select {} // PID 1 must not exit
 }
 
-// detachShares unmounts the shared folders by force before anything syncs:
-// a share whose host daemon died never answers, and a sync (or a process
-// reading it) would wait for it forever, so the machine would never power
-// off. A forced unmount of a FUSE file system aborts its requests; the
-// shares hold no dirty data in the guest (no writeback cache), so nothing
-// is lost.
-func (in *Init) detachShares() {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return
-	}
-	for _, p := range shareMounts(string(b)) {
-		if err := unix.Unmount(p, unix.MNT_FORCE|unix.MNT_DETACH); err != nil {
-			in.logf("unmounting shared folder %s: %v", p, err)
+// syncEngineDisks flushes the file systems the guest writes and must keep:
+// the engine's data (the data disk in the VM; the distro's disk under WSL)
+// and the root. Not sync(2): it flushes every file system, shared folders
+// too, and a share whose host daemon died never answers; virtiofs cannot
+// be aborted (no forced unmount, no control file), so the sync, and the
+// power-off after it, would wait forever.
+func syncEngineDisks() {
+	for _, p := range []string{"/var/lib/docker", dataMount, "/"} {
+		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
 		}
+		_ = unix.Syncfs(fd)
+		_ = unix.Close(fd)
 	}
 }
 

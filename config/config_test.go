@@ -209,7 +209,6 @@ func TestSaveNeverWritesABadFile(t *testing.T) {
 	}
 }
 
-
 // A value of the wrong type names its field (dotted, as berth config set
 // takes it) and what the field accepts, not only the YAML library's words.
 func TestParseTypeErrorNamesTheField(t *testing.T) {

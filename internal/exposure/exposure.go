@@ -1,6 +1,6 @@
 // Package exposure lists the sockets a process listens on and says which
 // of them others could reach: a TCP or UDP socket beyond the loopback, or
-// a unix socket whose file or directory is open to group or others (or
+// a unix socket whose file or directory lets group or others connect (or
 // that is abstract, which no file mode guards). Berth's tests audit the
 // host agent with it; the listing reads Linux's /proc, the judging is pure.
 package exposure
@@ -156,8 +156,8 @@ type Stat func(path string) (fs.FileInfo, error)
 
 // Audit returns one error for each socket others could reach: tcp or udp
 // beyond the loopback unless p allows it, an abstract unix socket, or a
-// unix socket whose file, or the nearest directory above it that exists,
-// is open to group or others.
+// unix socket that group or others may write (connect to), or whose
+// nearest existing directory they may search.
 func Audit(socks []Socket, p Policy, stat Stat) []error {
 	var errs []error
 	for _, s := range socks {
@@ -173,13 +173,15 @@ func audit(s Socket, p Policy, stat Stat) error {
 	case s.Proto == "unix" && strings.HasPrefix(s.Path, "@"):
 		return fmt.Errorf("%s: an abstract socket, which any process of the host can reach", s)
 	case s.Proto == "unix":
-		if fi, err := stat(s.Path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			return fmt.Errorf("%s: mode %v, open to group or others", s, fi.Mode().Perm())
+		// Connecting takes write permission on the file and search
+		// permission on each directory above it.
+		if fi, err := stat(s.Path); err == nil && fi.Mode().Perm()&0o022 != 0 {
+			return fmt.Errorf("%s: mode %v, writable by group or others", s, fi.Mode().Perm())
 		}
 		for dir := filepath.Dir(s.Path); ; dir = filepath.Dir(dir) {
 			fi, err := stat(dir)
 			if err == nil {
-				if fi.Mode().Perm()&0o077 != 0 {
+				if fi.Mode().Perm()&0o011 != 0 {
 					return fmt.Errorf("%s: its directory %s has mode %v, open to group or others", s, dir, fi.Mode().Perm())
 				}
 				return nil

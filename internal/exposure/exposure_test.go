@@ -74,6 +74,7 @@ func TestAudit(t *testing.T) {
 	modes := map[string]fs.FileMode{
 		"/home/u/.berth/default": 0o700, "/home/u/.berth/default/agent.sock": fs.ModeSocket | 0o600,
 		"/home/u/.berth/default/docker.sock": fs.ModeSocket | 0o666, "/tmp": 0o1777, "/tmp/x.sock": fs.ModeSocket | 0o600,
+		"/run/qemu": 0o700, "/run/qemu/qmp.sock": fs.ModeSocket | 0o755, // readable, but only the owner may connect
 	}
 	stat := func(p string) (fs.FileInfo, error) {
 		if m, ok := modes[p]; ok {
@@ -90,6 +91,7 @@ func TestAudit(t *testing.T) {
 		{Proto: "unix", Path: "/home/u/.berth/default/.123/s"}, // bound in a temporary directory, since moved
 		{Proto: "unix", Path: "/home/u/.berth/default/docker.sock"},
 		{Proto: "unix", Path: "/tmp/x.sock"},
+		{Proto: "unix", Path: "/run/qemu/qmp.sock"},
 		{Proto: "unix", Path: "@abstract"},
 	}
 	errs := Audit(socks, Policy{Published: []Socket{inet("tcp", "0.0.0.0:9000")}}, stat)
@@ -101,7 +103,7 @@ func TestAudit(t *testing.T) {
 		"tcp 0.0.0.0:9001: listens beyond the loopback",
 		"udp [::]:5353: listens beyond the loopback",
 		"tcp 192.168.1.2:80: listens beyond the loopback",
-		"unix /home/u/.berth/default/docker.sock: mode -rw-rw-rw-",
+		"unix /home/u/.berth/default/docker.sock: mode -rw-rw-rw-, writable",
 		"unix /tmp/x.sock: its directory /tmp has mode -rwxrwxrwx",
 		"unix @abstract: an abstract socket",
 	}

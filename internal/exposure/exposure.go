@@ -12,7 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"net/netip"
-	"path/filepath"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -23,8 +23,9 @@ type Socket struct {
 	Proto string
 	// Addr is the address of a tcp or udp socket.
 	Addr netip.AddrPort
-	// Path is where a unix socket was bound ("@name" when abstract); a
-	// socket moved after its bind shows the name it was bound at.
+	// Path is where a unix socket was bound ("@name" when abstract), a
+	// Linux path; a socket moved after its bind shows the name it was
+	// bound at.
 	Path  string
 	Inode uint64
 }
@@ -178,7 +179,7 @@ func audit(s Socket, p Policy, stat Stat) error {
 		if fi, err := stat(s.Path); err == nil && fi.Mode().Perm()&0o022 != 0 {
 			return fmt.Errorf("%s: mode %v, writable by group or others", s, fi.Mode().Perm())
 		}
-		for dir := filepath.Dir(s.Path); ; dir = filepath.Dir(dir) {
+		for dir := path.Dir(s.Path); ; dir = path.Dir(dir) {
 			fi, err := stat(dir)
 			if err == nil {
 				if fi.Mode().Perm()&0o011 != 0 {
@@ -186,7 +187,7 @@ func audit(s Socket, p Policy, stat Stat) error {
 				}
 				return nil
 			}
-			if dir == filepath.Dir(dir) {
+			if dir == path.Dir(dir) {
 				return fmt.Errorf("%s: no directory above it exists", s)
 			}
 		}

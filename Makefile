@@ -50,7 +50,7 @@ $(DEPS_TARGETS):
 deps:
 	@./hack/deps.sh run image --optional docker
 
-test: check test-unit test-tray test-windows test-e2e
+test: check test-unit test-fuzz test-tray test-windows test-e2e
 
 # -race needs cgo (and a C compiler); the binaries themselves are built without.
 test-unit: deps-unit

@@ -209,14 +209,6 @@ func TestSaveNeverWritesABadFile(t *testing.T) {
 	}
 }
 
-func FuzzParse(f *testing.F) {
-	f.Add(DefaultFile)
-	f.Add([]byte("cpus: 2\nmemory: 1GiB\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _, _ = Check(b, Host{CPUs: 4, MemoryMiB: 8192, Home: "/home/u"})
-	})
-}
-
 // A value of the wrong type names its field (dotted, as berth config set
 // takes it) and what the field accepts, not only the YAML library's words.
 func TestParseTypeErrorNamesTheField(t *testing.T) {

@@ -145,6 +145,11 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	defer a.hub.Close()
 
+	// The directory of the sockets is private before any socket is made,
+	// even if it was left with a wider mode.
+	if err := o.Machine.Ensure(); err != nil {
+		return err
+	}
 	pf, err := pidfile.Acquire(o.Machine.Path(store.AgentPIDFile))
 	if err != nil {
 		var running *pidfile.RunningError

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -197,6 +198,19 @@ func TestControlAPI(t *testing.T) {
 	}
 	// Twice is fine.
 	http.Post(srv.URL+"/v1/stop", "", nil)
+
+	// The process's figures, for load tests: this test holds a server,
+	// its connections and an event stream.
+	var res api.Resources
+	resp4, err := http.Get(srv.URL + "/v1/debug/resources")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp4.Body).Decode(&res)
+	resp4.Body.Close()
+	if res.Goroutines < 3 || res.HeapBytes == 0 || res.SysBytes < res.HeapBytes || runtime.GOOS == "linux" && res.FDs < 3 {
+		t.Errorf("resources %+v", res)
+	}
 
 	resp3, _ := http.Get(srv.URL + "/v1/debug/engine-rtt?n=0")
 	if resp3.StatusCode != http.StatusBadRequest {

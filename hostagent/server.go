@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -23,6 +25,9 @@ func (a *Agent) handler() http.Handler {
 	})
 	mux.HandleFunc("GET /v1/events", a.serveEvents)
 	mux.HandleFunc("GET /v1/debug/engine-rtt", a.serveEngineRTT)
+	mux.HandleFunc("GET /v1/debug/resources", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, resources(runtime.GOOS))
+	})
 	a.portRoutes(mux)
 	a.guestRoutes(mux)
 	return mux
@@ -114,4 +119,25 @@ func (a *Agent) serveEngineRTT(w http.ResponseWriter, r *http.Request) {
 		out.Nanos = append(out.Nanos, time.Since(t0).Nanoseconds())
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// resources counts what this process holds.
+func resources(goos string) api.Resources {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return api.Resources{Goroutines: runtime.NumGoroutine(), FDs: openFiles(goos), HeapBytes: ms.HeapInuse, SysBytes: ms.Sys}
+}
+
+// openFiles counts this process's open files where the system lists them
+// in a directory; -1 elsewhere.
+func openFiles(goos string) int {
+	dir := map[string]string{"linux": "/proc/self/fd", "darwin": "/dev/fd"}[goos]
+	if dir == "" {
+		return -1
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return -1
+	}
+	return len(ents) - 1 // the directory being read
 }

@@ -465,7 +465,16 @@ type servingAgent struct {
 // for the default) whose guest runs, and returns once it serves. The
 // agent's log and the fake guest's console are shown if the test fails.
 func startAgent(t *testing.T, config, driver string) servingAgent {
+	return startAgentAfter(t, config, driver, nil)
+}
+
+// startAgentAfter is startAgent with before run on the machine directory
+// just before the agent starts.
+func startAgentAfter(t *testing.T, config, driver string, before func(store.Machine)) servingAgent {
 	m, o, f := stageMachine(t, config)
+	if before != nil {
+		before(m)
+	}
 	if driver != "" {
 		o.Driver = driver
 	}

@@ -140,10 +140,25 @@ func (m Machine) DockerEngineSocket() string {
 // DockerHost is the DOCKER_HOST value for the docker socket.
 func (m Machine) DockerHost() string { return dockerHost(m.goos, m.DockerSocket()) }
 
-// Ensure creates the machine directory, private to the user.
+// Ensure creates the machine directory, private to the user. A directory
+// that exists with a wider mode (made by hand, by an older version, or
+// under another umask) is closed to group and others: it holds the
+// sockets, the disk and the logs.
 func (m Machine) Ensure() error {
 	if err := os.MkdirAll(m.Dir, 0o700); err != nil {
 		return fmt.Errorf("creating machine directory: %w", err)
+	}
+	if m.goos == "windows" {
+		return nil // the user's profile is private; modes mean nothing there
+	}
+	fi, err := os.Stat(m.Dir)
+	if err != nil {
+		return fmt.Errorf("machine directory: %w", err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		if err := os.Chmod(m.Dir, 0o700); err != nil {
+			return fmt.Errorf("making machine directory %s private: %w", m.Dir, err)
+		}
 	}
 	return nil
 }

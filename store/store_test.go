@@ -1,7 +1,9 @@
 package store
 
 import (
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -127,5 +129,28 @@ func TestHomeOverride(t *testing.T) {
 	h, err := Home()
 	if err != nil || h != d {
 		t.Fatalf("Home() = %q, %v; want %q", h, err, d)
+	}
+}
+
+// A machine directory that exists with a wider mode is made private.
+func TestEnsureMakesAnExistingDirectoryPrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes are ACLs on Windows")
+	}
+	m, err := Open(t.TempDir(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(m.Dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(m.Dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Ensure(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(m.Dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("machine directory mode %v, %v; want 0700", fi.Mode().Perm(), err)
 	}
 }

@@ -106,7 +106,7 @@ func runExec(conn net.Conn, stdin io.Reader, stdout io.Writer) (int, error) {
 	for {
 		typ, p, err := agentapi.ReadFrame(conn)
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return 0, errors.New("the VM closed the session without an exit code")
 			}
 			return 0, err

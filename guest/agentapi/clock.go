@@ -3,6 +3,7 @@ package agentapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,7 +64,7 @@ func serveLogs(b Backend) http.HandlerFunc {
 		rc, err := ls.Log(r.PathValue("name"))
 		if err != nil {
 			code := http.StatusInternalServerError
-			if os.IsNotExist(err) {
+			if errors.Is(err, os.ErrNotExist) { // os.IsNotExist does not unwrap
 				code = http.StatusNotFound
 			}
 			writeJSON(w, code, ErrorResponse{Message: err.Error()})

@@ -59,7 +59,12 @@ func ReadDatagram(r io.Reader, buf []byte) (int, error) {
 	if n > len(buf) {
 		return 0, fmt.Errorf("datagram of %d bytes does not fit a buffer of %d", n, len(buf))
 	}
-	return io.ReadFull(r, buf[:n])
+	k, err := io.ReadFull(r, buf[:n])
+	if errors.Is(err, io.EOF) {
+		// A length without its datagram is a cut stream, not the end.
+		err = io.ErrUnexpectedEOF
+	}
+	return k, err
 }
 
 // connectTimeout bounds the guest-side dial: a loopback port either

@@ -67,6 +67,10 @@ func ReadFrame(r io.Reader) (byte, []byte, error) {
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
+		// A header without its payload is a cut frame, not the end.
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
 		return 0, nil, err
 	}
 	return h[0], b, nil

@@ -78,6 +78,9 @@ func Main(args []string) {
 		}
 	}()
 	os.Setenv("PATH", systemPath)
+	if err := raiseFileLimit(); err != nil {
+		in.logf("%v", err)
+	}
 	// Take every signal before anything forks: SIGCHLD drives the reaper.
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGPWR)

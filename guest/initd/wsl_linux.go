@@ -67,6 +67,9 @@ func MainWSL(opts Options) {
 		}
 	}()
 	os.Setenv("PATH", systemPath)
+	if err := raiseFileLimit(); err != nil {
+		in.logf("%v", err)
+	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGPWR)
 	in.goSafe("signals", func() { in.handleSignals(sigs) })

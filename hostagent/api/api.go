@@ -10,6 +10,9 @@
 //	GET  /v1/debug/engine-rtt?n=N
 //	                  times N docker API calls from the agent straight to
 //	                  the guest (the baseline for the socket bridge)
+//	GET  /v1/debug/resources
+//	                  the agent process's goroutines, open files and memory
+//	                  (Resources), which a load test sees come back
 //	POST /v1/stop     begin a graceful stop (202); follow /v1/events or wait
 //	                  for the agent to exit
 //	GET  /v1/forwards every port forward ([portfwd.Forward]): host address,
@@ -156,4 +159,17 @@ type Event struct {
 // RTT holds round-trip times, in nanoseconds.
 type RTT struct {
 	Nanos []int64 `json:"nanos"`
+}
+
+// Resources is what the agent process holds (GET /v1/debug/resources):
+// the figures a load test watches come back to where they started.
+type Resources struct {
+	Goroutines int `json:"goroutines"`
+	// FDs is the count of open files and sockets; -1 where the system
+	// offers no cheap count (Windows).
+	FDs int `json:"fds"`
+	// HeapBytes is the Go heap in use; SysBytes all the runtime holds from
+	// the system.
+	HeapBytes uint64 `json:"heapBytes"`
+	SysBytes  uint64 `json:"sysBytes"`
 }

@@ -106,6 +106,15 @@ func (c *Client) EngineRTT(ctx context.Context, n int, path string) (*RTT, error
 	return &r, nil
 }
 
+// Resources returns what the agent process holds.
+func (c *Client) Resources(ctx context.Context) (*Resources, error) {
+	var r Resources
+	if err := c.do(ctx, http.MethodGet, "/v1/debug/resources", &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 // Exec runs a command in the VM; the connection carries agentapi frames.
 func (c *Client) Exec(ctx context.Context, req agentapi.ExecRequest) (net.Conn, error) {
 	return agentapi.DialExec(ctx, func(ctx context.Context) (net.Conn, error) {

@@ -6,12 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func seedRecorded(f *testing.F, bodyOnly bool) {
@@ -67,8 +70,19 @@ func FuzzForward(f *testing.F) {
 	seedRecorded(f, false)
 	f.Add([]byte("GET /_ping HTTP/1.1\r\n\r\nPOST /build HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"))
 	f.Add([]byte("POST /exec/x/start HTTP/1.1\r\nUpgrade: tcp\r\nContent-Length: 1\r\n\r\n{garbage"))
+	// Hostile framing: bad chunk sizes, two lengths, both framings, a
+	// body cut short, a header that never ends.
+	f.Add([]byte("POST /build HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc"))
+	f.Add([]byte("POST /build HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n\r\n"))
+	f.Add([]byte("POST /build HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"))
+	f.Add([]byte("POST /containers/create HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"))
+	f.Add([]byte("POST /containers/create HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"))
+	f.Add([]byte("POST /containers/create HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"HostConfig\""))
+	f.Add([]byte("GET /_ping HTTP/1.1\r\nX-A: b\r\nX-A: b\r\nX-A: b"))
+	f.Add([]byte("\r\n\n\r\nGET /_ping HTTP/1.0\n\n"))
 	log := slog.New(slog.DiscardHandler)
 	f.Fuzz(func(t *testing.T, in []byte) {
+		defer time.AfterFunc(5*time.Second, func() { panic(fmt.Sprintf("forwarding %q takes more than 5s", in)) }).Stop()
 		var out, reply bytes.Buffer
 		fw := &forwarder{log: log}
 		err := fw.run(&out, bufio.NewReader(bytes.NewReader(in)), &reply)
@@ -114,5 +128,54 @@ func FuzzResponses(f *testing.F) {
 		if _, busy := w.state(); busy != 0 {
 			t.Fatalf("%d requests in flight after the end", busy)
 		}
+	})
+}
+
+// FuzzResolve: a bind source the bridge lets through lands, in the guest,
+// inside a share or a path of the VM's own (or is the VM's root itself,
+// or a named volume); anything else is refused with a PathError naming
+// the source.
+func FuzzResolve(f *testing.F) {
+	for _, s := range []string{
+		`C:\data\app`, `c:\DATA\app`, `C:/data/app/`, `//c/data/app`, `E:`, `e:\`, `C:\data\..\Windows`,
+		`C:\database`, `\\server\share\x`, "/home/dev/app", "/home/dev/../../etc", "/var/run/docker.sock",
+		"/proc/sys", "/", "//", "/c/data", "named", `C:\Users\dev\..\..\x`, "/home/dev/./../dev2",
+	} {
+		f.Add(s)
+	}
+	p := testPaths()
+	f.Fuzz(func(t *testing.T, src string) {
+		got, err := p.resolve(src)
+		if err != nil {
+			var pe *PathError
+			if !errors.As(err, &pe) || pe.Source != src || !strings.Contains(err.Error(), src) {
+				t.Fatalf("resolve(%q): %v; want a PathError naming it", src, err)
+			}
+			return
+		}
+		if !strings.HasPrefix(got, "/") {
+			if got != src {
+				t.Fatalf("resolve(%q) = %q: a named volume changed", src, got)
+			}
+			return
+		}
+		clean := path.Clean(got)
+		if clean == "/" {
+			if got != src {
+				t.Fatalf("resolve(%q) = %q: only a bind of the VM's root itself is its root", src, got)
+			}
+			return
+		}
+		for _, s := range p.Shares {
+			if within(clean, s.GuestPath) {
+				return
+			}
+		}
+		for _, g := range p.GuestOnly {
+			if within(clean, g) {
+				return
+			}
+		}
+		t.Fatalf("resolve(%q) = %q: outside every share and VM path", src, got)
 	})
 }

@@ -50,7 +50,11 @@ func Write(w io.Writer, o Options) error {
 	gz := gzip.NewWriter(w)
 	tw := tar.NewWriter(gz)
 	now := time.Now()
+	// Everything in the bundle passes through RedactText: logs quote
+	// requests, configs and environments, and nothing of them is read
+	// more carefully than that.
 	add := func(name string, b []byte) error {
+		b = RedactText(b)
 		if err := tw.WriteHeader(&tar.Header{Name: "berth-diagnose/" + name, Mode: 0o600, Size: int64(len(b)), ModTime: now}); err != nil {
 			return err
 		}
@@ -156,13 +160,16 @@ func redactNode(n *yaml.Node, secret bool) {
 		}
 	case yaml.ScalarNode:
 		if secret {
-			n.Value, n.Tag, n.Style = "REDACTED", "!!str", 0
+			n.Value, n.Tag, n.Style = Redacted, "!!str", 0
 			return
 		}
 		if u, err := url.Parse(n.Value); err == nil && u.User != nil {
-			u.User = url.User("REDACTED")
+			u.User = url.User(Redacted)
 			n.Value = u.String()
 		}
+		// A URL that does not parse (a password with a stray %) still
+		// loses its user information.
+		n.Value = string(RedactText([]byte(n.Value)))
 	}
 }
 

@@ -119,6 +119,10 @@ func spawn(o StartOptions) (<-chan struct{}, error) {
 		return nil, fmt.Errorf("opening the agent log: %w", err)
 	}
 	defer logf.Close()
+	// A log kept from before may have a wider mode: it holds requests.
+	if err := logf.Chmod(0o600); err != nil {
+		return nil, fmt.Errorf("the agent log: %w", err)
+	}
 	args := []string{"hostagent", "--machine", m.Name, "--image-dir", o.ImageDir}
 	if o.Driver != "" {
 		args = append(args, "--driver", o.Driver)

@@ -47,8 +47,15 @@ func metaPath(dir, name string) string {
 // Ensure creates or updates context name to point at host.
 func Ensure(dir, name, host, description string) error {
 	p := metaPath(dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	// Owner-only, like the docker CLI's config.json: the context names the
+	// machine's socket. Its own directory is closed even if it existed
+	// with a wider mode; the CLI's shared directories above it are left
+	// as the CLI made them.
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("creating docker context %q: %w", name, err)
+	}
+	if err := os.Chmod(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("docker context %q: %w", name, err)
 	}
 	b, err := json.Marshal(meta{
 		Name:      name,
@@ -58,7 +65,7 @@ func Ensure(dir, name, host, description string) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(p, b, 0o644); err != nil {
+	if err := atomicfile.WriteFile(p, b, 0o600); err != nil {
 		return fmt.Errorf("writing docker context %q: %w", name, err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -98,5 +99,33 @@ func TestEnsureNamedPipeHost(t *testing.T) {
 	b, _ := os.ReadFile(metaPath(dir, "berth"))
 	if !strings.Contains(string(b), `"Host":"`+host+`"`) {
 		t.Fatalf("meta.json = %s", b)
+	}
+}
+
+// The context's files are the user's only, even where they existed with
+// wider modes (made by an older Berth, or by hand).
+func TestEnsureIsOwnerOnly(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes are ACLs on Windows")
+	}
+	dir := t.TempDir()
+	p := metaPath(dir, "berth")
+	if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("{}"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(p), 0o777); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	if err := Ensure(dir, "berth", "unix:///a/docker.sock", "Berth"); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{filepath.Dir(p): 0o700, p: 0o600} {
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, %v; want %v", path, fi.Mode().Perm(), err, want)
+		}
 	}
 }

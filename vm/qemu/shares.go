@@ -180,6 +180,9 @@ func (d *Driver) startVirtiofsd(v *virtiofsd) (stop func(), err error) {
 		return nil, fmt.Errorf("creating the virtiofsd log: %w", err)
 	}
 	defer logf.Close()
+	if err := logf.Chmod(0o600); err != nil { // a log kept from before
+		return nil, fmt.Errorf("the virtiofsd log: %w", err)
+	}
 	for i, s := range d.m.Shares {
 		sock := vfsSocket(d.m.StateDir, i)
 		_ = os.Remove(sock)

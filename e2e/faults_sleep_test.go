@@ -110,9 +110,6 @@ func sleepFault(t *testing.T, rec *recoveries) {
 		"guest clock within 1 s; the forward, `docker logs -f`, `docker events` go on; TLS to the host loopback verifies")
 
 	t.Run("full data disk", func(t *testing.T) { fullDataDisk(t, e, img, url, rec) })
-	e.mustBerth(t, "stop")
-	// One booted machine at a time on this side.
-	t.Run("host disk full", func(t *testing.T) { hostDiskFull(t, rec) })
 }
 
 // fullDataDisk fills the running machine's data disk from a container:

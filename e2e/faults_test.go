@@ -175,6 +175,9 @@ func killFaults(t *testing.T, rec *recoveries) {
 	})
 
 	t.Run("stop and start", func(t *testing.T) { gracefulStop(t, e, w, rec) })
+	// One booted machine at a time on this side; the sleep takes as long.
+	e.mustBerth(t, "stop")
+	t.Run("host disk full", func(t *testing.T) { hostDiskFull(t, rec) })
 }
 
 // gracefulStop: dockerd runs with live-restore (a crashed dockerd leaves

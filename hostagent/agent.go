@@ -22,6 +22,7 @@ import (
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/hostagent/bridge"
+	"github.com/berth-dev/berth/hostagent/dashboard"
 	"github.com/berth-dev/berth/hostagent/events"
 	"github.com/berth-dev/berth/hostagent/vnet"
 	"github.com/berth-dev/berth/internal/pidfile"
@@ -120,6 +121,8 @@ type Agent struct {
 	ports      *ports        // set while port forwarding runs
 	// saver pauses the idle VM (resourceSaver.idle); nil when off.
 	saver *saver
+	// dashboard is the web page, nil when off or not started yet.
+	dashboard *dashboard.Server
 
 	stopOnce sync.Once
 	stopReq  chan struct{}
@@ -230,6 +233,7 @@ type stage struct {
 func (a *Agent) stages() []stage {
 	return []stage{
 		{"config", a.loadConfig},
+		{"dashboard", a.startDashboard},
 		{"machine files", a.prepareMachine},
 		{"image", a.prepareImage},
 		{"network", a.startNetwork},

@@ -23,6 +23,7 @@ func (a *Agent) handler() http.Handler {
 	})
 	mux.HandleFunc("GET /v1/events", a.serveEvents)
 	mux.HandleFunc("GET /v1/debug/engine-rtt", a.serveEngineRTT)
+	mux.HandleFunc("GET /v1/dashboard", a.serveDashboard)
 	a.portRoutes(mux)
 	a.guestRoutes(mux)
 	return mux

@@ -1,0 +1,338 @@
+// Berth's dashboard. No framework, no build step, nothing from the
+// internet: the agent serves this file from the berth binary. The page
+// never polls: /api/events pushes the agent's events and a "containers"
+// event whenever the engine's containers change.
+"use strict";
+
+const $ = (sel, el = document) => el.querySelector(sel);
+const h = (tag, attrs = {}, ...kids) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const k of kids.flat()) if (k !== null && k !== undefined) e.append(k);
+  return e;
+};
+
+const state = { groups: [], machine: null, filter: "", selected: null };
+
+async function api(method, path, body) {
+  const opts = { method, headers: {} };
+  if (body !== undefined) {
+    opts.body = JSON.stringify(body);
+    opts.headers["Content-Type"] = "application/json";
+  }
+  const r = await fetch(path, opts);
+  if (!r.ok) {
+    let msg = r.status + " " + r.statusText;
+    try { const j = await r.json(); if (j.message) msg = j.message; } catch (_) {}
+    const err = new Error(msg);
+    err.status = r.status;
+    throw err;
+  }
+  return r.status === 204 ? null : r.json();
+}
+
+function toast(msg) {
+  const t = $("#toast");
+  t.textContent = msg;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 6000);
+}
+
+// ---- views ----
+
+function showView() {
+  const v = (location.hash || "#containers").slice(1);
+  for (const s of document.querySelectorAll(".view")) s.hidden = s.id !== "view-" + v;
+  for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.view === v);
+}
+
+// ---- the live stream ----
+
+function connect() {
+  const es = new EventSource("/api/events");
+  es.onopen = () => $("#conn").classList.add("live");
+  es.onerror = () => $("#conn").classList.remove("live"); // EventSource reconnects by itself
+  es.addEventListener("status", (e) => setMachine(JSON.parse(e.data).status));
+  es.addEventListener("containers", () => loadContainers());
+}
+
+// ---- containers ----
+
+let loading = null, again = false;
+async function loadContainers() {
+  if (loading) { again = true; return; } // one list at a time; one more after it
+  loading = (async () => {
+    try {
+      state.groups = await api("GET", "/api/containers");
+      $("#engine-error").hidden = true;
+    } catch (e) {
+      $("#engine-error").textContent = "The engine does not answer: " + e.message;
+      $("#engine-error").hidden = false;
+      state.groups = [];
+    }
+    renderContainers();
+  })();
+  await loading;
+  loading = null;
+  if (again) { again = false; loadContainers(); }
+}
+
+function ago(unix) {
+  const s = Math.max(0, Date.now() / 1000 - unix);
+  if (s < 60) return Math.floor(s) + "s ago";
+  if (s < 3600) return Math.floor(s / 60) + "m ago";
+  if (s < 86400) return Math.floor(s / 3600) + "h ago";
+  return Math.floor(s / 86400) + "d ago";
+}
+
+function portCell(c) {
+  return (c.ports || []).map((p) => {
+    const text = (p.hostIP && p.hostIP !== "0.0.0.0" && p.hostIP !== "::" ? p.hostIP + ":" : "") +
+      p.hostPort + "→" + p.containerPort + (p.proto === "tcp" ? "" : "/" + p.proto);
+    return p.url
+      ? h("a", { href: p.url, target: "_blank", rel: "noopener noreferrer", class: "port", title: "Open " + p.url }, text, " ")
+      : h("span", { class: "port" }, text, " ");
+  });
+}
+
+function actionButtons(c) {
+  const running = c.state === "running" || c.state === "restarting" || c.state === "paused";
+  const b = (action, label, cls) => h("button", { "data-action": action, class: cls, title: label + " " + c.name,
+    onclick: (e) => { e.stopPropagation(); act(c, action); } }, label);
+  return [running ? b("stop", "Stop") : b("start", "Start"), b("restart", "Restart"), b("remove", "Remove", "danger")];
+}
+
+function renderContainers() {
+  const f = state.filter.toLowerCase();
+  const body = $("#containers tbody");
+  const frag = document.createDocumentFragment();
+  let n = 0;
+  for (const g of state.groups) {
+    const cs = g.containers.filter((c) => !f || c.name.toLowerCase().includes(f) || c.image.toLowerCase().includes(f));
+    if (!cs.length) continue;
+    if (g.project) {
+      const up = cs.filter((c) => c.state === "running").length;
+      frag.append(h("tr", { class: "group", "data-project": g.project },
+        h("td", { colspan: 6 }, "▾ " + g.project + " ", h("span", { class: "muted" }, `(${up}/${cs.length} running)`))));
+    }
+    for (const c of cs) {
+      n++;
+      frag.append(h("tr", { class: "ctr", "data-name": c.name, "data-id": c.id, onclick: () => openPanel(c) },
+        h("td", {}, c.service && g.project ? c.service + " " : "", h("span", { class: c.service ? "muted" : "" }, c.name)),
+        h("td", {}, c.image),
+        h("td", {}, h("span", { class: "state " + c.state }, c.state),
+          c.health ? h("span", { class: "health " + c.health }, c.health) : null,
+          h("div", { class: "muted status" }, c.status)),
+        h("td", { class: "ports" }, portCell(c)),
+        h("td", { class: "muted", title: new Date(c.created * 1000).toLocaleString() }, ago(c.created)),
+        h("td", { class: "actions" }, actionButtons(c))));
+    }
+  }
+  body.replaceChildren(frag);
+  $("#count").textContent = n + " container" + (n === 1 ? "" : "s");
+  $("#no-containers").hidden = n > 0 || !$("#engine-error").hidden;
+}
+
+function confirmDialog(text, okLabel) {
+  const d = $("#confirm");
+  $("#confirm-text").textContent = text;
+  $("#confirm-ok").textContent = okLabel;
+  d.returnValue = "";
+  d.showModal();
+  return new Promise((resolve) => d.addEventListener("close", () => resolve(d.returnValue === "ok"), { once: true }));
+}
+
+async function act(c, action) {
+  try {
+    if (action === "remove") {
+      if (!(await confirmDialog(`Remove the container ${c.name}? ${c.state === "running" ? "It is running: it will be killed. " : ""}This cannot be undone.`, "Remove"))) return;
+      await api("DELETE", "/api/containers/" + encodeURIComponent(c.id));
+      if (state.selected && state.selected.id === c.id) closePanel();
+    } else {
+      await api("POST", `/api/containers/${encodeURIComponent(c.id)}/${action}`);
+    }
+  } catch (e) {
+    toast(`${action} ${c.name}: ${e.message}`);
+  }
+}
+
+// ---- the side panel: logs and inspect ----
+
+function openPanel(c) {
+  closePanel();
+  state.selected = c;
+  $("#panel-title").textContent = c.name;
+  $("#panel").hidden = false;
+  showTab("logs");
+}
+
+function closePanel() {
+  logs.stop();
+  state.selected = null;
+  $("#panel").hidden = true;
+}
+
+function showTab(tab) {
+  for (const b of document.querySelectorAll(".tabs button")) b.classList.toggle("active", b.dataset.tab === tab);
+  $("#tab-logs").hidden = tab !== "logs";
+  $("#tab-inspect").hidden = tab !== "inspect";
+  const c = state.selected;
+  if (!c) return;
+  if (tab === "logs" && !logs.es) logs.start(c.id);
+  if (tab === "inspect") loadInspect(c.id);
+}
+
+// A virtual list: every line is kept (up to LOG_CAP), only the visible ones
+// are in the DOM, so 100k lines cost what 50 do.
+const LINE_H = 18, LOG_CAP = 200000;
+const logs = {
+  lines: [], view: null, es: null, query: "", raf: 0,
+  start(id) {
+    this.lines = []; this.view = null;
+    this.es = new EventSource(`/api/containers/${encodeURIComponent(id)}/logs?tail=100000`);
+    this.es.addEventListener("lines", (e) => this.add(JSON.parse(e.data)));
+    this.es.addEventListener("end", () => { this.es && this.es.close(); this.es = null; });
+    this.schedule();
+  },
+  stop() { if (this.es) this.es.close(); this.es = null; this.lines = []; this.view = null; },
+  add(batch) {
+    for (const raw of batch) {
+      const sp = raw.indexOf(" ");
+      // The engine's timestamp, then the line.
+      const ts = sp > 0 && /^\d{4}-\d\d-\d\dT/.test(raw) ? raw.slice(0, sp) : "";
+      this.lines.push({ ts, text: ts ? raw.slice(sp + 1) : raw });
+    }
+    if (this.lines.length > LOG_CAP) this.lines.splice(0, this.lines.length - LOG_CAP);
+    if (this.query) this.view = null; // refilter
+    this.schedule();
+  },
+  setQuery(q) { this.query = q; this.view = null; this.schedule(); },
+  visible() {
+    if (!this.query) return this.lines;
+    if (!this.view) {
+      const q = this.query.toLowerCase();
+      this.view = this.lines.filter((l) => l.text.toLowerCase().includes(q));
+    }
+    return this.view;
+  },
+  schedule() { if (!this.raf) this.raf = requestAnimationFrame(() => { this.raf = 0; this.render(); }); },
+  render() {
+    const box = $("#log-view"), rows = $("#log-rows"), list = this.visible();
+    $("#log-spacer").style.height = list.length * LINE_H + "px";
+    if ($("#log-follow").checked) box.scrollTop = box.scrollHeight;
+    const first = Math.max(0, Math.floor(box.scrollTop / LINE_H) - 5);
+    const last = Math.min(list.length, first + Math.ceil(box.clientHeight / LINE_H) + 10);
+    rows.style.transform = `translateY(${first * LINE_H}px)`;
+    const showTs = $("#log-ts").checked, q = this.query.toLowerCase();
+    const frag = document.createDocumentFragment();
+    for (let i = first; i < last; i++) {
+      const l = list[i];
+      const row = h("div", { "data-line": i }, showTs && l.ts ? h("span", { class: "ts" }, l.ts) : null);
+      if (q) {
+        const at = l.text.toLowerCase().indexOf(q);
+        row.append(l.text.slice(0, at), h("mark", {}, l.text.slice(at, at + q.length)), l.text.slice(at + q.length));
+      } else row.append(l.text);
+      frag.append(row);
+    }
+    rows.replaceChildren(frag);
+    $("#log-count").textContent = (q ? list.length + " of " : "") + this.lines.length + " lines";
+  },
+};
+
+// Inspect: the engine's JSON as a tree, every object folded but the top.
+async function loadInspect(id) {
+  const box = $("#inspect");
+  box.replaceChildren("…");
+  try {
+    const j = await api("GET", `/api/containers/${encodeURIComponent(id)}/inspect`);
+    box.replaceChildren(jsonTree(j, null, true));
+  } catch (e) {
+    box.replaceChildren(h("div", { class: "error" }, e.message));
+  }
+}
+
+function jsonTree(v, key, open) {
+  const label = key === null ? [] : [h("span", { class: "k" }, JSON.stringify(key)), ": "];
+  if (v !== null && typeof v === "object") {
+    const entries = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+    const sum = Array.isArray(v) ? `[${entries.length}]` : `{${entries.length}}`;
+    const d = h("details", { open }, h("summary", {}, ...label, h("span", { class: "muted" }, sum)));
+    // Children are built when first opened: a large inspect stays quick.
+    const fill = () => { if (d.childElementCount === 1) for (const [k, x] of entries) d.append(jsonTree(x, k, false)); };
+    if (open) fill(); else d.addEventListener("toggle", fill, { once: true });
+    return d;
+  }
+  const cls = typeof v === "string" ? "s" : typeof v === "number" ? "n" : "b";
+  return h("div", { class: "leaf" }, ...label, h("span", { class: cls }, JSON.stringify(v)));
+}
+
+// ---- the machine ----
+
+function setMachine(st) {
+  state.machine = st;
+  const b = $("#machine-state");
+  b.textContent = st.state + (st.phase ? " (" + st.phase + ")" : "");
+  b.className = "badge " + st.state;
+  renderMachine();
+}
+
+function duration(from) {
+  const s = Math.floor((Date.now() - new Date(from).getTime()) / 1000);
+  if (!(s >= 0)) return "";
+  const d = Math.floor(s / 86400), hh = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+  return (d ? d + "d " : "") + (d || hh ? hh + "h " : "") + m + "m";
+}
+
+function renderMachine() {
+  const st = state.machine;
+  if (!st) return;
+  const rows = [
+    ["Machine", st.machine],
+    ["State", st.state + (st.phase ? " (" + st.phase + ")" : "") + (st.error ? ": " + st.error : "")],
+    ["Driver", st.driver],
+    ["Accelerator", st.accelerator ? st.accelerator + (st.accelNote ? " — " + st.accelNote : "") : ""],
+    ["CPUs", st.cpus], ["Memory", st.memoryMiB ? st.memoryMiB + " MiB" : ""],
+    ["Engine", st.engineVersion], ["Guest image", st.imageVersion],
+    ["File sharing", (st.fileSharing || "") + (st.fileSharingNote ? " — " + st.fileSharingNote : "")],
+    ["Shares", (st.shares || []).join(", ")],
+    ["Docker host", st.dockerHost],
+    ["Up for", st.readyAt ? duration(st.readyAt) : ""],
+    ["Paused since", st.pausedSince ? new Date(st.pausedSince).toLocaleString() : ""],
+    ["Warnings", (st.warnings || []).join("; ")],
+  ];
+  $("#machine").replaceChildren(...rows.filter(([, v]) => v !== "" && v !== undefined && v !== null && v !== 0)
+    .flatMap(([k, v]) => [h("dt", {}, k), h("dd", { "data-field": k }, String(v))]));
+}
+
+// ---- wiring ----
+
+window.addEventListener("hashchange", showView);
+document.addEventListener("DOMContentLoaded", () => {
+  showView();
+  $("#filter").addEventListener("input", (e) => { state.filter = e.target.value; renderContainers(); });
+  $("#panel-close").addEventListener("click", closePanel);
+  for (const b of document.querySelectorAll(".tabs button")) b.addEventListener("click", () => showTab(b.dataset.tab));
+  let t = 0;
+  $("#log-search").addEventListener("input", (e) => { clearTimeout(t); t = setTimeout(() => logs.setQuery(e.target.value), 120); });
+  $("#log-ts").addEventListener("change", () => logs.schedule());
+  $("#log-follow").addEventListener("change", () => logs.schedule());
+  $("#log-view").addEventListener("scroll", () => {
+    const box = $("#log-view");
+    // Scrolling up stops following; back at the bottom follows again.
+    $("#log-follow").checked = box.scrollTop + box.clientHeight >= box.scrollHeight - LINE_H;
+    logs.schedule();
+  });
+  $("#machine-stop").addEventListener("click", async () => {
+    if (!(await confirmDialog("Stop the machine? Its containers get SIGTERM; this page goes away with the agent.", "Stop"))) return;
+    try { await api("POST", "/api/machine/stop"); } catch (e) { toast("stop: " + e.message); }
+  });
+  api("GET", "/api/machine").then(setMachine).catch((e) => toast(e.message));
+  loadContainers();
+  connect();
+});

@@ -1,0 +1,269 @@
+package dashboard
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/hostagent/api"
+)
+
+// fakeEngine is a stand-in for dockerd: the few Docker API endpoints the
+// dashboard uses, answering as the engine does (API 1.47), with a log of
+// the calls that change something.
+type fakeEngine struct {
+	mu         sync.Mutex
+	containers []map[string]any // as /containers/json gives them
+	inspect    map[string]map[string]any
+	logs       map[string][]byte // the raw /logs body per container
+	calls      []string
+	eventSubs  int // open /events streams
+	events     chan string
+}
+
+var apiPrefix = regexp.MustCompile(`^/v1\.\d+`)
+
+func newFakeEngine(t *testing.T) (*fakeEngine, func(ctx context.Context) (net.Conn, error)) {
+	f := &fakeEngine{inspect: map[string]map[string]any{}, logs: map[string][]byte{}, events: make(chan string, 16)}
+	srv := httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(srv.Close)
+	addr := srv.Listener.Addr().String()
+	return f, func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}
+}
+
+func (f *fakeEngine) call(s string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, s)
+}
+
+func (f *fakeEngine) callLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func (f *fakeEngine) subs() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.eventSubs
+}
+
+func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Api-Version", "1.47")
+	path := apiPrefix.ReplaceAllString(r.URL.Path, "")
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	notFound := func(id string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"message":"No such container: %s"}`, id)
+	}
+	switch {
+	case path == "/_ping":
+		_, _ = io.WriteString(w, "OK")
+	case r.Method == "GET" && path == "/containers/json":
+		if r.URL.Query().Get("all") != "1" {
+			http.Error(w, "the dashboard lists all containers", http.StatusBadRequest)
+			return
+		}
+		f.mu.Lock()
+		b, _ := json.Marshal(f.containers)
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
+	case r.Method == "GET" && path == "/events":
+		f.mu.Lock()
+		f.eventSubs++
+		f.mu.Unlock()
+		defer func() { f.mu.Lock(); f.eventSubs--; f.mu.Unlock() }()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		for {
+			select {
+			case <-r.Context().Done():
+				return
+			case id := <-f.events:
+				fmt.Fprintf(w, `{"Type":"container","Action":"start","Actor":{"ID":%q},"time":%d}`+"\n", id, time.Now().Unix())
+				w.(http.Flusher).Flush()
+			}
+		}
+	case len(parts) == 3 && parts[0] == "containers" && r.Method == "POST":
+		f.mu.Lock()
+		_, ok := f.inspect[parts[1]]
+		f.mu.Unlock()
+		if !ok {
+			notFound(parts[1])
+			return
+		}
+		f.call(parts[2] + " " + parts[1])
+		w.WriteHeader(http.StatusNoContent)
+	case len(parts) == 2 && parts[0] == "containers" && r.Method == "DELETE":
+		f.call("remove " + parts[1] + " force=" + r.URL.Query().Get("force"))
+		w.WriteHeader(http.StatusNoContent)
+	case len(parts) == 3 && parts[0] == "containers" && parts[2] == "json":
+		f.mu.Lock()
+		ins, ok := f.inspect[parts[1]]
+		f.mu.Unlock()
+		if !ok {
+			notFound(parts[1])
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(ins)
+	case len(parts) == 3 && parts[0] == "containers" && parts[2] == "logs":
+		q := r.URL.Query()
+		f.call(fmt.Sprintf("logs %s follow=%s timestamps=%s tail=%s", parts[1], q.Get("follow"), q.Get("timestamps"), q.Get("tail")))
+		f.mu.Lock()
+		b := f.logs[parts[1]]
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/vnd.docker.multiplexed-stream")
+		_, _ = w.Write(b)
+	default:
+		http.Error(w, "the stand-in does not know "+r.Method+" "+r.URL.Path, http.StatusNotImplemented)
+	}
+}
+
+// frame is one frame of the engine's multiplexed log stream.
+func frame(stream byte, payload string) []byte {
+	h := make([]byte, 8, 8+len(payload))
+	h[0] = stream
+	binary.BigEndian.PutUint32(h[4:], uint32(len(payload)))
+	return append(h, payload...)
+}
+
+// fakeAgent is the control API as the dashboard uses it.
+type fakeAgent struct {
+	mu     sync.Mutex
+	status api.Status
+	stops  int
+	events chan api.Event
+}
+
+func (a *fakeAgent) Status(context.Context) (*api.Status, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := a.status
+	return &st, nil
+}
+
+func (a *fakeAgent) Events(ctx context.Context, fn func(api.Event) error) error {
+	st, _ := a.Status(ctx)
+	if err := fn(api.Event{Type: "status", Status: st}); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev := <-a.events:
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (a *fakeAgent) Stop(context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stops++
+	return nil
+}
+
+// page is a browser of the dashboard: it has made the first load and
+// holds the cookie; it sends the page's Origin.
+type page struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+}
+
+func startPage(t *testing.T, f *fakeEngine, dial func(context.Context) (net.Conn, error), agent Agent) (*Server, *page) {
+	t.Helper()
+	s, err := Start(Options{Agent: agent, Docker: dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	jar, _ := cookiejar.New(nil)
+	p := &page{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", s.Port()), hc: &http.Client{Jar: jar}}
+	resp, err := p.hc.Get(s.URL())
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("first load: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	return s, p
+}
+
+func (p *page) do(method, path string) (int, []byte) {
+	p.t.Helper()
+	req, _ := http.NewRequest(method, p.base+path, nil)
+	req.Header.Set("Origin", p.base)
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// sse opens an event stream; next returns its events one by one.
+func (p *page) sse(ctx context.Context, path string) func() (event, data string) {
+	p.t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", p.base+path, nil)
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		p.t.Fatalf("%s: %s", path, resp.Status)
+	}
+	p.t.Cleanup(func() { resp.Body.Close() })
+	br := bufio.NewReaderSize(resp.Body, 1<<20)
+	return func() (string, string) {
+		var ev, data string
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return "", ""
+			}
+			line = strings.TrimSuffix(line, "\n")
+			switch {
+			case line == "" && ev != "":
+				return ev, data
+			case strings.HasPrefix(line, "event: "):
+				ev = line[len("event: "):]
+			case strings.HasPrefix(line, "data: "):
+				data = line[len("data: "):]
+			}
+		}
+	}
+}
+
+// The query form of a path, for a test's readability.
+func q(path string, kv ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return path + "?" + v.Encode()
+}

@@ -29,6 +29,7 @@ func (a *Agent) startDashboard(_ context.Context, b *boot, cleanups *[]func()) e
 			return sockets.Dial(ctx, m.DockerSocket())
 		},
 		ConfigPath: a.o.ConfigPath,
+		Host:       HostLimits(),
 		Log:        a.log,
 	})
 	if err != nil {

@@ -2,9 +2,11 @@ package dashboard
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -266,4 +268,39 @@ func q(path string, kv ...string) string {
 		v.Set(kv[i], kv[i+1])
 	}
 	return path + "?" + v.Encode()
+}
+
+// startPageOn makes the first load of a server the test started itself.
+func startPageOn(t *testing.T, s *Server, _ *fakeEngine) (*Server, *page) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	p := &page{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", s.Port()), hc: &http.Client{Jar: jar}}
+	resp, err := p.hc.Get(s.URL())
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("first load: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	return s, p
+}
+
+func (p *page) post(path string, body []byte) (int, []byte) {
+	p.t.Helper()
+	req, _ := http.NewRequest("POST", p.base+path, bytes.NewReader(body))
+	req.Header.Set("Origin", p.base)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func errorsJoin(lines ...string) error {
+	var errs []error
+	for _, l := range lines {
+		errs = append(errs, errors.New(l))
+	}
+	return errors.Join(errs...)
 }

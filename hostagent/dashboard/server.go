@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/internal/engine"
 )
@@ -47,8 +48,10 @@ type Options struct {
 	Agent Agent
 	// Docker dials the engine's API (the machine's docker socket).
 	Docker engine.Dialer
-	// ConfigPath is the user's config file, for the settings.
+	// ConfigPath is the user's config file, for the settings; Host is
+	// this host as the config's validation sees it.
 	ConfigPath string
+	Host       config.Host
 	Log        *slog.Logger
 }
 
@@ -131,5 +134,6 @@ func (s *Server) routes() http.Handler {
 		w.WriteHeader(http.StatusAccepted)
 	})
 	s.containerRoutes(mux)
+	s.settingsRoutes(mux)
 	return mux
 }

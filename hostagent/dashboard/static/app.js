@@ -131,7 +131,7 @@ function renderContainers() {
           h("div", { class: "muted status" }, c.status)),
         h("td", { class: "ports" }, portCell(c)),
         h("td", { class: "muted", title: new Date(c.created * 1000).toLocaleString() }, ago(c.created)),
-        h("td", { class: "actions" }, actionButtons(c))));
+        h("td", { class: "row-actions" }, actionButtons(c))));
     }
   }
   body.replaceChildren(frag);
@@ -310,6 +310,55 @@ function renderMachine() {
     .flatMap(([k, v]) => [h("dt", {}, k), h("dd", { "data-field": k }, String(v))]));
 }
 
+// ---- settings: the config file, validated as `berth config set` does ----
+
+let settingsLoaded = {};
+async function loadSettings() {
+  try { showSettings(await api("GET", "/api/settings")); } catch (e) { toast("settings: " + e.message); }
+}
+
+function showSettings(s) {
+  settingsLoaded = s.values || {};
+  for (const el of $("#settings").elements) {
+    if (!el.name) continue;
+    el.value = settingsLoaded[el.name] || "";
+    if (el.tagName !== "SELECT") el.placeholder = (s.defaults || {})[el.name] || el.placeholder;
+  }
+  setRestartNote(s.restart);
+}
+
+function setRestartNote(restart) {
+  const n = $("#settings-note");
+  n.textContent = restart ? "Restart to apply: `berth restart` (this page comes back with the machine)." : "";
+  n.className = restart ? "restart" : "muted";
+}
+
+async function saveSettings(ev) {
+  ev.preventDefault();
+  const values = {};
+  for (const el of $("#settings").elements) {
+    if (el.name && el.value !== (settingsLoaded[el.name] || "")) values[el.name] = el.value;
+  }
+  for (const e of document.querySelectorAll("[data-error-for]")) e.textContent = "";
+  for (const el of $("#settings").elements) el.classList.remove("invalid");
+  if (!Object.keys(values).length) { $("#settings-note").textContent = "Nothing changed."; return; }
+  const r = await fetch("/api/settings", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ values }) });
+  const j = await r.json().catch(() => ({}));
+  if (r.ok) {
+    showSettings(j);
+    if (!j.restart) $("#settings-note").textContent = "Saved.";
+    return;
+  }
+  const errs = j.errors || { "": j.message || r.statusText };
+  for (const [k, msg] of Object.entries(errs)) {
+    const box = document.querySelector(`[data-error-for="${CSS.escape(k)}"]`) || document.querySelector('[data-error-for=""]');
+    box.textContent = msg;
+    const el = $("#settings").elements.namedItem(k);
+    if (el) el.classList.add("invalid");
+  }
+  $("#settings-note").textContent = "Not saved.";
+}
+
 // ---- wiring ----
 
 window.addEventListener("hashchange", showView);
@@ -332,7 +381,9 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!(await confirmDialog("Stop the machine? Its containers get SIGTERM; this page goes away with the agent.", "Stop"))) return;
     try { await api("POST", "/api/machine/stop"); } catch (e) { toast("stop: " + e.message); }
   });
+  $("#settings").addEventListener("submit", saveSettings);
   api("GET", "/api/machine").then(setMachine).catch((e) => toast(e.message));
+  loadSettings();
   loadContainers();
   connect();
 });

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/portfwd"
 )
 
 // fakeEngine is a stand-in for dockerd: the few Docker API endpoints the
@@ -153,10 +154,44 @@ func frame(stream byte, payload string) []byte {
 
 // fakeAgent is the control API as the dashboard uses it.
 type fakeAgent struct {
-	mu     sync.Mutex
-	status api.Status
-	stops  int
-	events chan api.Event
+	mu       sync.Mutex
+	status   api.Status
+	stops    int
+	events   chan api.Event
+	forwards []portfwd.Forward
+	calls    []string
+}
+
+func (a *fakeAgent) call(s string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, s)
+}
+
+func (a *fakeAgent) Forwards(context.Context) ([]portfwd.Forward, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.forwards), nil
+}
+
+func (a *fakeAgent) AddForward(_ context.Context, spec string) ([]portfwd.Forward, error) {
+	a.call("add " + spec)
+	return nil, nil
+}
+
+func (a *fakeAgent) RemoveForward(_ context.Context, spec string) error {
+	a.call("remove " + spec)
+	return nil
+}
+
+func (a *fakeAgent) PauseForward(_ context.Context, proto portfwd.Proto, port int) error {
+	a.call(fmt.Sprintf("pause %d/%s", port, proto))
+	return nil
+}
+
+func (a *fakeAgent) ResumeForward(_ context.Context, proto portfwd.Proto, port int) error {
+	a.call(fmt.Sprintf("resume %d/%s", port, proto))
+	return nil
 }
 
 func (a *fakeAgent) Status(context.Context) (*api.Status, error) {

@@ -28,6 +28,7 @@ import (
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/portfwd"
 )
 
 //go:embed static
@@ -39,6 +40,11 @@ type Agent interface {
 	Status(ctx context.Context) (*api.Status, error)
 	Events(ctx context.Context, fn func(api.Event) error) error
 	Stop(ctx context.Context) error
+	Forwards(ctx context.Context) ([]portfwd.Forward, error)
+	AddForward(ctx context.Context, spec string) ([]portfwd.Forward, error)
+	RemoveForward(ctx context.Context, spec string) error
+	PauseForward(ctx context.Context, proto portfwd.Proto, hostPort int) error
+	ResumeForward(ctx context.Context, proto portfwd.Proto, hostPort int) error
 }
 
 // Options configure the page's server.
@@ -135,5 +141,6 @@ func (s *Server) routes() http.Handler {
 	})
 	s.containerRoutes(mux)
 	s.settingsRoutes(mux)
+	s.portRoutes(mux)
 	return mux
 }

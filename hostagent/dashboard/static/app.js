@@ -60,6 +60,7 @@ function connect() {
   es.onerror = () => $("#conn").classList.remove("live"); // EventSource reconnects by itself
   es.addEventListener("status", (e) => setMachine(JSON.parse(e.data).status));
   es.addEventListener("containers", () => loadContainers());
+  es.addEventListener("forward", () => loadForwards());
 }
 
 // ---- containers ----
@@ -272,6 +273,50 @@ function jsonTree(v, key, open) {
   return h("div", { class: "leaf" }, ...label, h("span", { class: cls }, JSON.stringify(v)));
 }
 
+// ---- ports: every forward, as `berth ports` lists them ----
+
+let fwLoading = false, fwAgain = false;
+async function loadForwards() {
+  if (fwLoading) { fwAgain = true; return; }
+  fwLoading = true;
+  try {
+    renderForwards(await api("GET", "/api/forwards"));
+    $("#ports-error").hidden = true;
+  } catch (e) {
+    $("#ports-error").textContent = e.message;
+    $("#ports-error").hidden = false;
+    renderForwards([]);
+  }
+  fwLoading = false;
+  if (fwAgain) { fwAgain = false; loadForwards(); }
+}
+
+function renderForwards(fs) {
+  const rows = fs.map((f) => {
+    const host = (f.hostIP === "*" ? "*" : f.hostIP.includes(":") ? "[" + f.hostIP + "]" : f.hostIP) + ":" + f.hostPort;
+    const paused = f.state === "paused";
+    const q = `proto=${encodeURIComponent(f.proto)}&port=${f.hostPort}`;
+    const btns = [
+      h("button", { "data-action": paused ? "resume" : "pause", onclick: () => portAction(paused ? "DELETE" : "POST", "/api/forwards/paused?" + q) },
+        paused ? "Forward again" : "Stop forwarding"),
+      f.source === "manual" ? h("button", { class: "danger", "data-action": "remove",
+        onclick: () => portAction("DELETE", "/api/forwards?spec=" + encodeURIComponent(f.spec)) }, "Remove") : null,
+    ];
+    return h("tr", { "data-port": f.hostPort + "/" + f.proto },
+      h("td", {}, f.url && f.state === "active" ? h("a", { href: f.url, target: "_blank", rel: "noopener noreferrer" }, host) : host),
+      h("td", {}, f.guestIP + ":" + f.guestPort), h("td", {}, f.proto), h("td", {}, f.source),
+      h("td", {}, f.source === "manual" ? f.spec : f.container || "-"),
+      h("td", {}, h("span", { class: "state " + f.state }, f.state), f.reason ? h("div", { class: "muted" }, f.reason) : null),
+      h("td", { class: "row-actions" }, btns));
+  });
+  $("#ports tbody").replaceChildren(...rows);
+}
+
+async function portAction(method, path) {
+  try { await api(method, path); } catch (e) { toast(e.message); }
+  loadForwards();
+}
+
 // ---- the machine ----
 
 function setMachine(st) {
@@ -382,6 +427,16 @@ document.addEventListener("DOMContentLoaded", () => {
     try { await api("POST", "/api/machine/stop"); } catch (e) { toast("stop: " + e.message); }
   });
   $("#settings").addEventListener("submit", saveSettings);
+  $("#forward-add").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    $("#forward-error").textContent = "";
+    try {
+      await api("POST", "/api/forwards", { spec: $("#forward-spec").value.trim() });
+      $("#forward-spec").value = "";
+    } catch (e) { $("#forward-error").textContent = e.message; }
+    loadForwards();
+  });
+  loadForwards();
   api("GET", "/api/machine").then(setMachine).catch((e) => toast(e.message));
   loadSettings();
   loadContainers();

@@ -70,7 +70,7 @@ func TestDashboard(t *testing.T) {
 
 	row := `tr[data-name="dash-web"]`
 	t.Run("a container started from the CLI appears", func(t *testing.T) {
-		e.mustDocker(t, "run", "-d", "--name", "dash-web", "-p", fmt.Sprintf("%d:80", portDash), probeImage,
+		e.mustDocker(t, "run", "-d", "--name", "dash-web", "--stop-timeout", "2", "-p", fmt.Sprintf("%d:80", portDash), probeImage,
 			"sh", "-c", `i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.2; done & exec httpd -f -p 80 -h /www`)
 		t0 := time.Now()
 		b.run(t, 30*time.Second, visible(row+` .state.running`))
@@ -130,6 +130,54 @@ func TestDashboard(t *testing.T) {
 		b.run(t, 10*time.Second, click(`nav a[data-view="containers"]`), visible("#containers"))
 	})
 
+	t.Run("ports view", func(t *testing.T) {
+		b.run(t, 20*time.Second, click(`nav a[data-view="ports"]`),
+			visible(fmt.Sprintf(`#ports tr[data-port="%d/tcp"]`, portDash)))
+		b.run(t, 20*time.Second, keys("#forward-spec", "99999"), click(`#forward-add button`), waitText("#forward-error", "99999"))
+		b.shot(t, "dashboard-ports")
+	})
+
+	t.Run("a config error is shown next to its field", func(t *testing.T) {
+		b.run(t, 20*time.Second, click(`nav a[data-view="machine"]`), visible("#set-cpus"),
+			chromedp.SetValue(chromedp.CSS("#set-cpus"), "999"), click("#settings-save"),
+			waitText(`[data-error-for="cpus"]`, "cpus: 999 is out of range"))
+		if cls := b.attr(t, "#set-cpus", "class"); !strings.Contains(cls, "invalid") {
+			t.Errorf("the CPUs field is not marked: class %q", cls)
+		}
+		if got := strings.TrimSpace(e.mustBerth(t, "config", "get", "cpus")); got == "999" {
+			t.Error("the refused value was saved")
+		}
+		b.shot(t, "dashboard-settings")
+	})
+
+	t.Run("removing an image frees its size", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+probeImage+"\nRUN dd if=/dev/urandom of=/big bs=1M count=20\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.mustDocker(t, "build", "-q", "-t", "berth-e2e/dash-big:1", dir)
+		img := `#images tr[data-tags="berth-e2e/dash-big:1"]`
+		b.run(t, 30*time.Second, click(`nav a[data-view="images"]`), visible(img))
+		before := b.imagesSize(t)
+		b.shot(t, "dashboard-images")
+		b.run(t, 60*time.Second, click(img+` button[data-action="remove"]`), visible("#confirm-ok"), click("#confirm-ok"), gone(img))
+		after := b.imagesSize(t)
+		t.Logf("the engine's images: %.1f MB before, %.1f MB after", before/1e6, after/1e6)
+		if before-after < 20e6 {
+			t.Errorf("removing a 20 MB image freed %.1f MB", (before-after)/1e6)
+		}
+		if out, err := e.docker(context.Background(), nil, "image", "inspect", "berth-e2e/dash-big:1"); err == nil {
+			t.Errorf("the image is still there:\n%s", tail([]byte(out), 500))
+		}
+		b.run(t, 20*time.Second, click(`nav a[data-view="disk"]`), visible(`#df tr[data-type="Images"]`))
+		b.shot(t, "dashboard-disk")
+		b.run(t, 20*time.Second, click(`nav a[data-view="volumes"]`), visible("#volumes"))
+		b.shot(t, "dashboard-volumes")
+		b.run(t, 20*time.Second, click(`nav a[data-view="networks"]`), visible(`#networks tr[data-network="bridge"]`))
+		b.shot(t, "dashboard-networks")
+		b.run(t, 10*time.Second, click(`nav a[data-view="containers"]`), visible("#containers"))
+	})
+
 	t.Run("remove after confirmation", func(t *testing.T) {
 		b.run(t, 20*time.Second, click(row+` button[data-action="remove"]`), visible("#confirm-ok"))
 		b.shot(t, "dashboard-remove")
@@ -138,6 +186,14 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("the container is still there after the page removed it:\n%s", out)
 		}
 	})
+}
+
+// imagesSize is the engine's images' total size as the page's API says it
+// (what `docker system df` shows).
+func (b *browser) imagesSize(t *testing.T) float64 {
+	t.Helper()
+	return value(t, b, chromedp.Evaluate[float64](`fetch("/api/df").then(r => r.json()).then(j => j.rows.find(r => r.type === "Images").size)`,
+		chromedp.EvalAwaitPromise))
 }
 
 // browser is one headless Chromium with a fresh profile.

@@ -9,6 +9,7 @@ import (
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/hostagent/dashboard"
 	"github.com/berth-dev/berth/internal/sockets"
+	"github.com/berth-dev/berth/store"
 )
 
 // startDashboard serves the machine's web page on host loopback, unless
@@ -30,6 +31,7 @@ func (a *Agent) startDashboard(_ context.Context, b *boot, cleanups *[]func()) e
 		},
 		ConfigPath: a.o.ConfigPath,
 		Host:       HostLimits(),
+		DataDisk:   m.Path(store.DataDisk),
 		Log:        a.log,
 	})
 	if err != nil {

@@ -55,8 +55,9 @@ const (
 )
 
 // events is the page's one stream: the agent's events as they come
-// ("status", "forward", as /v1/events has them) and "containers" when the
-// engine's containers changed (the page lists them again), at most every
+// ("status", "forward", as /v1/events has them), "containers" when the
+// engine's containers changed and "resources" when its images, volumes or
+// networks did (the page lists them again), each at most every
 // changesSettle. Nothing of it runs while no page is open.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	sse, ok := newSSE(w)
@@ -65,10 +66,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	changed := make(chan struct{}, 1)
+	ch := &changes{signal: make(chan struct{}, 1)}
 	var wg sync.WaitGroup
 	wg.Go(func() { s.followAgent(ctx, sse) })
-	wg.Go(func() { s.followEngine(ctx, changed) })
+	wg.Go(func() { s.followEngine(ctx, ch) })
 	defer wg.Wait()
 	defer cancel()
 	ka := time.NewTicker(keepAlive)
@@ -77,14 +78,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-changed:
-			if sse.send("containers", nil) != nil {
-				return
+		case <-ch.signal:
+			for _, ev := range ch.take() {
+				if sse.send(ev, nil) != nil {
+					return
+				}
 			}
-			select {
-			case <-ctx.Done():
+			if !sleep(ctx, changesSettle) {
 				return
-			case <-time.After(changesSettle):
 			}
 		case <-ka.C:
 			if sse.send("ping", nil) != nil {
@@ -92,6 +93,49 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// changes collects which lists changed until the stream sends them.
+type changes struct {
+	mu     sync.Mutex
+	set    map[string]bool
+	signal chan struct{}
+}
+
+func (c *changes) mark(names ...string) {
+	c.mu.Lock()
+	if c.set == nil {
+		c.set = map[string]bool{}
+	}
+	for _, n := range names {
+		c.set[n] = true
+	}
+	c.mu.Unlock()
+	select {
+	case c.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (c *changes) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, n := range []string{"containers", "resources"} {
+		if c.set[n] {
+			out = append(out, n)
+		}
+	}
+	c.set = nil
+	return out
+}
+
+// listOf is the page's list an engine event changes.
+func listOf(eventType string) string {
+	if eventType == "container" {
+		return "containers"
+	}
+	return "resources"
 }
 
 func (s *Server) followAgent(ctx context.Context, sse *sseWriter) {
@@ -107,24 +151,24 @@ func (s *Server) followAgent(ctx context.Context, sse *sseWriter) {
 	}
 }
 
-// followEngine marks changed on every container event, and on every
-// (re)connection, since events may have been missed in between.
-func (s *Server) followEngine(ctx context.Context, changed chan<- struct{}) {
-	mark := func() {
-		select {
-		case changed <- struct{}{}:
-		default:
-		}
-	}
+// followEngine marks what each engine event changed, and everything on
+// every (re)connection, since events may have been missed in between.
+func (s *Server) followEngine(ctx context.Context, ch *changes) {
 	for ctx.Err() == nil {
-		st, err := s.ec.Events(ctx, engine.EventFilter{Types: []string{"container"}})
+		st, err := s.ec.Events(ctx, engine.EventFilter{Types: []string{"container", "image", "volume", "network"}})
 		if err == nil {
-			mark()
+			ch.mark("containers", "resources")
 			for {
-				if _, err = st.Next(); err != nil {
+				var ev engine.Event
+				if ev, err = st.Next(); err != nil {
 					break
 				}
-				mark()
+				// A container's removal or creation changes what uses
+				// the images and volumes too.
+				ch.mark(listOf(ev.Type))
+				if ev.Type == "container" && (ev.Action == "create" || ev.Action == "destroy") {
+					ch.mark("resources")
+				}
 			}
 			st.Close()
 		}

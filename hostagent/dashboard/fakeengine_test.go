@@ -36,6 +36,16 @@ type fakeEngine struct {
 	calls      []string
 	eventSubs  int // open /events streams
 	events     chan string
+	images     []map[string]any
+	df         map[string]any // the /system/df answer
+}
+
+func (f *fakeEngine) json(w http.ResponseWriter, v any) {
+	f.mu.Lock()
+	b, _ := json.Marshal(v)
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
 }
 
 var apiPrefix = regexp.MustCompile(`^/v1\.\d+`)
@@ -103,8 +113,10 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
 				return
-			case id := <-f.events:
-				fmt.Fprintf(w, `{"Type":"container","Action":"start","Actor":{"ID":%q},"time":%d}`+"\n", id, time.Now().Unix())
+			case ev := <-f.events: // "TYPE ACTION ID"
+				var typ, action, id string
+				fmt.Sscan(ev, &typ, &action, &id)
+				fmt.Fprintf(w, `{"Type":%q,"Action":%q,"Actor":{"ID":%q},"time":%d}`+"\n", typ, action, id, time.Now().Unix())
 				w.(http.Flusher).Flush()
 			}
 		}
@@ -139,6 +151,38 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/vnd.docker.multiplexed-stream")
 		_, _ = w.Write(b)
+	case r.Method == "GET" && path == "/images/json":
+		f.json(w, f.images)
+	case r.Method == "DELETE" && len(parts) == 2 && parts[0] == "images":
+		f.mu.Lock()
+		n := len(f.images)
+		f.images = slices.DeleteFunc(f.images, func(im map[string]any) bool { return im["Id"] == parts[1] })
+		gone := n != len(f.images)
+		f.mu.Unlock()
+		if !gone {
+			w.WriteHeader(http.StatusConflict)
+			_, _ = io.WriteString(w, `{"message":"conflict: unable to delete `+parts[1]+` (must be forced) - image is being used by stopped container c1"}`)
+			return
+		}
+		f.call("rmi " + parts[1])
+		f.json(w, []map[string]string{{"Deleted": parts[1]}})
+	case r.Method == "POST" && path == "/images/prune":
+		f.call("image prune " + r.URL.Query().Get("filters"))
+		f.json(w, map[string]any{"ImagesDeleted": []map[string]string{{"Deleted": "sha256:dangling"}}, "SpaceReclaimed": 1000})
+	case r.Method == "POST" && path == "/build/prune":
+		f.call("build prune all=" + r.URL.Query().Get("all"))
+		f.json(w, map[string]any{"CachesDeleted": []string{"cache1"}, "SpaceReclaimed": 500})
+	case r.Method == "POST" && path == "/volumes/prune":
+		f.call("volume prune " + r.URL.Query().Get("filters"))
+		f.json(w, map[string]any{"VolumesDeleted": []string{"old"}, "SpaceReclaimed": 42})
+	case r.Method == "DELETE" && len(parts) == 2 && parts[0] == "volumes":
+		f.call("volume rm " + parts[1])
+		w.WriteHeader(http.StatusNoContent)
+	case r.Method == "GET" && path == "/networks":
+		f.json(w, []map[string]any{{"Name": "bridge", "Id": "n1", "Driver": "bridge", "Scope": "local",
+			"IPAM": map[string]any{"Config": []map[string]any{{"Subnet": "172.17.0.0/16"}}}}})
+	case r.Method == "GET" && path == "/system/df":
+		f.json(w, f.df)
 	default:
 		http.Error(w, "the stand-in does not know "+r.Method+" "+r.URL.Path, http.StatusNotImplemented)
 	}

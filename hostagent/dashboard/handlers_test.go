@@ -168,8 +168,9 @@ func TestLogs(t *testing.T) {
 	}
 }
 
-// The page's one stream: the machine's status first, "containers" once
-// the engine's events are followed and after each container event, the
+// The page's one stream: the machine's status first, "containers" and
+// "resources" once the engine's events are followed and after each
+// container or image (volume, network) event, the
 // agent's other events as they come. Closing the page ends the engine
 // subscription: nothing runs for a page that is not open.
 func TestEvents(t *testing.T) {
@@ -198,8 +199,11 @@ func TestEvents(t *testing.T) {
 		t.Errorf("first status %s", data)
 	}
 	waitEvent("containers")
-	f.events <- "c1"
+	waitEvent("resources")
+	f.events <- "container start c1"
 	waitEvent("containers")
+	f.events <- "image delete sha256:aaa"
+	waitEvent("resources")
 	agent.events <- api.Event{Type: "status", Status: &api.Status{State: api.StateStopping}}
 	if data := waitEvent("status"); !strings.Contains(data, `"state":"stopping"`) {
 		t.Errorf("status %s", data)

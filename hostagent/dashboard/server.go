@@ -58,6 +58,9 @@ type Options struct {
 	// this host as the config's validation sees it.
 	ConfigPath string
 	Host       config.Host
+	// DataDisk is the machine's data disk file, whose size on the host
+	// the disk usage shows ("" when the driver keeps its own).
+	DataDisk string
 	Log        *slog.Logger
 }
 
@@ -142,5 +145,6 @@ func (s *Server) routes() http.Handler {
 	s.containerRoutes(mux)
 	s.settingsRoutes(mux)
 	s.portRoutes(mux)
+	s.resourceRoutes(mux)
 	return mux
 }

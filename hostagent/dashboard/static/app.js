@@ -61,6 +61,7 @@ function connect() {
   es.addEventListener("status", (e) => setMachine(JSON.parse(e.data).status));
   es.addEventListener("containers", () => loadContainers());
   es.addEventListener("forward", () => loadForwards());
+  es.addEventListener("resources", () => loadResources());
 }
 
 // ---- containers ----
@@ -273,6 +274,81 @@ function jsonTree(v, key, open) {
   return h("div", { class: "leaf" }, ...label, h("span", { class: cls }, JSON.stringify(v)));
 }
 
+// ---- images, volumes, networks, disk usage ----
+
+function size(n) {
+  if (n < 0) return "?";
+  const u = ["B", "kB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= 1000 && i < u.length - 1) { n /= 1000; i++; }
+  return (i ? n.toFixed(n < 10 ? 2 : 1) : n) + " " + u[i];
+}
+
+const shortID = (id) => id.replace(/^sha256:/, "").slice(0, 12);
+
+let resLoading = false, resAgain = false;
+async function loadResources() {
+  if (resLoading) { resAgain = true; return; }
+  resLoading = true;
+  try {
+    const [ims, vols, nets, df] = await Promise.all([api("GET", "/api/images"), api("GET", "/api/volumes"),
+      api("GET", "/api/networks"), api("GET", "/api/df")]);
+    renderImages(ims); renderVolumes(vols); renderNetworks(nets); renderDF(df);
+  } catch (e) { /* the engine is not up: the containers view says so */ }
+  resLoading = false;
+  if (resAgain) { resAgain = false; loadResources(); }
+}
+
+function renderImages(ims) {
+  $("#images tbody").replaceChildren(...ims.map((im) => h("tr", { "data-image": shortID(im.id), "data-tags": im.tags.join(" ") },
+    h("td", {}, im.tags.length ? im.tags.join(", ") : h("span", { class: "muted" }, "<none>")),
+    h("td", { class: "muted" }, shortID(im.id)), h("td", { class: "size" }, size(im.size)), h("td", { class: "muted" }, ago(im.created)),
+    h("td", {}, im.usedBy.join(", ") || h("span", { class: "muted" }, "-")),
+    h("td", { class: "row-actions" }, h("button", { class: "danger", "data-action": "remove", onclick: async () => {
+      const name = im.tags[0] || shortID(im.id);
+      if (!(await confirmDialog(`Remove the image ${name} (${size(im.size)})?` + (im.usedBy.length ? ` Containers use it: ${im.usedBy.join(", ")}.` : ""), "Remove"))) return;
+      try { await api("DELETE", "/api/images/" + encodeURIComponent(im.id)); toast(`Removed ${name}.`); } catch (e) { toast(e.message); }
+      loadResources();
+    } }, "Remove")))));
+  $("#images-count").textContent = ims.length + " images, " + size(ims.reduce((a, im) => a + im.size, 0));
+}
+
+function renderVolumes(vols) {
+  $("#volumes tbody").replaceChildren(...vols.map((v) => h("tr", { "data-volume": v.name },
+    h("td", {}, v.name), h("td", {}, v.driver), h("td", { class: "size" }, size(v.size)),
+    h("td", {}, v.usedBy.join(", ") || h("span", { class: "muted" }, "-")),
+    h("td", { class: "row-actions" }, h("button", { class: "danger", "data-action": "remove", onclick: async () => {
+      if (!(await confirmDialog(`Remove the volume ${v.name} and its data (${size(v.size)})?`, "Remove"))) return;
+      try { await api("DELETE", "/api/volumes/" + encodeURIComponent(v.name)); } catch (e) { toast(e.message); }
+      loadResources();
+    } }, "Remove")))));
+  $("#volumes-count").textContent = vols.length + " volumes";
+}
+
+function renderNetworks(nets) {
+  $("#networks tbody").replaceChildren(...nets.map((n) => h("tr", { "data-network": n.name },
+    h("td", {}, n.name + (n.internal ? " (internal)" : "")), h("td", {}, n.driver), h("td", {}, n.scope),
+    h("td", {}, n.subnets.join(", ")), h("td", { class: "muted" }, shortID(n.id)))));
+}
+
+function renderDF(df) {
+  $("#df tbody").replaceChildren(...df.rows.map((r) => h("tr", { "data-type": r.type },
+    h("td", {}, r.type), h("td", {}, String(r.total)), h("td", {}, String(r.active)),
+    h("td", { class: "size" }, size(r.size)),
+    h("td", {}, size(r.reclaimable) + (r.size > 0 ? ` (${Math.round(100 * r.reclaimable / r.size)}%)` : "")))));
+  $("#host-disk").textContent = df.hostDiskSize
+    ? `The data disk takes ${size(df.hostDiskUsed)} of the host's disk (at most ${size(df.hostDiskSize)}).` : "";
+}
+
+async function prune(path, question) {
+  if (!(await confirmDialog(question, "Remove"))) return null;
+  try {
+    const r = await api("POST", path);
+    toast(`Freed ${size(r.bytes)}${r.deleted && r.deleted.length ? " (" + r.deleted.length + " removed)" : ""}.`);
+    return r;
+  } catch (e) { toast(e.message); return null; } finally { loadResources(); }
+}
+
 // ---- ports: every forward, as `berth ports` lists them ----
 
 let fwLoading = false, fwAgain = false;
@@ -437,6 +513,13 @@ document.addEventListener("DOMContentLoaded", () => {
     loadForwards();
   });
   loadForwards();
+  $("#images-prune").addEventListener("click", () => prune("/api/images/prune", "Remove every dangling image (untagged, used by no container)?"));
+  $("#volumes-prune").addEventListener("click", () => prune("/api/volumes/prune", "Remove every volume no container uses, and its data?"));
+  $("#reclaim").addEventListener("click", async () => {
+    const r = await prune("/api/reclaim", "Remove dangling images and the build cache?");
+    if (r) $("#reclaimed").textContent = `Reclaimed ${size(r.bytes)}.`;
+  });
+  loadResources();
   api("GET", "/api/machine").then(setMachine).catch((e) => toast(e.message));
   loadSettings();
   loadContainers();

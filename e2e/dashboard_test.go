@@ -117,6 +117,14 @@ func TestDashboard(t *testing.T) {
 		b.shot(t, "dashboard-logs")
 	})
 
+	t.Run("a command typed in the terminal prints its output", func(t *testing.T) {
+		input := "#terminal .xterm-helper-textarea"
+		b.run(t, 60*time.Second, click(`.tabs button[data-tab="terminal"]`), chromedp.WaitReady(chromedp.CSS(input)),
+			waitText("#terminal .xterm-rows", "#"), // busybox sh's prompt, as root
+			keys(input, "echo berth-$((6*7))\r"), waitText("#terminal .xterm-rows", "berth-42"))
+		b.shot(t, "dashboard-terminal")
+	})
+
 	t.Run("inspect", func(t *testing.T) {
 		b.run(t, 20*time.Second, click(`.tabs button[data-tab="inspect"]`), waitText("#inspect", `"Id"`))
 		b.shot(t, "dashboard-inspect")

@@ -145,6 +145,7 @@ func (s *Server) containerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/containers/{id}", s.removeContainer)
 	mux.HandleFunc("GET /api/containers/{id}/inspect", s.inspectContainer)
 	mux.HandleFunc("GET /api/containers/{id}/logs", s.containerLogs)
+	mux.HandleFunc("GET /api/containers/{id}/exec", s.execTerminal)
 }
 
 func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {

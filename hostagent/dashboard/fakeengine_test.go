@@ -120,7 +120,7 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 				w.(http.Flusher).Flush()
 			}
 		}
-	case len(parts) == 3 && parts[0] == "containers" && r.Method == "POST":
+	case len(parts) == 3 && parts[0] == "containers" && r.Method == "POST" && parts[2] != "exec":
 		f.mu.Lock()
 		_, ok := f.inspect[parts[1]]
 		f.mu.Unlock()
@@ -151,6 +151,46 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/vnd.docker.multiplexed-stream")
 		_, _ = w.Write(b)
+	case r.Method == "POST" && len(parts) == 3 && parts[0] == "containers" && parts[2] == "exec":
+		var req struct {
+			Cmd []string
+			Tty bool
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		f.call(fmt.Sprintf("exec %s tty=%v %q", parts[1], req.Tty, req.Cmd))
+		f.json(w, map[string]string{"Id": "e1"})
+	case r.Method == "POST" && path == "/exec/e1/start":
+		// Hijacked, as the engine does: an echo of the input, as a pty
+		// with echo on would.
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n$ ")
+		_ = brw.Flush()
+		buf := make([]byte, 1024)
+		for {
+			n, err := brw.Read(buf)
+			if err != nil {
+				f.call("exec input closed")
+				return
+			}
+			in := string(buf[:n])
+			_, _ = brw.WriteString(in)
+			if strings.Contains(in, "exit") {
+				_ = brw.Flush()
+				return
+			}
+			if strings.HasSuffix(in, "\r") {
+				_, _ = brw.WriteString("\nran " + strings.TrimSpace(in) + "\r\n$ ")
+			}
+			_ = brw.Flush()
+		}
+	case r.Method == "POST" && path == "/exec/e1/resize":
+		f.call("resize h=" + r.URL.Query().Get("h") + " w=" + r.URL.Query().Get("w"))
+	case r.Method == "GET" && path == "/exec/e1/json":
+		f.json(w, map[string]any{"ID": "e1", "ExitCode": 3})
 	case r.Method == "GET" && path == "/images/json":
 		f.json(w, f.images)
 	case r.Method == "DELETE" && len(parts) == 2 && parts[0] == "images":

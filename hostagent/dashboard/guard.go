@@ -122,7 +122,9 @@ func readRequest(r *http.Request, port int) request {
 
 // guard wraps the page's handler with the policy.
 func guard(port int, token string, next http.Handler) http.Handler {
-	csp := "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
+	// Inline styles: the terminal (xterm.js) sets its own; scripts come
+	// from the page's files only.
+	csp := "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; " +
 		"connect-src 'self' ws://127.0.0.1:" + strconv.Itoa(port) + " ws://localhost:" + strconv.Itoa(port) +
 		"; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

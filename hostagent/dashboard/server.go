@@ -61,7 +61,7 @@ type Options struct {
 	// DataDisk is the machine's data disk file, whose size on the host
 	// the disk usage shows ("" when the driver keeps its own).
 	DataDisk string
-	Log        *slog.Logger
+	Log      *slog.Logger
 }
 
 // Server serves one machine's page until Close.

@@ -176,6 +176,7 @@ function openPanel(c) {
 
 function closePanel() {
   logs.stop();
+  term.close();
   state.selected = null;
   $("#panel").hidden = true;
 }
@@ -184,8 +185,10 @@ function showTab(tab) {
   for (const b of document.querySelectorAll(".tabs button")) b.classList.toggle("active", b.dataset.tab === tab);
   $("#tab-logs").hidden = tab !== "logs";
   $("#tab-inspect").hidden = tab !== "inspect";
+  $("#tab-terminal").hidden = tab !== "terminal";
   const c = state.selected;
   if (!c) return;
+  if (tab === "terminal") term.open(c.id); else term.close();
   if (tab === "logs" && !logs.es) logs.start(c.id);
   if (tab === "inspect") loadInspect(c.id);
 }
@@ -244,6 +247,44 @@ const logs = {
     }
     rows.replaceChildren(frag);
     $("#log-count").textContent = (q ? list.length + " of " : "") + this.lines.length + " lines";
+  },
+};
+
+// The terminal: a shell in the container on a pty (the engine's exec),
+// over a WebSocket, drawn by xterm.js (vendor/xterm, served from the binary).
+const CELL_W = 7.8, CELL_H = 17;
+const term = {
+  t: null, ws: null,
+  open(id) {
+    this.close();
+    const box = $("#terminal");
+    box.replaceChildren();
+    const t = new Terminal({ fontSize: 13, cursorBlink: true, scrollback: 5000 });
+    t.open(box);
+    const ws = new WebSocket(`ws://${location.host}/api/containers/${encodeURIComponent(id)}/exec`);
+    ws.binaryType = "arraybuffer";
+    ws.onmessage = (e) => t.write(new Uint8Array(e.data));
+    ws.onclose = (e) => { if (this.ws === ws) t.write(`\r\n\x1b[2m[${e.reason || "disconnected"}]\x1b[0m\r\n`); };
+    const send = (m) => { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m)); };
+    t.onData((d) => send({ i: d }));
+    const fit = () => {
+      const cols = Math.max(20, Math.floor((box.clientWidth - 8) / CELL_W)), rows = Math.max(5, Math.floor((box.clientHeight - 8) / CELL_H));
+      t.resize(cols, rows);
+      send({ cols, rows });
+    };
+    ws.onopen = fit;
+    this.ro = new ResizeObserver(fit);
+    this.ro.observe(box);
+    this.t = t; this.ws = ws;
+    t.focus();
+  },
+  close() {
+    if (this.ro) this.ro.disconnect();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) ws.close();
+    if (this.t) this.t.dispose();
+    this.t = null; this.ro = null;
   },
 };
 

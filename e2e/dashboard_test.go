@@ -120,7 +120,7 @@ func TestDashboard(t *testing.T) {
 	t.Run("a command typed in the terminal prints its output", func(t *testing.T) {
 		input := "#terminal .xterm-helper-textarea"
 		b.run(t, 60*time.Second, click(`.tabs button[data-tab="terminal"]`), chromedp.WaitReady(chromedp.CSS(input)),
-			waitText("#terminal .xterm-rows", "#"), // busybox sh's prompt, as root
+			poll(termOpen),
 			keys(input, "echo berth-$((6*7))\r"), waitText("#terminal .xterm-rows", "berth-42"))
 		b.shot(t, "dashboard-terminal")
 	})
@@ -135,6 +135,13 @@ func TestDashboard(t *testing.T) {
 		b.run(t, 20*time.Second, click(`nav a[data-view="machine"]`), visible(`dd[data-field="Engine"]`),
 			waitText(`dd[data-field="State"]`, "running"))
 		b.shot(t, "dashboard-machine")
+		// berth shell, in the page: the VM's own shell.
+		input := "#terminal .xterm-helper-textarea"
+		b.run(t, 60*time.Second, click("#machine-shell"), chromedp.WaitReady(chromedp.CSS(input)),
+			poll(termOpen), keys(input, "cat /proc/sys/kernel/osrelease; echo vm-$((6*7))\r"),
+			waitText("#terminal .xterm-rows", "vm-42"))
+		b.shot(t, "dashboard-vm-shell")
+		b.run(t, 10*time.Second, click("#panel-close"))
 		b.run(t, 10*time.Second, click(`nav a[data-view="containers"]`), visible("#containers"))
 	})
 
@@ -319,6 +326,9 @@ func waitText(sel, s string) chromedp.Action[chromedp.Void] {
 	return poll(fmt.Sprintf(`(() => { const e = document.querySelector(%s); return !!e && e.innerText.includes(%s); })()`,
 		jsString(sel), jsString(s)))
 }
+
+// termOpen: the page's terminal is connected (its WebSocket open).
+const termOpen = `typeof term !== "undefined" && term.ws !== null && term.ws.readyState === WebSocket.OPEN`
 
 func jsString(s string) string { return fmt.Sprintf("%q", s) }
 

@@ -5,11 +5,13 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -145,7 +147,7 @@ func (s *Server) containerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/containers/{id}", s.removeContainer)
 	mux.HandleFunc("GET /api/containers/{id}/inspect", s.inspectContainer)
 	mux.HandleFunc("GET /api/containers/{id}/logs", s.containerLogs)
-	mux.HandleFunc("GET /api/containers/{id}/exec", s.execTerminal)
+	mux.HandleFunc("GET /api/containers/{id}/exec", s.containerTerminal)
 }
 
 func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
@@ -202,11 +204,11 @@ func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(res.Raw)
 }
 
-// Logs are sent in batches, at most this often and this large: 100k lines
-// arrive in a few hundred events instead of 100k.
+// Logs are sent in batches of up to this many lines (100k lines arrive in
+// a few dozen events instead of 100k); a line is cut at logMaxLine.
 const (
-	logBatchLines = 2000
-	logBatchEvery = 50 * time.Millisecond
+	logBatchLines = 5000
+	logSettle     = 20 * time.Millisecond
 	logMaxLine    = 256 << 10
 )
 
@@ -250,55 +252,117 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	lines := make(chan string, logBatchLines)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(src)
-		sc.Buffer(make([]byte, 64<<10), logMaxLine)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	streamBatches(ctx, sse, lines)
+	q := newLineQueue()
+	go q.fill(ctx, src)
+	streamLines(ctx, sse, q)
 }
 
-// streamBatches sends what arrives on lines as "lines" events, batched.
-func streamBatches(ctx context.Context, sse *sseWriter, lines <-chan string) {
-	batch := make([]string, 0, logBatchLines)
-	t := time.NewTimer(logBatchEvery)
-	defer t.Stop()
-	flush := func() bool {
-		if len(batch) == 0 {
-			return true
-		}
-		err := sse.send("lines", batch)
-		batch = batch[:0]
-		return err == nil
+// lineQueue holds the lines read and not sent yet: the reader adds, the
+// stream takes them all at once, so no line costs a channel operation.
+type lineQueue struct {
+	mu    sync.Mutex
+	lines []string
+	done  bool
+	ready chan struct{} // a line or the end is there
+	room  chan struct{} // the stream took the lines
+}
+
+func newLineQueue() *lineQueue {
+	return &lineQueue{ready: make(chan struct{}, 1), room: make(chan struct{}, 1)}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
 	}
+}
+
+// fill reads src's lines into the queue, waiting while it holds more than
+// two events' worth. A line longer than logMaxLine is cut there.
+func (q *lineQueue) fill(ctx context.Context, src io.Reader) {
+	defer func() {
+		q.mu.Lock()
+		q.done = true
+		q.mu.Unlock()
+		signal(q.ready)
+	}()
+	br := bufio.NewReaderSize(src, 64<<10)
+	var long []byte
+	for {
+		part, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(long) < logMaxLine {
+				long = append(long, part[:min(len(part), logMaxLine-len(long))]...)
+			}
+			continue
+		}
+		line := part
+		if long != nil {
+			line = append(long, part[:min(len(part), max(0, logMaxLine-len(long)))]...)
+			long = nil
+		}
+		if len(line) > 0 {
+			q.mu.Lock()
+			q.lines = append(q.lines, strings.TrimRight(string(line), "\r\n"))
+			full := len(q.lines) >= 2*logBatchLines
+			q.mu.Unlock()
+			signal(q.ready)
+			for full {
+				select {
+				case <-q.room:
+				case <-ctx.Done():
+					return
+				}
+				q.mu.Lock()
+				full = len(q.lines) >= 2*logBatchLines
+				q.mu.Unlock()
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// take returns up to logBatchLines lines, and whether the log ended and
+// everything was taken.
+func (q *lineQueue) take() ([]string, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := min(len(q.lines), logBatchLines)
+	out := q.lines[:n:n]
+	q.lines = q.lines[n:]
+	if len(q.lines) > 0 {
+		signal(q.ready)
+	}
+	signal(q.room)
+	return out, q.done && len(q.lines) == 0
+}
+
+// streamLines sends the queue's lines as "lines" events: what arrives
+// within logSettle of the first joins it (a followed log's line waits no
+// longer), up to logBatchLines; then "end" when the log ends.
+func streamLines(ctx context.Context, sse *sseWriter, q *lineQueue) {
+	caughtUp := true
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case l, ok := <-lines:
-			if !ok {
-				if flush() {
-					_ = sse.send("end", nil)
-				}
-				return
-			}
-			batch = append(batch, l)
-			if len(batch) >= logBatchLines && !flush() {
-				return
-			}
-		case <-t.C:
-			if !flush() {
-				return
-			}
-			t.Reset(logBatchEvery)
+		case <-q.ready:
+		}
+		// Behind (the last event was full), the next one goes at once.
+		if caughtUp && !sleep(ctx, logSettle) {
+			return
+		}
+		lines, ended := q.take()
+		caughtUp = len(lines) < logBatchLines
+		if len(lines) > 0 && sse.send("lines", lines) != nil {
+			return
+		}
+		if ended {
+			_ = sse.send("end", nil)
+			return
 		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/guest/agentapi"
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/portfwd"
 )
@@ -50,7 +51,7 @@ func (f *fakeEngine) json(w http.ResponseWriter, v any) {
 
 var apiPrefix = regexp.MustCompile(`^/v1\.\d+`)
 
-func newFakeEngine(t *testing.T) (*fakeEngine, func(ctx context.Context) (net.Conn, error)) {
+func newFakeEngine(t testing.TB) (*fakeEngine, func(ctx context.Context) (net.Conn, error)) {
 	f := &fakeEngine{inspect: map[string]map[string]any{}, logs: map[string][]byte{}, events: make(chan string, 16)}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
@@ -250,6 +251,35 @@ func (a *fakeAgent) call(s string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.calls = append(a.calls, s)
+}
+
+// Exec is a guest shell: a prompt, its input echoed with "ran ...", exit
+// status 7 on "exit"; resizes are logged.
+func (a *fakeAgent) Exec(_ context.Context, req agentapi.ExecRequest) (net.Conn, error) {
+	a.call(fmt.Sprintf("exec tty=%v %dx%d %s", req.TTY, req.Cols, req.Rows, req.Term))
+	host, guest := net.Pipe()
+	go func() {
+		defer guest.Close()
+		out := func(s string) { _ = agentapi.WriteFrame(guest, agentapi.FrameOutput, []byte(s)) }
+		out("vm$ ")
+		for {
+			typ, p, err := agentapi.ReadFrame(guest)
+			if err != nil {
+				return
+			}
+			switch typ {
+			case agentapi.FrameResize:
+				a.call(fmt.Sprintf("resize %d rows %d cols", binary.BigEndian.Uint16(p), binary.BigEndian.Uint16(p[2:])))
+			case agentapi.FrameStdin:
+				if strings.Contains(string(p), "exit") {
+					_ = agentapi.WriteFrame(guest, agentapi.FrameExit, agentapi.ExitFrame(7))
+					return
+				}
+				out(string(p) + "\r\nran " + strings.TrimSpace(string(p)) + "\r\nvm$ ")
+			}
+		}
+	}()
+	return host, nil
 }
 
 func (a *fakeAgent) Forwards(context.Context) ([]portfwd.Forward, error) {

@@ -147,7 +147,7 @@ func TestLogs(t *testing.T) {
 			t.Fatalf("line %d is %q", i, l)
 		}
 	}
-	if events > n/logBatchLines*4 {
+	if events > n/100 {
 		t.Errorf("%d events for %d lines: not batched", events, n)
 	}
 	t.Logf("%d lines in %d events, %s", n, events, took)

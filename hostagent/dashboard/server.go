@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/guest/agentapi"
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/portfwd"
@@ -45,6 +46,9 @@ type Agent interface {
 	RemoveForward(ctx context.Context, spec string) error
 	PauseForward(ctx context.Context, proto portfwd.Proto, hostPort int) error
 	ResumeForward(ctx context.Context, proto portfwd.Proto, hostPort int) error
+	// Exec runs a command in the VM (berth shell); the connection carries
+	// agentapi's exec frames.
+	Exec(ctx context.Context, req agentapi.ExecRequest) (net.Conn, error)
 }
 
 // Options configure the page's server.
@@ -135,6 +139,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /", http.FileServerFS(sub))
 	mux.HandleFunc("GET /api/machine", s.machine)
 	mux.HandleFunc("GET /api/events", s.events)
+	mux.HandleFunc("GET /api/machine/shell", s.vmTerminal)
 	mux.HandleFunc("POST /api/machine/stop", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.o.Agent.Stop(r.Context()); err != nil {
 			writeError(w, http.StatusBadGateway, err.Error())

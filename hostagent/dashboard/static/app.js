@@ -171,7 +171,8 @@ function openPanel(c) {
   state.selected = c;
   $("#panel-title").textContent = c.name;
   $("#panel").hidden = false;
-  showTab("logs");
+  for (const b of document.querySelectorAll(".tabs button")) b.hidden = c.vm && b.dataset.tab !== "terminal";
+  showTab(c.vm ? "terminal" : "logs");
 }
 
 function closePanel() {
@@ -188,9 +189,16 @@ function showTab(tab) {
   $("#tab-terminal").hidden = tab !== "terminal";
   const c = state.selected;
   if (!c) return;
-  if (tab === "terminal") term.open(c.id); else term.close();
+  if (tab === "terminal") term.open(c.vm ? null : c.id); else term.close();
   if (tab === "logs" && !logs.es) logs.start(c.id);
   if (tab === "inspect") loadInspect(c.id);
+}
+
+// splitTS separates the engine's timestamp from the line.
+function splitTS(raw) {
+  const sp = raw.indexOf(" ");
+  if (sp === 30 || (sp > 19 && sp < 40 && raw[4] === "-" && raw[10] === "T")) return { ts: raw.slice(0, sp), text: raw.slice(sp + 1) };
+  return { ts: "", text: raw };
 }
 
 // A virtual list: every line is kept (up to LOG_CAP), only the visible ones
@@ -206,13 +214,10 @@ const logs = {
     this.schedule();
   },
   stop() { if (this.es) this.es.close(); this.es = null; this.lines = []; this.view = null; },
+  // Lines are kept as the engine sent them; the timestamp is split off
+  // only for the lines drawn.
   add(batch) {
-    for (const raw of batch) {
-      const sp = raw.indexOf(" ");
-      // The engine's timestamp, then the line.
-      const ts = sp > 0 && /^\d{4}-\d\d-\d\dT/.test(raw) ? raw.slice(0, sp) : "";
-      this.lines.push({ ts, text: ts ? raw.slice(sp + 1) : raw });
-    }
+    for (const raw of batch) this.lines.push(raw);
     if (this.lines.length > LOG_CAP) this.lines.splice(0, this.lines.length - LOG_CAP);
     if (this.query) this.view = null; // refilter
     this.schedule();
@@ -222,7 +227,7 @@ const logs = {
     if (!this.query) return this.lines;
     if (!this.view) {
       const q = this.query.toLowerCase();
-      this.view = this.lines.filter((l) => l.text.toLowerCase().includes(q));
+      this.view = this.lines.filter((l) => splitTS(l).text.toLowerCase().includes(q));
     }
     return this.view;
   },
@@ -237,7 +242,7 @@ const logs = {
     const showTs = $("#log-ts").checked, q = this.query.toLowerCase();
     const frag = document.createDocumentFragment();
     for (let i = first; i < last; i++) {
-      const l = list[i];
+      const l = splitTS(list[i]);
       const row = h("div", { "data-line": i }, showTs && l.ts ? h("span", { class: "ts" }, l.ts) : null);
       if (q) {
         const at = l.text.toLowerCase().indexOf(q);
@@ -253,15 +258,36 @@ const logs = {
 // The terminal: a shell in the container on a pty (the engine's exec),
 // over a WebSocket, drawn by xterm.js (vendor/xterm, served from the binary).
 const CELL_W = 7.8, CELL_H = 17;
+// xterm.js is loaded when a terminal is first opened: the first paint does
+// not wait for its 300 kB.
+let xtermLoaded = null;
+function loadXterm() {
+  if (!xtermLoaded) {
+    xtermLoaded = new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = "vendor/xterm/xterm.js";
+      s.onload = resolve;
+      s.onerror = () => { xtermLoaded = null; reject(new Error("could not load the terminal")); };
+      document.head.append(s);
+    });
+  }
+  return xtermLoaded;
+}
+
 const term = {
-  t: null, ws: null,
-  open(id) {
+  t: null, ws: null, want: null,
+  // open connects to a container's shell, or with id null to the VM's.
+  async open(id) {
     this.close();
+    const path = id === null ? "/api/machine/shell" : `/api/containers/${encodeURIComponent(id)}/exec`;
+    this.want = path;
+    try { await loadXterm(); } catch (e) { toast(e.message); return; }
+    if (this.want !== path) return; // closed or another one opened meanwhile
     const box = $("#terminal");
     box.replaceChildren();
     const t = new Terminal({ fontSize: 13, cursorBlink: true, scrollback: 5000 });
     t.open(box);
-    const ws = new WebSocket(`ws://${location.host}/api/containers/${encodeURIComponent(id)}/exec`);
+    const ws = new WebSocket(`ws://${location.host}${path}`);
     ws.binaryType = "arraybuffer";
     ws.onmessage = (e) => t.write(new Uint8Array(e.data));
     ws.onclose = (e) => { if (this.ws === ws) t.write(`\r\n\x1b[2m[${e.reason || "disconnected"}]\x1b[0m\r\n`); };
@@ -279,6 +305,7 @@ const term = {
     t.focus();
   },
   close() {
+    this.want = null;
     if (this.ro) this.ro.disconnect();
     const ws = this.ws;
     this.ws = null;
@@ -539,6 +566,7 @@ document.addEventListener("DOMContentLoaded", () => {
     $("#log-follow").checked = box.scrollTop + box.clientHeight >= box.scrollHeight - LINE_H;
     logs.schedule();
   });
+  $("#machine-shell").addEventListener("click", () => openPanel({ id: null, name: "Shell in the VM", vm: true }));
   $("#machine-stop").addEventListener("click", async () => {
     if (!(await confirmDialog("Stop the machine? Its containers get SIGTERM; this page goes away with the agent.", "Stop"))) return;
     try { await api("POST", "/api/machine/stop"); } catch (e) { toast("stop: " + e.message); }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -68,7 +69,11 @@ func TestImagesVolumesNetworks(t *testing.T) {
 	code, body = p.do("GET", "/api/df")
 	if code != http.StatusOK || json.Unmarshal(body, &du) != nil || len(du.Rows) != 4 ||
 		du.Rows[0].Type != "Images" || du.Rows[0].Total != 2 || du.Rows[2].Size != 342 ||
-		du.HostDiskSize != 1<<30 || du.HostDiskUsed <= 0 || du.HostDiskUsed >= 1<<30 {
+		du.HostDiskSize != 1<<30 || du.HostDiskUsed <= 0 || du.HostDiskUsed > 1<<30 {
+		t.Errorf("df: %d %s", code, body)
+	}
+	// A sparse file takes what was written (Windows' allocation is not read).
+	if runtime.GOOS != "windows" && du.HostDiskUsed >= 1<<30 {
 		t.Errorf("df: %d %s", code, body)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 )
 
@@ -121,7 +122,7 @@ func TestDashboard(t *testing.T) {
 		input := "#terminal .xterm-helper-textarea"
 		b.run(t, 60*time.Second, click(`.tabs button[data-tab="terminal"]`), chromedp.WaitReady(chromedp.CSS(input)),
 			poll(termOpen),
-			keys(input, "echo berth-$((6*7))\r"), waitText("#terminal .xterm-rows", "berth-42"))
+			typeKeys(input, "echo berth-$((6*7))\r"), waitText("#terminal .xterm-rows", "berth-42"))
 		b.shot(t, "dashboard-terminal")
 	})
 
@@ -132,13 +133,14 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("machine", func(t *testing.T) {
+		b.closePanel(t)
 		b.run(t, 20*time.Second, click(`nav a[data-view="machine"]`), visible(`dd[data-field="Engine"]`),
 			waitText(`dd[data-field="State"]`, "running"))
 		b.shot(t, "dashboard-machine")
 		// berth shell, in the page: the VM's own shell.
 		input := "#terminal .xterm-helper-textarea"
 		b.run(t, 60*time.Second, click("#machine-shell"), chromedp.WaitReady(chromedp.CSS(input)),
-			poll(termOpen), keys(input, "cat /proc/sys/kernel/osrelease; echo vm-$((6*7))\r"),
+			poll(termOpen), typeKeys(input, "cat /proc/sys/kernel/osrelease; echo vm-$((6*7))\r"),
 			waitText("#terminal .xterm-rows", "vm-42"))
 		b.shot(t, "dashboard-vm-shell")
 		b.run(t, 10*time.Second, click("#panel-close"))
@@ -194,6 +196,7 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("remove after confirmation", func(t *testing.T) {
+		b.closePanel(t) // a step before may have left it open, over the row's buttons
 		b.run(t, 20*time.Second, click(row+` button[data-action="remove"]`), visible("#confirm-ok"))
 		b.shot(t, "dashboard-remove")
 		b.run(t, 60*time.Second, click("#confirm-ok"), gone(row))
@@ -201,6 +204,12 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("the container is still there after the page removed it:\n%s", out)
 		}
 	})
+}
+
+// closePanel closes the side panel (logs, inspect, terminal) if it is open.
+func (b *browser) closePanel(t *testing.T) {
+	t.Helper()
+	value(t, b, chromedp.Evaluate[bool](`(closePanel(), true)`))
 }
 
 // imagesSize is the engine's images' total size as the page's API says it
@@ -296,6 +305,17 @@ func gone(sel string) chromedp.Action[chromedp.Void] {
 }
 func keys(sel, v string) chromedp.Action[chromedp.Void] {
 	return chromedp.SendKeys(chromedp.CSS(sel), v)
+}
+
+// typeKeys types text into the element as a keyboard does: a raw key down
+// and a char event per key (SendKeys's key down carries the text too, and
+// xterm.js then sees each key twice).
+func typeKeys(sel, text string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.Focus(chromedp.CSS(sel)), chromedp.KeyEvent(text, func(p *input.DispatchKeyEventParams) {
+		if p.Type == input.DispatchKeyEventTypeKeyDown {
+			p.Type = input.DispatchKeyEventTypeRawKeyDown
+		}
+	}))
 }
 
 // poll waits, as long as the step's context lets it, until the JavaScript

@@ -163,6 +163,7 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == "POST" && path == "/exec/e1/start":
 		// Hijacked, as the engine does: an echo of the input, as a pty
 		// with echo on would.
+		_, _ = io.Copy(io.Discard, r.Body) // the start request's options
 		conn, brw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			return

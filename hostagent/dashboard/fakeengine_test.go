@@ -35,8 +35,7 @@ type fakeEngine struct {
 	inspect    map[string]map[string]any
 	logs       map[string][]byte // the raw /logs body per container
 	calls      []string
-	eventSubs  int // open /events streams
-	events     chan string
+	eventSubs  map[chan string]bool // open /events streams
 	images     []map[string]any
 	df         map[string]any // the /system/df answer
 }
@@ -52,7 +51,7 @@ func (f *fakeEngine) json(w http.ResponseWriter, v any) {
 var apiPrefix = regexp.MustCompile(`^/v1\.\d+`)
 
 func newFakeEngine(t testing.TB) (*fakeEngine, func(ctx context.Context) (net.Conn, error)) {
-	f := &fakeEngine{inspect: map[string]map[string]any{}, logs: map[string][]byte{}, events: make(chan string, 16)}
+	f := &fakeEngine{inspect: map[string]map[string]any{}, logs: map[string][]byte{}, eventSubs: map[chan string]bool{}}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
 	addr := srv.Listener.Addr().String()
@@ -77,7 +76,16 @@ func (f *fakeEngine) callLog() []string {
 func (f *fakeEngine) subs() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.eventSubs
+	return len(f.eventSubs)
+}
+
+// event sends "TYPE ACTION ID" to every open /events stream.
+func (f *fakeEngine) event(ev string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch := range f.eventSubs {
+		ch <- ev
+	}
 }
 
 func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
@@ -104,9 +112,10 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(b)
 	case r.Method == "GET" && path == "/events":
 		f.mu.Lock()
-		f.eventSubs++
+		sub := make(chan string, 16)
+		f.eventSubs[sub] = true
 		f.mu.Unlock()
-		defer func() { f.mu.Lock(); f.eventSubs--; f.mu.Unlock() }()
+		defer func() { f.mu.Lock(); delete(f.eventSubs, sub); f.mu.Unlock() }()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		w.(http.Flusher).Flush()
@@ -114,7 +123,7 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
 				return
-			case ev := <-f.events: // "TYPE ACTION ID"
+			case ev := <-sub: // "TYPE ACTION ID"
 				var typ, action, id string
 				fmt.Sscan(ev, &typ, &action, &id)
 				fmt.Fprintf(w, `{"Type":%q,"Action":%q,"Actor":{"ID":%q},"time":%d}`+"\n", typ, action, id, time.Now().Unix())

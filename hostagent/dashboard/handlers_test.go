@@ -200,9 +200,9 @@ func TestEvents(t *testing.T) {
 	}
 	waitEvent("containers")
 	waitEvent("resources")
-	f.events <- "container start c1"
+	f.event("container start c1")
 	waitEvent("containers")
-	f.events <- "image delete sha256:aaa"
+	f.event("image delete sha256:aaa")
 	waitEvent("resources")
 	agent.events <- api.Event{Type: "status", Status: &api.Status{State: api.StateStopping}}
 	if data := waitEvent("status"); !strings.Contains(data, `"state":"stopping"`) {

@@ -121,8 +121,10 @@ type Agent struct {
 	ports      *ports        // set while port forwarding runs
 	// saver pauses the idle VM (resourceSaver.idle); nil when off.
 	saver *saver
-	// dashboard is the web page, nil when off or not started yet.
-	dashboard *dashboard.Server
+	// dashboard is the web page, nil when off or not started yet;
+	// dashboardWhy then says why.
+	dashboard    *dashboard.Server
+	dashboardWhy string
 
 	stopOnce sync.Once
 	stopReq  chan struct{}

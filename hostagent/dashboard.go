@@ -16,10 +16,12 @@ import (
 // the config turns it off (dashboard.enabled: false). It comes right
 // after the config, so the page can follow the rest of the start. The page
 // is a client of this agent's control API and of the docker socket, as the
-// CLI and the tray are.
+// CLI and the tray are. A page that cannot be served (its port is taken)
+// does not stop the machine: the control API says why.
 func (a *Agent) startDashboard(_ context.Context, b *boot, cleanups *[]func()) error {
 	if !b.settings.Dashboard {
 		a.log.Info("dashboard off (dashboard.enabled: false)")
+		a.setDashboard(nil, "the dashboard is off (dashboard.enabled: false in the config)")
 		return nil
 	}
 	m := a.o.Machine
@@ -35,15 +37,13 @@ func (a *Agent) startDashboard(_ context.Context, b *boot, cleanups *[]func()) e
 		Log:        a.log,
 	})
 	if err != nil {
-		return err
+		a.log.Warn("no dashboard", "err", err)
+		a.setDashboard(nil, err.Error())
+		return nil
 	}
-	a.mu.Lock()
-	a.dashboard = srv
-	a.mu.Unlock()
+	a.setDashboard(srv, "")
 	*cleanups = append(*cleanups, func() {
-		a.mu.Lock()
-		a.dashboard = nil
-		a.mu.Unlock()
+		a.setDashboard(nil, "the machine is stopping")
 		_ = srv.Close()
 	})
 	// The address carries the token: it is logged without it.
@@ -55,11 +55,21 @@ func (a *Agent) startDashboard(_ context.Context, b *boot, cleanups *[]func()) e
 // user (the control API's socket is theirs only).
 func (a *Agent) serveDashboard(w http.ResponseWriter, _ *http.Request) {
 	a.mu.Lock()
-	srv := a.dashboard
+	srv, why := a.dashboard, a.dashboardWhy
 	a.mu.Unlock()
 	if srv == nil {
-		writeError(w, http.StatusNotFound, "the dashboard is off (dashboard.enabled: false in the config), or the machine has not read its config yet")
+		if why == "" {
+			why = "the machine has not read its config yet"
+		}
+		writeError(w, http.StatusNotFound, why)
 		return
 	}
 	writeJSON(w, http.StatusOK, api.Dashboard{URL: srv.URL()})
+}
+
+// setDashboard records the page's server, or why there is none.
+func (a *Agent) setDashboard(srv *dashboard.Server, why string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.dashboard, a.dashboardWhy = srv, why
 }

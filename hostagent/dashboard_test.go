@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -65,4 +66,21 @@ func TestDashboardServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-off.runErr
+
+	// A port someone else holds: the machine runs, without its page, and
+	// the control API says why.
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	port := held.Addr().(*net.TCPAddr).Port
+	busy := startAgent(t, "dashboard: {port: "+strconv.Itoa(port)+"}\n", fakeDriverName)
+	if _, err := busy.ctl.Dashboard(busy.ctx); err == nil || !strings.Contains(err.Error(), "127.0.0.1:"+strconv.Itoa(port)) {
+		t.Errorf("dashboard on a port in use: %v, want the port named", err)
+	}
+	if err := busy.ctl.Stop(busy.ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-busy.runErr
 }

@@ -16,7 +16,8 @@ import (
 // The agent serves the dashboard on 127.0.0.1 and hands its address, with
 // the token, through the control API only; the page answers with the token
 // and refuses without; the stop closes its port. dashboard.enabled: false
-// serves nothing, and the control API says so.
+// serves nothing, and the control API says so; a port in use leaves the
+// machine running without its page.
 func TestDashboardServed(t *testing.T) {
 	wine.Skip(t, "Wine has no AF_UNIX sockets, and the fake guest's network link is one")
 	a := startAgent(t, "", fakeDriverName)

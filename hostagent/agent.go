@@ -634,6 +634,9 @@ func (a *Agent) checkHealth(ctx context.Context) {
 	var warnings []string
 	if err == nil {
 		warnings = h.Warnings
+		a.mu.Lock()
+		a.status.DiskBytes, a.status.DiskFreeBytes = h.DataDisk.SizeBytes, h.DataDisk.FreeBytes
+		a.mu.Unlock()
 	}
 	cur := a.snapshot()
 	if cur.State == state && cur.Error == reason && slices.Equal(cur.Warnings, warnings) && cur.PausedSince.IsZero() {

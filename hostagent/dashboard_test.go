@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/internal/wine"
 )
@@ -16,7 +17,8 @@ import (
 // The agent serves the dashboard on 127.0.0.1 and hands its address, with
 // the token, through the control API only; the page answers with the token
 // and refuses without; the stop closes its port. dashboard.enabled: false
-// serves nothing, and the control API says so; a port in use leaves the
+// serves nothing, and the control API says so; the status has the data
+// disk's space for the page; a port in use leaves the
 // machine running without its page.
 func TestDashboardServed(t *testing.T) {
 	wine.Skip(t, "Wine has no AF_UNIX sockets, and the fake guest's network link is one")
@@ -47,6 +49,18 @@ func TestDashboardServed(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"state":"running"`) {
 		t.Errorf("/api/machine: %d %s", resp.StatusCode, body)
+	}
+	// The data disk's space, from the guest's health checks.
+	deadline := time.Now().Add(healthPeriod + guestRequestTTL)
+	for {
+		st, err := a.ctl.Status(a.ctx)
+		if err == nil && st.DiskBytes == fakeDiskBytes && st.DiskFreeBytes == fakeDiskFree {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status %+v, %v: want the data disk's size and free space", st, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if err := a.ctl.Stop(a.ctx); err != nil {
 		t.Fatal(err)

@@ -111,6 +111,11 @@ type Status struct {
 	EngineVersion string `json:"engineVersion,omitempty"`
 	CPUs          int    `json:"cpus,omitempty"`
 	MemoryMiB     int    `json:"memoryMiB,omitempty"`
+	// DiskBytes and DiskFreeBytes are the data disk's file system, as the
+	// guest's last health report (every 5 s) gave them; a change of these
+	// alone is no event.
+	DiskBytes     uint64 `json:"diskBytes,omitempty"`
+	DiskFreeBytes uint64 `json:"diskFreeBytes,omitempty"`
 
 	// ConfigDigest identifies the config the machine started with; a
 	// different digest of the file now means a restart would change it.

@@ -487,6 +487,7 @@ function renderMachine() {
     ["Driver", st.driver],
     ["Accelerator", st.accelerator ? st.accelerator + (st.accelNote ? " — " + st.accelNote : "") : ""],
     ["CPUs", st.cpus], ["Memory", st.memoryMiB ? st.memoryMiB + " MiB" : ""],
+    ["Data disk", st.diskBytes ? `${size(st.diskBytes - st.diskFreeBytes)} used, ${size(st.diskFreeBytes)} free of ${size(st.diskBytes)}` : ""],
     ["Engine", st.engineVersion], ["Guest image", st.imageVersion],
     ["File sharing", (st.fileSharing || "") + (st.fileSharingNote ? " — " + st.fileSharingNote : "")],
     ["Shares", (st.shares || []).join(", ")],

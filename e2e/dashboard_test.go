@@ -23,8 +23,11 @@ const portDash = 18200 // -p 18200:80 of the dashboard's test container
 // TestDashboard drives the dashboard in a real browser against the real
 // VM: the page loads with the token and is refused without it; a container
 // started from the CLI appears; it is stopped and started from the page;
-// its logs stream; its published port's link answers; it is removed after
-// the confirmation. BERTH_SCREENSHOTS=DIR writes a PNG of each view there.
+// its logs stream; a command typed in its terminal, and in the VM's, prints
+// its output; its published port's link answers, and its forward is stopped
+// and started again from the ports view; a bad setting is shown next to
+// its field; removing an image frees its size; the container is removed
+// after the confirmation. BERTH_SCREENSHOTS=DIR writes a PNG of each view.
 func TestDashboard(t *testing.T) {
 	e := newEnv(t)
 	if _, err := os.Stat(chromium); err != nil {
@@ -152,6 +155,12 @@ func TestDashboard(t *testing.T) {
 			visible(fmt.Sprintf(`#ports tr[data-port="%d/tcp"]`, portDash)))
 		b.run(t, 20*time.Second, keys("#forward-spec", "99999"), click(`#forward-add button`), waitText("#forward-error", "99999"))
 		b.shot(t, "dashboard-ports")
+		// Stop forwarding and forward again, as the tray does.
+		fw := fmt.Sprintf(`#ports tr[data-port="%d/tcp"]`, portDash)
+		b.run(t, 30*time.Second, click(fw+` button[data-action="pause"]`), visible(fw+` .state.paused`))
+		waitRefused(t, fmt.Sprintf("127.0.0.1:%d", portDash), 10*time.Second)
+		b.run(t, 30*time.Second, click(fw+` button[data-action="resume"]`), visible(fw+` .state.active`))
+		expectBody(t, fmt.Sprintf("http://127.0.0.1:%d/", portDash), 10*time.Second)
 	})
 
 	t.Run("a config error is shown next to its field", func(t *testing.T) {

@@ -56,12 +56,12 @@ test: check test-unit test-fuzz test-tray test-windows test-e2e
 test-unit: deps-unit
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
-test-e2e: deps-run deps-docker deps-tray deps-e2e build image
+test-e2e: deps-run deps-docker deps-tray deps-e2e deps-dashboard build image
 	BERTH_IMAGE_TEST=1 BERTH_IMAGE_DIR=$(abspath $(IMAGE)) $(GO) test -count=1 -run '^TestBootImage' -v ./kernel/build/
 	BERTH_E2E=1 BERTH_IMAGE_DIR=$(abspath $(IMAGE)) $(GO) test -count=1 -run '^TestWSLInit$$' -v ./guest/initd/
 	BERTH_E2E=1 BERTH_BIN=$(abspath $(BIN)/berth) $(GO) test -count=1 -timeout 50m -v ./e2e/...
 
-bench: deps-run deps-docker deps-e2e build image
+bench: deps-run deps-docker deps-e2e deps-dashboard build image
 	BERTH_E2E=1 BERTH_BIN=$(abspath $(BIN)/berth) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./e2e/...
 
 clean:

@@ -30,6 +30,15 @@ type Config struct {
 	DNS    DNS     `yaml:"dns,omitempty"`
 
 	ResourceSaver ResourceSaver `yaml:"resourceSaver,omitempty"`
+	Dashboard     Dashboard     `yaml:"dashboard,omitempty"`
+}
+
+// Dashboard is the web page the host agent serves on host loopback.
+type Dashboard struct {
+	// Enabled: false turns the page off (default on).
+	Enabled *bool `yaml:"enabled,omitempty"`
+	// Port is its port on 127.0.0.1; unset or 0, one is chosen at each start.
+	Port *int `yaml:"port,omitempty"`
 }
 
 // ResourceSaver pauses the VM while nothing uses it.

@@ -273,3 +273,47 @@ func TestResourceSaverIdle(t *testing.T) {
 		t.Errorf("after set: idle %s, %v", r.SaverIdle, err)
 	}
 }
+
+// dashboard: on by default on a port chosen at start; enabled: false turns
+// it off; a port out of range names the field; `config set` takes both.
+func TestDashboardSettings(t *testing.T) {
+	for _, tc := range []struct {
+		doc  string
+		on   bool
+		port int
+		err  string
+	}{
+		{doc: "", on: true},
+		{doc: "dashboard: {enabled: false}", on: false},
+		{doc: "dashboard: {port: 8765}", on: true, port: 8765},
+		{doc: "dashboard: {port: 0}", on: true},
+		{doc: "dashboard: {port: 70000}", err: "dashboard.port: 70000 is not a port"},
+		{doc: "dashboard: {port: -1}", err: "dashboard.port: -1 is not a port"},
+		{doc: "dashboard: {enabled: maybe}", err: "dashboard.enabled"},
+	} {
+		r, _, err := Check([]byte(tc.doc), host(t))
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: %v, want %q", tc.doc, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || r.Dashboard != tc.on || r.DashboardPort != tc.port {
+			t.Errorf("%q: enabled %v port %d, %v; want %v %d", tc.doc, r.Dashboard, r.DashboardPort, err, tc.on, tc.port)
+		}
+	}
+	doc, err := Set(DefaultFile, "dashboard.port", "9000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, err := Check(doc, host(t)); err != nil || r.DashboardPort != 9000 {
+		t.Errorf("after set: port %d, %v", r.DashboardPort, err)
+	}
+	doc, err = Set(DefaultFile, "dashboard.port", "http")
+	if err == nil {
+		_, _, err = Check(doc, host(t))
+	}
+	if err == nil || !strings.Contains(err.Error(), "dashboard") {
+		t.Errorf("dashboard.port http: %v, want an error naming the field", err)
+	}
+}

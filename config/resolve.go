@@ -38,6 +38,10 @@ type Resolved struct {
 	DNS         []string
 	// SaverIdle is resourceSaver.idle; zero: the saver is off.
 	SaverIdle time.Duration
+	// Dashboard is dashboard.enabled (default true); DashboardPort is
+	// dashboard.port, 0 for one chosen at start.
+	Dashboard     bool
+	DashboardPort int
 }
 
 // DefaultSaverIdle is resourceSaver.idle when the file does not set it.
@@ -94,6 +98,10 @@ func Resolve(c *Config, h Host) (Resolved, error) {
 			errs = append(errs, fmt.Errorf("resourceSaver.idle: %w", err))
 		}
 		r.SaverIdle = d
+	}
+	r.Dashboard = c.Dashboard.Enabled == nil || *c.Dashboard.Enabled
+	if c.Dashboard.Port != nil {
+		r.DashboardPort = *c.Dashboard.Port
 	}
 	return r, errors.Join(errs...)
 }
@@ -206,6 +214,9 @@ func Validate(r Resolved, h Host) error {
 	}
 	if r.MetricsPort != 0 && (r.MetricsPort < 1 || r.MetricsPort > 65535) {
 		errs = append(errs, fmt.Errorf("engine.metricsPort: %d is not a port (1-65535)", r.MetricsPort))
+	}
+	if r.DashboardPort < 0 || r.DashboardPort > 65535 {
+		errs = append(errs, fmt.Errorf("dashboard.port: %d is not a port (1-65535, or 0 for one chosen at start)", r.DashboardPort))
 	}
 	for i, s := range r.DNS {
 		if _, err := netip.ParseAddr(s); err != nil {

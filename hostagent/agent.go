@@ -22,6 +22,7 @@ import (
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/hostagent/bridge"
+	"github.com/berth-dev/berth/hostagent/dashboard"
 	"github.com/berth-dev/berth/hostagent/events"
 	"github.com/berth-dev/berth/hostagent/vnet"
 	"github.com/berth-dev/berth/internal/pidfile"
@@ -123,6 +124,10 @@ type Agent struct {
 	// running is the driver of the running VM, for the health checks;
 	// nil before a VM runs.
 	running vm.Driver
+	// dashboard is the web page, nil when off or not started yet;
+	// dashboardWhy then says why.
+	dashboard    *dashboard.Server
+	dashboardWhy string
 
 	stopOnce sync.Once
 	stopReq  chan struct{}
@@ -238,6 +243,7 @@ type stage struct {
 func (a *Agent) stages() []stage {
 	return []stage{
 		{"config", a.loadConfig},
+		{"dashboard", a.startDashboard},
 		{"machine files", a.prepareMachine},
 		{"image", a.prepareImage},
 		{"network", a.startNetwork},
@@ -662,6 +668,9 @@ func (a *Agent) checkHealth(ctx context.Context) {
 		if w := diskFullWarning(h.DataDisk); w != "" {
 			warnings = append(slices.Clip(warnings), w)
 		}
+		a.mu.Lock()
+		a.status.DiskBytes, a.status.DiskFreeBytes = h.DataDisk.SizeBytes, h.DataDisk.FreeBytes
+		a.mu.Unlock()
 	}
 	a.setHealth(state, reason, warnings)
 }

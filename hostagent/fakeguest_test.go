@@ -277,6 +277,12 @@ func serveGuestPort(s *stack.Stack, port int, srv *http.Server) error {
 // fakeGuestBoot is the fake guest's boot timeline.
 var fakeGuestBoot = []agentapi.BootMark{{Name: "kernel", At: 0.5}, {Name: "dockerd ready", At: 1.5}}
 
+// The fake guest's data disk, as its health reports it.
+const (
+	fakeDiskBytes = 64 << 30
+	fakeDiskFree  = 60 << 30
+)
+
 // fakeGuestBackend is the guest agent API's backend in the fake guest.
 type fakeGuestBackend struct {
 	mode     fakeGuest
@@ -289,7 +295,7 @@ func (b *fakeGuestBackend) Health(context.Context) agentapi.Health {
 		Engine:        agentapi.Engine{State: agentapi.EngineRunning, ReadyAt: &now},
 		Containerd:    agentapi.ProcessStatus{State: "running", PID: 10},
 		Dockerd:       agentapi.ProcessStatus{State: "running", PID: 11},
-		DataDisk:      agentapi.DataDisk{Device: "/dev/vdb", State: agentapi.DiskMounted},
+		DataDisk:      agentapi.DataDisk{Device: "/dev/vdb", State: agentapi.DiskMounted, SizeBytes: fakeDiskBytes, FreeBytes: fakeDiskFree},
 		Time:          now,
 		KernelRelease: "fake",
 		Boot:          fakeGuestBoot,

@@ -28,6 +28,7 @@ func (a *Agent) handler() http.Handler {
 	mux.HandleFunc("GET /v1/debug/resources", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, resources(runtime.GOOS))
 	})
+	mux.HandleFunc("GET /v1/dashboard", a.serveDashboard)
 	a.portRoutes(mux)
 	a.guestRoutes(mux)
 	return mux

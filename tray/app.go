@@ -338,6 +338,12 @@ func (a *App) do(act Action) error {
 		return a.o.Opener.Terminal("Logs", []string{"docker", "--host", a.o.Engine.DockerHost(), "logs", "--follow", act.Arg})
 	case ActShell:
 		return a.o.Opener.Terminal("Berth shell", a.berth("shell"))
+	case ActDashboard:
+		url, err := a.o.Agent.Dashboard(ctx)
+		if err != nil {
+			return err
+		}
+		return a.o.Opener.OpenURL(url)
 	case ActSettings:
 		p := filepath.Join(a.o.Home, config.FileName)
 		if err := os.MkdirAll(a.o.Home, 0o700); err != nil {

@@ -197,16 +197,17 @@ func TestAppPortsLive(t *testing.T) {
 	click("container/c1/logs")
 	click("container/c1/restart")
 	click("shell")
+	click("dashboard")
 	click("view-logs")
 	time.Sleep(50 * time.Millisecond)
 	for _, want := range []string{"open http://localhost:8080", "copy localhost:8080", "prompt Forward a port",
 		"terminal docker --host unix:///fake/docker.sock logs --follow c1",
-		"terminal /bin/berth --machine default shell", "terminal /bin/berth --machine default logs --follow"} {
+		"terminal /bin/berth --machine default shell", "open " + traytest.DashboardURL, "terminal /bin/berth --machine default logs --follow"} {
 		if !r.desk.Has(want) {
 			t.Errorf("missing %q in %v", want, r.desk.Log())
 		}
 	}
-	if got := agent.CallLog(); !slices.Equal(got, []string{"pause 8080/tcp", "resume 8080/tcp", "add 9000:90"}) {
+	if got := agent.CallLog(); !slices.Equal(got, []string{"pause 8080/tcp", "resume 8080/tcp", "add 9000:90", "dashboard"}) {
 		t.Errorf("agent calls %v", got)
 	}
 	if got := r.engine.CallLog(); !slices.Equal(got, []string{"restart c1"}) {
@@ -239,7 +240,7 @@ func TestAppPaused(t *testing.T) {
 	if st, _ := tray.Find(m.Items, "status"); !strings.HasPrefix(st.Label, "Berth is paused (resource saver)") {
 		t.Errorf("status line %q", st.Label)
 	}
-	for _, id := range []string{"port/9000/tcp", "stop", "restart", "shell"} {
+	for _, id := range []string{"port/9000/tcp", "stop", "restart", "shell", "dashboard"} {
 		if it, ok := tray.Find(m.Items, id); !ok || it.Disabled || it.Hidden {
 			t.Errorf("%s not usable while paused: %+v", id, it)
 		}

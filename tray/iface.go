@@ -24,6 +24,8 @@ type Agent interface {
 	// progress gets one line per step.
 	Start(ctx context.Context, progress func(string)) error
 	Stop(ctx context.Context) error
+	// Dashboard is the address of the machine's web page, with its token.
+	Dashboard(ctx context.Context) (string, error)
 }
 
 // Engine is the Docker engine of the running machine.

@@ -50,6 +50,10 @@ func (l *LocalAgent) AddForward(ctx context.Context, spec string) error {
 	return err
 }
 
+func (l *LocalAgent) Dashboard(ctx context.Context) (string, error) {
+	return l.c().Dashboard(ctx)
+}
+
 func (l *LocalAgent) PauseForward(ctx context.Context, proto portfwd.Proto, port int) error {
 	return l.c().PauseForward(ctx, proto, port)
 }

@@ -35,6 +35,7 @@ const (
 	ActContainerRestart
 	ActContainerLogs
 	ActShell
+	ActDashboard
 	ActSettings
 	ActSetStartWithTray // Arg: "true" or "false"
 	ActSetOnQuit        // Arg: an OnQuit value
@@ -110,6 +111,8 @@ func Build(s Snapshot) Menu {
 		{ID: "sep-lifecycle", Separator: true},
 		portsMenu(s, up),
 		containersMenu(s, up),
+		{ID: "dashboard", Label: "Open dashboard", Tooltip: "Containers, logs and ports in your browser",
+			Action: Action{Kind: ActDashboard}, Disabled: !up},
 		{ID: "shell", Label: "Open shell in VM", Action: Action{Kind: ActShell}, Disabled: !up},
 		{ID: "sep-tools", Separator: true},
 		{ID: "settings", Label: "Settings…", Tooltip: "Open the configuration in your editor", Action: Action{Kind: ActSettings}},

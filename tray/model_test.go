@@ -60,6 +60,10 @@ func TestBuildEveryState(t *testing.T) {
 				ports: enabled(t, m, "ports") && enabled(t, m, "ports-add") && enabled(t, m, "containers"),
 				shell: enabled(t, m, "shell"),
 			}
+			// The dashboard is there whenever the shell is: both need the agent up.
+			if enabled(t, m, "dashboard") != got.shell {
+				t.Errorf("dashboard enabled %v, shell %v", !got.shell, got.shell)
+			}
 			st, _ := Find(m.Items, "status")
 			got.status = st.Label
 			if d, _ := Find(m.Items, "status-detail"); !d.Hidden {

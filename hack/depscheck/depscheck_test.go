@@ -85,7 +85,7 @@ func TestListsOf(t *testing.T) {
 	for target, want := range map[string][2][]string{
 		"test-windows": {{"windows"}, nil},
 		"run":          {{"image", "run"}, {"docker"}},
-		"test-e2e":     {{"docker", "e2e", "image", "run", "tray"}, nil},
+		"test-e2e":     {{"dashboard", "docker", "e2e", "image", "run", "tray"}, nil},
 	} {
 		req, opt := mk.ListsOf(target)
 		if !reflect.DeepEqual(req, want[0]) || !reflect.DeepEqual(opt, want[1]) {

@@ -37,6 +37,10 @@
 //	                  agentapi.ExecRequest, then 101 and exec frames
 //	GET  /v1/logs/{name}
 //	                  the engine's logs: dockerd, containerd
+//	GET  /v1/dashboard
+//	                  the dashboard's address (a Dashboard), with this
+//	                  start's token: for the owning user only; 404 when
+//	                  the config turns it off
 //
 // This list is the only description of the routes: the handlers in
 // package hostagent refer to it.
@@ -110,6 +114,11 @@ type Status struct {
 	EngineVersion string `json:"engineVersion,omitempty"`
 	CPUs          int    `json:"cpus,omitempty"`
 	MemoryMiB     int    `json:"memoryMiB,omitempty"`
+	// DiskBytes and DiskFreeBytes are the data disk's file system, as the
+	// guest's last health report (every 5 s) gave them; a change of these
+	// alone is no event.
+	DiskBytes     uint64 `json:"diskBytes,omitempty"`
+	DiskFreeBytes uint64 `json:"diskFreeBytes,omitempty"`
 
 	// ConfigDigest identifies the config the machine started with; a
 	// different digest of the file now means a restart would change it.
@@ -154,6 +163,13 @@ type Event struct {
 	Status *Status `json:"status,omitempty"`
 	// Forward is set on "forward" events.
 	Forward *portfwd.Forward `json:"forward,omitempty"`
+}
+
+// Dashboard is where the machine's web page is.
+type Dashboard struct {
+	// URL is the page's address with this start's token; the first load
+	// trades the token for a cookie.
+	URL string `json:"url"`
 }
 
 // RTT holds round-trip times, in nanoseconds.

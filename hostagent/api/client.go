@@ -143,3 +143,12 @@ func (c *Client) EngineLog(ctx context.Context, name string) (io.ReadCloser, err
 	}
 	return resp.Body, nil
 }
+
+// Dashboard returns the address of the machine's web page, with its token.
+func (c *Client) Dashboard(ctx context.Context) (string, error) {
+	var d Dashboard
+	if err := c.do(ctx, http.MethodGet, "/v1/dashboard", &d); err != nil {
+		return "", err
+	}
+	return d.URL, nil
+}

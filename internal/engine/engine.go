@@ -48,6 +48,10 @@ func New(dial Dialer) (*Client, error) {
 	return &Client{c: c}, nil
 }
 
+// API is the Docker API client itself, for a caller that shows the
+// engine's own types (the dashboard's lists, logs and inspect).
+func (c *Client) API() *client.Client { return c.c }
+
 // Close closes the idle connections.
 func (c *Client) Close() error { return c.c.Close() }
 

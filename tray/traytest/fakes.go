@@ -166,6 +166,14 @@ func (f *Agent) setPort(proto portfwd.Proto, port int, from, to portfwd.State) e
 	return nil
 }
 
+// DashboardURL is what the fake's Dashboard answers.
+const DashboardURL = "http://127.0.0.1:1/?token=fake"
+
+func (f *Agent) Dashboard(context.Context) (string, error) {
+	f.call("dashboard")
+	return DashboardURL, nil
+}
+
 func (f *Agent) PauseForward(_ context.Context, proto portfwd.Proto, port int) error {
 	f.call(fmt.Sprintf("pause %d/%s", port, proto))
 	return f.setPort(proto, port, portfwd.StateActive, api.ForwardPaused)

@@ -24,12 +24,11 @@ import (
 
 	"github.com/berth-dev/berth/installer/deb"
 	"github.com/berth-dev/berth/installer/layout"
-	"github.com/berth-dev/berth/installer/macapp"
-	"github.com/berth-dev/berth/installer/msi"
 )
 
 type options struct {
 	version, bin, image, out string
+	license, entitlements    string
 	format, arch             string
 	mtime                    time.Time
 }
@@ -40,6 +39,8 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "_output/dist/bin", "directory of the binaries, one <goos>_<goarch> folder per platform")
 	flag.StringVar(&o.image, "image", "_output/share/berth/image", "directory of the guest images, one folder per arch")
 	flag.StringVar(&o.out, "out", "_output/dist", "where the packages are written")
+	flag.StringVar(&o.license, "license", "", "the license text the MSI installs (none when empty)")
+	flag.StringVar(&o.entitlements, "entitlements", "hack/darwin/berth.entitlements", "the entitlements plist Berth.app carries for codesign")
 	flag.Parse()
 	if flag.NArg() != 2 {
 		fmt.Fprintln(os.Stderr, "usage: dist [flags] deb|msi|dmg amd64|arm64")

@@ -131,7 +131,7 @@ func Info(o Options) (*nfpm.Info, error) {
 		Section:     "admin",
 		Priority:    "optional",
 		Maintainer:  layout.Vendor,
-		Description: layout.Summary + ".\nBerth boots a small Linux VM with QEMU, runs the Docker engine in it and\nbridges the docker socket, published ports and shared folders to the host.",
+		Description: layout.Summary + "\nBerth boots a small Linux VM with QEMU, runs the Docker engine in it and\nbridges the docker socket, published ports and shared folders to the host.",
 		Vendor:      layout.Vendor,
 		Homepage:    layout.Homepage,
 		MTime:       o.MTime,

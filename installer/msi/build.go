@@ -14,6 +14,10 @@ import (
 // out (through a temporary file, renamed when complete).
 func Build(ctx context.Context, o Options, work, out string) error {
 	// wixl takes the sources relative to the WiX file's folder.
+	work, err := filepath.Abs(work)
+	if err != nil {
+		return err
+	}
 	for _, p := range []*string{&o.Berth, &o.Tray, &o.Icon, &o.License, &o.ImageDir} {
 		if *p == "" {
 			continue

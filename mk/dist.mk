@@ -9,10 +9,12 @@ VERSION      := $(shell cat VERSION)
 DIST         := $(OUT)/dist
 DIST_BIN     := $(DIST)/bin
 DIST_LDFLAGS := -s -w -X main.version=$(VERSION)
-DIST_GO      := CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(DIST_LDFLAGS)'
+DIST_GO      := CGO_ENABLED=0 $(GO) build -ldflags='$(DIST_LDFLAGS)'
 DIST_RUN     := $(GO) run ./tools/dist -version $(VERSION) -bin $(DIST_BIN) -image $(OUT)/share/berth/image -out $(DIST) \
 	-license '$(wildcard LICENSE)' -entitlements hack/darwin/berth.entitlements
 
+# No -trimpath: the build info then keeps -ldflags, which is how the
+# tests read the version stamped into the darwin binaries they cannot run.
 # Darwin binaries built here are CGO_ENABLED=0: no vz driver and no
 # native tray (README "Installers"); a release dmg is built on a Mac.
 DIST_PLATFORMS := linux/amd64 linux/arm64 windows/amd64 darwin/arm64 darwin/amd64
@@ -27,7 +29,7 @@ dist-bin:
 		if [ $$os = windows ]; then ext=.exe; gui=-H=windowsgui; fi; \
 		echo "go build $$p"; \
 		GOOS=$$os GOARCH=$$arch $(DIST_GO) -o $$dir/berth$$ext ./cmd/berth || exit 1; \
-		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(DIST_LDFLAGS) '$$gui -o $$dir/berth-tray$$ext ./cmd/berth-tray || exit 1; \
+		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -ldflags='$(DIST_LDFLAGS) '$$gui -o $$dir/berth-tray$$ext ./cmd/berth-tray || exit 1; \
 	done
 
 # Both guest images (a no-op when they are built and up to date).

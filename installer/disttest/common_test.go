@@ -41,9 +41,21 @@ func run(t *testing.T, timeout time.Duration, env []string, name string, args ..
 func try(timeout time.Duration, env []string, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// The output goes to a file, not a pipe: Wine's background processes
+	// (wineserver, services) inherit it and would hold a pipe open.
+	f, err := os.CreateTemp("", "disttest-out-")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(f.Name()) //nolint:errcheck
+	defer f.Close()           //nolint:errcheck
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.WaitDelay = 10 * time.Second
-	out, err := cmd.CombinedOutput()
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Run()
+	out, rerr := os.ReadFile(f.Name())
+	if err == nil {
+		err = rerr
+	}
 	return string(out), err
 }

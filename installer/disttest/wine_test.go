@@ -2,6 +2,7 @@ package disttest
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,7 +38,13 @@ func newPrefix(t *testing.T) *prefix {
 	if err := os.WriteFile(filepath.Join(p.dir, "drive_c", "windows", "system32", "bcryptprimitives.dll"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run(t, time.Minute, p.env, "wineserver", "-p")
+	// One persistent wineserver for the test (the cleanup kills it); its
+	// output goes to no pipe, which it would keep open.
+	ws := exec.Command("wineserver", "-p")
+	ws.Env = append(os.Environ(), p.env...)
+	if err := ws.Run(); err != nil {
+		t.Fatalf("wineserver -p: %v", err)
+	}
 	t.Cleanup(func() { _, _ = try(time.Minute, p.env, "wineserver", "-k") })
 	return p
 }

@@ -47,3 +47,14 @@ dist-msi: deps-dist dist-bin dist-images
 dist-dmg: deps-dist dist-bin dist-images
 	$(DIST_RUN) dmg arm64
 	$(DIST_RUN) dmg amd64
+
+# Part of `make test`. The unit tests of the packagers, then the packages
+# installed for real: the .deb with dpkg (it boots the installed berth:
+# one VM, under emulation without KVM), the MSI under Wine in a fresh
+# prefix, the disk images read back. Took ~N minutes here (README
+# "Installers").
+test: test-dist
+
+test-dist: deps-dist deps-run deps-docker deps-windows dist
+	$(GO) test -count=1 ./installer/... ./internal/autostart/ ./tools/dist/
+	BERTH_DIST_TEST=1 BERTH_DIST_DIR=$(abspath $(DIST)) BERTH_VERSION=$(VERSION) $(GO) test -count=1 -timeout 40m -v ./installer/disttest/

@@ -92,6 +92,9 @@ func run() error {
 		case <-ctx.Done():
 		}
 	}()
+	if offersSetup(runtime.GOOS, berth) {
+		go offerSetup(ctx, home, berth, desk, log)
+	}
 	tr := native.New(runtime.GOOS, app.Do)
 	done := make(chan struct{})
 	go func() { app.Run(ctx, tr, quit); close(done) }()

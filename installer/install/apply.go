@@ -3,7 +3,6 @@ package install
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -68,12 +67,10 @@ func undo(s Step) (bool, error) {
 		}
 		return true, autostart.Delete(s.Name)
 	case Link:
-		cur, err := os.Readlink(s.Path)
-		if errors.Is(err, fs.ErrNotExist) || (err == nil && cur != s.Target) {
-			return false, nil // gone, or someone else's
-		}
-		if err != nil {
-			return false, nil // not a link: not ours
+		// Only a link to the target is ours: a missing one, another link or
+		// a file of the user's own (Readlink fails on it) stays as it is.
+		if cur, err := os.Readlink(s.Path); err != nil || cur != s.Target {
+			return false, nil //nolint:nilerr // not ours to remove
 		}
 		return true, os.Remove(s.Path)
 	case PathEntry:

@@ -86,7 +86,7 @@ func parseExec(s string) ([]string, error) {
 		}
 	}
 	if quoted {
-		return nil, fmt.Errorf("Exec %q has an unclosed quote", s)
+		return nil, fmt.Errorf("the Exec value %q has an unclosed quote", s)
 	}
 	if inArg {
 		args = append(args, word.String())

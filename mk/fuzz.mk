@@ -23,7 +23,8 @@ FUZZ_TARGETS := \
 	./guest/agentapi:FuzzExecFrames \
 	./guest/agentapi:FuzzDatagrams \
 	./guest/agentapi:FuzzGuestAPI \
-	./guest/initd:FuzzLinkFrames
+	./guest/initd:FuzzLinkFrames \
+	./hostagent/dashboard:FuzzDecide
 
 .PHONY: test-fuzz
 

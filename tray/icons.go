@@ -80,8 +80,11 @@ func shape(st api.State, x, y float64) (ink, outline bool) {
 }
 
 // drawIcon renders the icon with 4×4 supersampling.
-func drawIcon(st api.State, v IconVariant) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, IconSize, IconSize))
+func drawIcon(st api.State, v IconVariant) *image.NRGBA { return drawIconAt(st, v, IconSize) }
+
+// drawIconAt renders the icon size pixels wide and high.
+func drawIconAt(st api.State, v IconVariant, size int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, size, size))
 	fill, ok := stateColors[st]
 	if !ok {
 		fill = stateColors[api.StateStopped]
@@ -94,13 +97,13 @@ func drawIcon(st api.State, v IconVariant) *image.NRGBA {
 		fill = color.NRGBA{0, 0, 0, 0xff}
 	}
 	const ss = 4
-	for py := range IconSize {
-		for px := range IconSize {
+	for py := range size {
+		for px := range size {
 			var nInk, nRim int
 			for sy := range ss {
 				for sx := range ss {
-					x := (float64(px)+(float64(sx)+0.5)/ss)/IconSize - 0.5
-					y := (float64(py)+(float64(sy)+0.5)/ss)/IconSize - 0.5
+					x := (float64(px)+(float64(sx)+0.5)/ss)/float64(size) - 0.5
+					y := (float64(py)+(float64(sy)+0.5)/ss)/float64(size) - 0.5
 					ink, rim := shape(st, x, y)
 					if ink {
 						nInk++
@@ -128,6 +131,16 @@ func drawIcon(st api.State, v IconVariant) *image.NRGBA {
 func IconPNG(st api.State, v IconVariant) []byte {
 	var b bytes.Buffer
 	if err := png.Encode(&b, drawIcon(st, v)); err != nil {
+		panic(err) // encoding an in-memory image does not fail
+	}
+	return b.Bytes()
+}
+
+// AppIconPNG is the application's icon (installers, launchers), size
+// pixels wide and high: the running machine's, for a light background.
+func AppIconPNG(size int) []byte {
+	var b bytes.Buffer
+	if err := png.Encode(&b, drawIconAt(api.StateRunning, IconOnLight, size)); err != nil {
 		panic(err) // encoding an in-memory image does not fail
 	}
 	return b.Bytes()

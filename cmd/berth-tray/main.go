@@ -21,6 +21,7 @@ import (
 
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/hostagent/lifecycle"
+	"github.com/berth-dev/berth/installer/layout"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/tray"
 	"github.com/berth-dev/berth/tray/native"
@@ -91,6 +92,9 @@ func run() error {
 		case <-ctx.Done():
 		}
 	}()
+	if offersSetup(runtime.GOOS, berth) {
+		go offerSetup(ctx, home, berth, desk, log)
+	}
 	tr := native.New(runtime.GOOS, app.Do)
 	done := make(chan struct{})
 	go func() { app.Run(ctx, tr, quit); close(done) }()
@@ -132,7 +136,8 @@ func findBerth() (string, error) {
 }
 
 // imageDir is where the CLI finds machine m's guest image: $BERTH_IMAGE_DIR,
-// else <bin>/../share/berth/image/<the machine's arch>.
+// else <bin>/../share/berth/image/<the machine's arch> or Berth.app's
+// Resources (layout.ImageDirs).
 func imageDir(berth string, m store.Machine, configPath string) string {
 	if d := os.Getenv("BERTH_IMAGE_DIR"); d != "" {
 		if a, err := filepath.Abs(d); err == nil {
@@ -140,5 +145,5 @@ func imageDir(berth string, m store.Machine, configPath string) string {
 		}
 		return d
 	}
-	return filepath.Join(filepath.Dir(berth), "..", "share", "berth", "image", lifecycle.ImageArch(m, configPath))
+	return layout.FindImageDir(filepath.Dir(berth), lifecycle.ImageArch(m, configPath))
 }

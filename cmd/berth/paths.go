@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/berth-dev/berth/hostagent/lifecycle"
+	"github.com/berth-dev/berth/installer/layout"
 	"github.com/berth-dev/berth/store"
 )
 
@@ -22,8 +23,9 @@ func openMachine(g *globals) (store.Machine, error) {
 
 // imageDir finds machine m's guest image: $BERTH_IMAGE_DIR, else where an
 // install (or `make`) puts it next to the binary:
-// <bin>/../share/berth/image/<arch>, for the machine's architecture
-// (lifecycle.ImageArch).
+// <bin>/../share/berth/image/<arch>, or in Berth.app
+// <bin>/../Resources/image/<arch>, for the machine's architecture
+// (lifecycle.ImageArch; layout.ImageDirs).
 func imageDir(m store.Machine) (string, error) {
 	if d := os.Getenv(envImageDir); d != "" {
 		return filepath.Abs(d)
@@ -39,5 +41,5 @@ func imageDir(m store.Machine) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(filepath.Dir(exe), "..", "share", "berth", "image", lifecycle.ImageArch(m, cfg)), nil
+	return layout.FindImageDir(filepath.Dir(exe), lifecycle.ImageArch(m, cfg)), nil
 }

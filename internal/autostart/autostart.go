@@ -5,18 +5,19 @@
 // elevation and which the installer's uninstall removes too. On macOS it
 // is a launchd agent, ~/Library/LaunchAgents/<name>.plist with RunAtLoad,
 // written atomically: launchd loads it at the next login (Set does not
-// start it now). Other systems return an error wrapping
-// errors.ErrUnsupported for now (XDG autostart files on Linux would go
-// here).
+// start it now). On Linux it is an XDG autostart entry,
+// $XDG_CONFIG_HOME/autostart/<name>.desktop. Other systems return an
+// error wrapping errors.ErrUnsupported.
 package autostart
 
 import "fmt"
 
 // Set makes command start at login under name, replacing any earlier
 // value. command is a complete command line, quoted as Windows expects
-// there, and as a POSIX shell would read it on macOS (where it is split
-// into the agent's ProgramArguments; nothing is expanded), and name must
-// then be a launchd label such as dev.berth.tray.
+// there, and as a POSIX shell would read it on macOS and Linux (where it
+// is split into the agent's ProgramArguments or the entry's Exec key;
+// nothing is expanded); on macOS name must be a launchd label such as
+// dev.berth.tray, on Linux a file name.
 func Set(name, command string) error {
 	if err := set(name, command); err != nil {
 		return fmt.Errorf("setting autostart entry %q: %w", name, err)
@@ -24,8 +25,8 @@ func Set(name, command string) error {
 	return nil
 }
 
-// Get returns the command line registered under name (on macOS the
-// agent's arguments, quoted again); ok is false if there is none.
+// Get returns the command line registered under name (on macOS and
+// Linux the arguments, quoted again); ok is false if there is none.
 func Get(name string) (command string, ok bool, err error) {
 	command, ok, err = get(name)
 	if err != nil {

@@ -12,7 +12,6 @@ package install
 import (
 	"fmt"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -88,11 +87,11 @@ func Plan(env Env, o Options) ([]Step, error) {
 	case "darwin":
 		dir := "/usr/local/bin"
 		if env.Writable == nil || !env.Writable(dir) {
-			dir = filepath.Join(env.Home, ".local", "bin")
+			dir = join(env.GOOS, env.Home, ".local", "bin")
 		}
-		steps = append(steps, Step{Kind: Link, Path: filepath.Join(dir, "berth"), Target: berth})
+		steps = append(steps, Step{Kind: Link, Path: join(env.GOOS, dir, "berth"), Target: berth})
 	default:
-		steps = append(steps, Step{Kind: Link, Path: filepath.Join(env.Home, ".local", "bin", "berth"), Target: berth})
+		steps = append(steps, Step{Kind: Link, Path: join(env.GOOS, env.Home, ".local", "bin", "berth"), Target: berth})
 	}
 	return steps, nil
 }
@@ -114,7 +113,7 @@ func UninstallPlan(env Env) ([]Step, error) {
 		steps = append(steps, Step{Kind: Link, Path: "/usr/local/bin/berth", Target: berth})
 		fallthrough
 	default:
-		steps = append(steps, Step{Kind: Link, Path: filepath.Join(env.Home, ".local", "bin", "berth"), Target: berth})
+		steps = append(steps, Step{Kind: Link, Path: join(env.GOOS, env.Home, ".local", "bin", "berth"), Target: berth})
 	}
 	return steps, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,12 +30,18 @@ const (
 	loadSettleTime = time.Minute
 )
 
+// EnvLoad gates TestLoad (`make test-load`, part of `make test-nightly`).
+const EnvLoad = "BERTH_E2E_LOAD"
+
 // TestLoad: 1,000 concurrent docker API calls through the socket bridge,
 // then 10,000 short connections and 200 concurrent long ones through one
 // forward, with no error; afterwards the agent's open files and
 // goroutines come back to where they started, and its memory stays
 // bounded. The figures are logged.
 func TestLoad(t *testing.T) {
+	if os.Getenv(EnvLoad) != "1" {
+		t.Skipf("the load test takes 8-14 minutes under emulation: it runs nightly, `make test-load` (%s=1)", EnvLoad)
+	}
 	e := newEnv(t)
 	e.mustBerth(t, "start")
 	e.buildProbeImage(t)

@@ -159,6 +159,9 @@ func TestLoad(t *testing.T) {
 		}
 	})
 
+	t.Run("docker logs -f of a container writing as fast as it can for a minute", func(t *testing.T) { logsFlood(t, e) })
+	t.Run("docker build with a 1 GiB context", func(t *testing.T) { bigContextBuild(t, e) })
+
 	// Everything the load opened is closed again.
 	var end *api.Resources
 	deadline := time.Now().Add(loadSettleTime)

@@ -158,11 +158,16 @@ func (d *Driver) startInit(ctx context.Context, cfgPath string) error {
 		close(done)
 	}()
 	followCtx, stopFollow := context.WithCancel(context.Background())
-	defer stopFollow()
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
 		followFile(followCtx, d.m.ConsoleLog, con, done)
+	}()
+	// The follower has the console log open: it is closed before Start
+	// returns (Windows refuses to delete a file that is open).
+	defer func() {
+		stopFollow()
+		<-followed
 	}()
 	select {
 	case <-con.seen:

@@ -98,4 +98,3 @@ func bigContextBuild(t *testing.T, e *env) {
 	e.mustDocker(t, "rmi", "berth-big-context")
 	t.Logf("docker build of a 1 GiB context: %v (%.0f MB/s)", took.Round(time.Second), float64(1<<30)/1e6/took.Seconds())
 }
-

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,6 +40,9 @@ const lost = "image, volume content, restart-policy containers and their ports, 
 
 func killFaults(t *testing.T, rec *recoveries) {
 	e := newEnv(t)
+	// The dashboard's port is chosen at each start unless the config
+	// names one: named, a restarted agent listens where the first did.
+	e.mustBerth(t, "config", "set", "dashboard.port", strconv.Itoa(freePort(t)))
 	e.mustBerth(t, "start")
 	w := setUpWorld(t, e, "berth-faults")
 

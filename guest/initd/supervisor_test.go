@@ -101,15 +101,22 @@ func TestSupervisorRestartsWithBackoff(t *testing.T) {
 	}
 }
 
-func TestSupervisorKillsAfterStopTimeout(t *testing.T) {
-	fs := &fakeStarter{next: make(chan *fakeProc, 1), ignore: true}
-	s := &Supervisor{Name: "d", Start: fs.start, StopTimeout: 50 * time.Millisecond, Backoff: DefaultBackoff}
+// stopAfterStart runs s until its first process started, then stops it
+// and returns that process.
+func stopAfterStart(s *Supervisor, fs *fakeStarter) *fakeProc {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
 	p := <-fs.next
 	cancel()
 	<-done
+	return p
+}
+
+func TestSupervisorKillsAfterStopTimeout(t *testing.T) {
+	fs := &fakeStarter{next: make(chan *fakeProc, 1), ignore: true}
+	s := &Supervisor{Name: "d", Start: fs.start, StopTimeout: 50 * time.Millisecond, Backoff: DefaultBackoff}
+	p := stopAfterStart(s, fs)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.signals) != 2 || p.signals[0] != syscall.SIGTERM || p.signals[1] != syscall.SIGKILL {
@@ -128,12 +135,7 @@ func TestSupervisorBeforeStopRunsBeforeSIGTERM(t *testing.T) {
 			fp.mu.Unlock()
 			_ = p.Signal(syscall.SIGHUP) // a reload: the fake ignores nothing but dies on it
 		}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
-	p := <-fs.next
-	cancel()
-	<-done
+	p := stopAfterStart(s, fs)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(seen) != 0 || len(p.signals) == 0 || p.signals[0] != syscall.SIGHUP {

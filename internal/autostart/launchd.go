@@ -3,12 +3,9 @@ package autostart
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/internal/plist"
 )
 
@@ -53,51 +50,6 @@ func launchAgentCommand(data []byte) (string, error) {
 		return "", errors.New("the launchd agent has no ProgramArguments")
 	}
 	return joinCommand(args), nil
-}
-
-func setLaunchAgent(dir, name, command string) error {
-	path, err := launchAgentFile(dir, name)
-	if err != nil {
-		return err
-	}
-	data, err := launchAgent(name, command)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(path, data, 0o644)
-}
-
-func getLaunchAgent(dir, name string) (string, bool, error) {
-	path, err := launchAgentFile(dir, name)
-	if err != nil {
-		return "", false, err
-	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, err
-	}
-	command, err := launchAgentCommand(data)
-	if err != nil {
-		return "", false, fmt.Errorf("%s: %w", path, err)
-	}
-	return command, true, nil
-}
-
-func deleteLaunchAgent(dir, name string) error {
-	path, err := launchAgentFile(dir, name)
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
 }
 
 // splitCommand splits a command line into words as a POSIX shell would,
@@ -176,3 +128,10 @@ func joinCommand(args []string) string {
 	}
 	return strings.Join(quoted, " ")
 }
+
+// launchdFormat is the login item as a launchd agent plist.
+var launchdFormat = entryFormat{file: launchAgentFile, render: launchAgent, parse: launchAgentCommand}
+
+func setLaunchAgent(dir, name, command string) error        { return launchdFormat.set(dir, name, command) }
+func getLaunchAgent(dir, name string) (string, bool, error) { return launchdFormat.get(dir, name) }
+func deleteLaunchAgent(dir, name string) error              { return launchdFormat.del(dir, name) }

@@ -4,12 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // The Linux side: an XDG autostart entry, <dir>/<name>.desktop, which
@@ -128,47 +124,9 @@ func xdgCommand(data []byte) (string, error) {
 	return "", errors.New("the desktop entry has no Exec key")
 }
 
-func setXDG(dir, name, command string) error {
-	path, err := xdgFile(dir, name)
-	if err != nil {
-		return err
-	}
-	data, err := xdgEntry(name, command)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(path, data, 0o644)
-}
+// xdgFormat is the login item as an XDG autostart desktop entry.
+var xdgFormat = entryFormat{file: xdgFile, render: xdgEntry, parse: xdgCommand}
 
-func getXDG(dir, name string) (string, bool, error) {
-	path, err := xdgFile(dir, name)
-	if err != nil {
-		return "", false, err
-	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, err
-	}
-	command, err := xdgCommand(data)
-	if err != nil {
-		return "", false, fmt.Errorf("%s: %w", path, err)
-	}
-	return command, true, nil
-}
-
-func deleteXDG(dir, name string) error {
-	path, err := xdgFile(dir, name)
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
-}
+func setXDG(dir, name, command string) error        { return xdgFormat.set(dir, name, command) }
+func getXDG(dir, name string) (string, bool, error) { return xdgFormat.get(dir, name) }
+func deleteXDG(dir, name string) error              { return xdgFormat.del(dir, name) }

@@ -46,7 +46,7 @@ func sleepFor(t *testing.T) time.Duration {
 // host clock runs on, then woken. After it the guest clock is right within
 // 5 s, a forward carries traffic, `docker logs -f` and `docker events` go
 // on, and TLS from a container to the host checks the certificate's time.
-func sleepFault(t *testing.T, rec *recoveries) {
+func sleepFault(t *testing.T, rec *recoveries, fellAsleep func()) {
 	e := newEnv(t)
 	// Small, for the full data disk after the sleep.
 	e.mustBerth(t, "config", "set", "disk", "4GiB")
@@ -75,6 +75,7 @@ func sleepFault(t *testing.T, rec *recoveries) {
 		}
 	}()
 	t.Logf("the VM's CPUs stopped for %s", d)
+	fellAsleep()
 	time.Sleep(d)
 	before := logs.count()
 	if err := syscall.Kill(st.VMPID, syscall.SIGCONT); err != nil {

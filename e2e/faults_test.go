@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,7 +20,8 @@ import (
 
 // TestFaults is `make test-faults`: each process of a running machine is
 // killed in turn, and a second machine has its CPUs stopped for ten
-// minutes of wall clock (a laptop's sleep) meanwhile. After each fault the
+// minutes of wall clock (a laptop's sleep) meanwhile, while a third takes
+// the load (loadSuite). After each fault the
 // test measures how long until the engine answers again and checks that
 // nothing was lost or leaked (world.checkNothingLost). The recovery table
 // it prints is the README's "Reliability" table.
@@ -28,9 +30,15 @@ func TestFaults(t *testing.T) {
 		t.Skipf("the fault suite kills a machine's processes and sleeps one for ten minutes: run it with `make test-faults` (%s=1)", EnvFaults)
 	}
 	rec := &recoveries{}
+	// The load case boots its machine once the sleeping one sleeps (its
+	// CPUs stopped cost nothing), so that two machines run at a time.
+	asleep := make(chan struct{})
+	var once sync.Once
+	fellAsleep := func() { once.Do(func() { close(asleep) }) }
 	t.Run("group", func(t *testing.T) {
 		t.Run("kill -9", func(t *testing.T) { t.Parallel(); killFaults(t, rec) })
-		t.Run("sleep and wake", func(t *testing.T) { t.Parallel(); sleepFault(t, rec) })
+		t.Run("sleep and wake", func(t *testing.T) { t.Parallel(); defer fellAsleep(); sleepFault(t, rec, fellAsleep) })
+		t.Run("load", func(t *testing.T) { t.Parallel(); <-asleep; loadSuite(t) })
 	})
 	t.Logf("recoveries:\n%s", rec.table())
 }

@@ -191,6 +191,7 @@ func (s *saver) Wake(ctx context.Context) error {
 		}
 		s.state = saverResuming
 		s.mu.Unlock()
+		began := s.clock.Now()
 		err := s.resumeVM(ctx)
 		s.mu.Lock()
 		if err != nil {
@@ -200,7 +201,10 @@ func (s *saver) Wake(ctx context.Context) error {
 			return err
 		}
 		s.mu.Unlock()
+		resumed := s.clock.Now()
 		s.hooks.resumed()
+		s.log.Info("resource saver: resumed the VM", "paused", began.Sub(s.since).String(),
+			"resumeSeconds", resumed.Sub(began).Seconds(), "afterResumeSeconds", s.clock.Now().Sub(resumed).Seconds())
 		s.mu.Lock()
 		s.state = saverAwake
 		s.last = s.clock.Now()
@@ -215,12 +219,10 @@ func (s *saver) resumeVM(ctx context.Context) error {
 	// A caller that gives up must not leave a resume half done.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saverResumeTTL)
 	defer cancel()
-	began := s.clock.Now()
 	if err := s.hooks.resume(ctx); err != nil {
 		s.log.Error("resource saver: could not resume the VM", "err", err)
 		return err
 	}
-	s.log.Info("resource saver: resumed the VM", "paused", s.clock.Now().Sub(s.since).String(), "resumeSeconds", s.clock.Now().Sub(began).Seconds())
 	return nil
 }
 

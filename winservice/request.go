@@ -91,7 +91,10 @@ func refuse(format string, a ...any) error { return &RequestError{Msg: fmt.Sprin
 // and checks it: a known kind, no field the kind does not define,
 // arguments in range.
 func Decode(r io.Reader) (Decoded, error) {
-	b, err := readLine(r)
+	return decodeLine(readLine(r))
+}
+
+func decodeLine(b []byte, err error) (Decoded, error) {
 	if err != nil {
 		return Decoded{}, err
 	}

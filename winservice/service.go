@@ -84,20 +84,23 @@ type Service struct {
 }
 
 // Handle reads one request of caller from r and writes the response to w.
-// An unauthorised caller is refused before its request is read. Every
-// request, served or refused, is logged with the caller's SID.
+// The request's line is read first in every case (at most 4 KiB), so that
+// the client's write completes and it reads the answer; an unauthorised
+// caller's is then refused without being decoded. Every request, served
+// or refused, is logged with the caller's SID.
 func (s *Service) Handle(ctx context.Context, caller Caller, r io.Reader, w io.Writer) error {
 	resp := s.respond(ctx, caller, r)
 	return json.NewEncoder(w).Encode(resp)
 }
 
 func (s *Service) respond(ctx context.Context, caller Caller, r io.Reader) Response {
+	line, lerr := readLine(r)
 	if !Authorized(caller, s.Principal) {
 		msg := fmt.Sprintf("refused a caller running as %s: the service serves %s (the installing user or its group) only", caller.SID, s.Principal)
 		_ = s.Log.Warning(EventRefused, msg)
 		return Response{Error: msg}
 	}
-	d, err := Decode(r)
+	d, err := decodeLine(line, lerr)
 	if err != nil {
 		_ = s.Log.Warning(EventRefused, fmt.Sprintf("%s: %v", caller.SID, err))
 		return Response{Error: err.Error()}

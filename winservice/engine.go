@@ -201,3 +201,18 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// EngineReady says whether the engine in st can take requests, and if not,
+// why.
+func EngineReady(st EngineStatus) error {
+	switch st.State {
+	case "running":
+		return nil
+	case "unavailable":
+		return fmt.Errorf("the Windows engine does not run: %s", st.Reason)
+	case "restarting", "failed":
+		return fmt.Errorf("the Windows engine is %s after %d restarts (%s); berth-service retries it: see the Application event log, source %s",
+			st.State, st.Restarts, st.Reason, "berth-service")
+	}
+	return fmt.Errorf("the Windows engine is %s", st.State)
+}

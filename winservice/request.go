@@ -32,6 +32,10 @@ const (
 	EngineHost = "npipe:////./pipe/berth-windows-engine"
 )
 
+// SystemSID is LocalSystem's, which berth-service and its dockerd.exe run
+// as: the server its clients expect on both pipes.
+const SystemSID = "S-1-5-18"
+
 // Kind names one request of the enumerated set.
 type Kind string
 

@@ -122,11 +122,8 @@ func callerOfToken(tok windows.Token) (Caller, error) {
 // that its server runs as SYSTEM: the pipe's name is global, and a
 // squatter must not receive the user's requests.
 func DialService(ctx context.Context) (net.Conn, error) {
-	return dialAs(ctx, ServicePipe, systemSID)
+	return dialAs(ctx, ServicePipe, SystemSID)
 }
-
-// systemSID is LocalSystem's.
-const systemSID = "S-1-5-18"
 
 func dialAs(ctx context.Context, pipe, sid string) (net.Conn, error) {
 	return sockets.DialServer(ctx, pipe, sid)

@@ -134,7 +134,7 @@ func TestDialServiceRefusesOtherServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	_, err = sockets.DialServer(context.Background(), pipe, systemSID)
+	_, err = sockets.DialServer(context.Background(), pipe, SystemSID)
 	if err == nil || !strings.Contains(err.Error(), "not as this user (S-1-5-18)") {
 		t.Fatalf("DialServer expecting SYSTEM = %v", err)
 	}

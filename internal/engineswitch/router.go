@@ -96,3 +96,20 @@ func (h *handoff) Close() error {
 }
 
 func (h *handoff) Addr() net.Addr { return h.addr }
+
+// Server serves one listener until ctx ends: an engine's docker bridge.
+type Server interface {
+	Serve(ctx context.Context, ln net.Listener) error
+}
+
+// Start routes ln's connections between the engines' servers, initial
+// first, until ctx ends; wg counts its goroutines (the router and both
+// servers), which are done when ln and both engines' listeners are
+// closed.
+func Start(ctx context.Context, ln net.Listener, initial Engine, linux, windows Server, wg *sync.WaitGroup) *Router {
+	r := NewRouter(ln, initial)
+	wg.Go(func() { _ = r.Serve(ctx) })
+	wg.Go(func() { _ = linux.Serve(ctx, r.Listener(Linux)) })
+	wg.Go(func() { _ = windows.Serve(ctx, r.Listener(Windows)) })
+	return r
+}

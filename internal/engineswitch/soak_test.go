@@ -60,16 +60,12 @@ func TestSwitchSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	router := NewRouter(ln, Linux)
 	log := slog.New(slog.DiscardHandler)
 	linuxBridge := bridge.New(engines[Linux].dial, log).WithPaths(&bridge.Paths{GuestOnly: bridge.DefaultGuestOnly})
 	windowsBridge := bridge.New(engines[Windows].dial, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	serveErr := make(chan error, 3)
-	wg.Go(func() { serveErr <- router.Serve(ctx) })
-	wg.Go(func() { serveErr <- linuxBridge.Serve(ctx, router.Listener(Linux)) })
-	wg.Go(func() { serveErr <- windowsBridge.Serve(ctx, router.Listener(Windows)) })
+	router := Start(ctx, ln, Linux, linuxBridge, windowsBridge, &wg)
 	stopped := false
 	stop := func() {
 		if !stopped {
@@ -140,12 +136,6 @@ func TestSwitchSoak(t *testing.T) {
 	t.Logf("50 switches: median %s, max %s", took[len(took)/2], took[len(took)-1])
 
 	stop()
-	close(serveErr)
-	for err := range serveErr {
-		if err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}
 	// Nothing left: the default endpoint is gone, the engines hold no
 	// connection of ours, the switches started no process, and the
 	// docker configuration holds the two contexts only.

@@ -110,7 +110,10 @@ func TestWindowsReady(t *testing.T) {
 		s := &winservice.Service{Principal: "S-1-5-21-1", Features: features(f), Engine: engineStatus(st), Log: nopLog{}, HyperV: hyperv.Manager(nil)}
 		return &winservice.Client{Dial: func(context.Context) (net.Conn, error) {
 			a, b := net.Pipe()
-			go func() { defer b.Close(); _ = s.Handle(context.Background(), winservice.Caller{SID: "S-1-5-21-1"}, b, b) }()
+			go func() {
+				defer b.Close()
+				_ = s.Handle(context.Background(), winservice.Caller{SID: "S-1-5-21-1"}, b, b)
+			}()
 			return a, nil
 		}}
 	}

@@ -22,10 +22,10 @@ import (
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/hostagent/bridge"
-	"github.com/berth-dev/berth/internal/engineswitch"
 	"github.com/berth-dev/berth/hostagent/dashboard"
 	"github.com/berth-dev/berth/hostagent/events"
 	"github.com/berth-dev/berth/hostagent/vnet"
+	"github.com/berth-dev/berth/internal/engineswitch"
 	"github.com/berth-dev/berth/internal/pidfile"
 	"github.com/berth-dev/berth/internal/sockets"
 	"github.com/berth-dev/berth/kernel"
@@ -122,7 +122,7 @@ type Agent struct {
 	// router re-points Docker's default pipe between the Linux and the
 	// Windows engine; nil unless the agent serves that pipe on Windows.
 	router *engineswitch.Router
-	ports      *ports        // set while port forwarding runs
+	ports  *ports // set while port forwarding runs
 	// saver pauses the idle VM (resourceSaver.idle); nil when off.
 	saver *saver
 	// running is the driver of the running VM, for the health checks;

@@ -192,7 +192,7 @@ func (l *LocalEngines) Default() string {
 
 // WindowsEngine implements Engines.
 func (l *LocalEngines) WindowsEngine(ctx context.Context) string {
-	st, err := lifecycle.WindowsEngine(ctx)
+	st, err := engineswitch.WindowsEngine(ctx)
 	if err != nil {
 		return "not available (" + firstLine(err.Error()) + ")"
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/hostagent/lifecycle"
+	"github.com/berth-dev/berth/internal/engineswitch"
 	"github.com/berth-dev/berth/portfwd"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/winservice"
@@ -45,7 +46,7 @@ func newStatus(g *globals) *cobra.Command {
 			// The Windows engine, beside the machine's, on Windows.
 			var win *windowsEngineJSON
 			if runtime.GOOS == "windows" {
-				ws, werr := lifecycle.WindowsEngine(cmd.Context())
+				ws, werr := engineswitch.WindowsEngine(cmd.Context())
 				win = &windowsEngineJSON{EngineStatus: ws}
 				if werr != nil {
 					win.Error = werr.Error()

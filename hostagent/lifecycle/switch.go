@@ -32,7 +32,7 @@ func SwitchEngine(ctx context.Context, m store.Machine, e engineswitch.Engine) (
 		DockerConfig: dir, LinuxHost: m.DockerHost(), WindowsHost: winservice.EngineHost,
 		Ready: func(ctx context.Context, e engineswitch.Engine) error {
 			if e == engineswitch.Windows {
-				return windowsEngineReady(ctx)
+				return engineswitch.CheckWindows(ctx)
 			}
 			return nil // the Linux context stands whether the machine runs or not
 		},

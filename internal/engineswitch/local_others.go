@@ -1,6 +1,6 @@
 //go:build !windows
 
-package lifecycle
+package engineswitch
 
 import (
 	"context"
@@ -11,9 +11,10 @@ import (
 
 var errNoWindowsEngine = errors.New("windows containers run on Windows only")
 
-func windowsEngineReady(context.Context) error { return errNoWindowsEngine }
+// CheckWindows fails: there is a Windows engine on Windows only.
+func CheckWindows(context.Context) error { return errNoWindowsEngine }
 
-// WindowsEngine is the Windows engine's state; there is none here.
+// WindowsEngine fails: there is a Windows engine on Windows only.
 func WindowsEngine(context.Context) (winservice.EngineStatus, error) {
 	return winservice.EngineStatus{}, errNoWindowsEngine
 }

@@ -43,7 +43,7 @@ func (c *Client) Do(ctx context.Context, kind Kind, args any) (Response, error) 
 	}
 	conn, err := c.Dial(ctx)
 	if err != nil {
-		return Response{}, fmt.Errorf("%w (%v): it runs only with Berth's per-machine install (the Windows containers option)", ErrNoService, err)
+		return Response{}, fmt.Errorf("%w (%w): it runs only with Berth's per-machine install (the Windows containers option)", ErrNoService, err)
 	}
 	defer conn.Close()
 	deadline := time.Now().Add(requestTimeout)

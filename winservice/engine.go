@@ -197,7 +197,7 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 		_ = p.Kill()
-		<-done
+		_ = s.Log.Info(EventEngine, fmt.Sprintf("the Windows engine stopped with the service (%v)", <-done))
 		return ctx.Err()
 	}
 }

@@ -1,11 +1,7 @@
 package msi
 
 import (
-	"context"
 	"encoding/xml"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,37 +53,5 @@ func TestServiceWXS(t *testing.T) {
 	}
 	if _, err := ServiceWXS(ServiceOptions{Version: "1.2.3"}); err == nil || !strings.Contains(err.Error(), "berth-service.exe") {
 		t.Errorf("no service: %v", err)
-	}
-}
-
-// wixl compiles the source, and the tables say what Windows Installer
-// will do: the service installed, started, stopped and removed, and the
-// event log source. (wixl and msitools come with make test-dist's list.)
-func TestBuildServiceTables(t *testing.T) {
-	for _, tool := range []string{"wixl", "msiinfo"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (hack/deps-dist.txt; make test-dist runs this)", tool)
-		}
-	}
-	work := t.TempDir()
-	exe := filepath.Join(work, "berth-service.exe")
-	if err := os.WriteFile(exe, []byte("MZ stand-in"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(work, ServiceFileName("1.2.3"))
-	if err := BuildService(context.Background(), ServiceOptions{Version: "1.2.3", Service: exe}, work, out); err != nil {
-		t.Fatal(err)
-	}
-	for table, want := range map[string]string{
-		"ServiceInstall":         "berth_service\tberth-service\tBerth service\t16\t2\t1\t\t\tLocalSystem\t\t-principal \"[LogonUser]\"\tc_service",
-		"ServiceControl":         "berth_service\tberth-service\t163\t\t1\tc_service",
-		"Registry":               EventLogKey + "\tTypesSupported\t#7\tc_service",
-		"InstallExecuteSequence": "StartServices\tVersionNT\t5900",
-		"Property":               "UpgradeCode\t{" + ServiceUpgradeCode + "}",
-	} {
-		b, err := exec.Command("msiinfo", "export", out, table).CombinedOutput()
-		if err != nil || !strings.Contains(string(b), want) {
-			t.Errorf("table %s lacks %q (%v):\n%s", table, want, err, b)
-		}
 	}
 }

@@ -24,7 +24,11 @@ var _ hyperv.Manager = (*Client)(nil)
 var ErrNoService = errors.New("berth-service is not reachable")
 
 // requestTimeout bounds one request; a Hyper-V start is the longest.
-const requestTimeout = 2 * time.Minute
+// dialTimeout bounds the wait for a free instance of the pipe.
+const (
+	requestTimeout = 2 * time.Minute
+	dialTimeout    = 5 * time.Second
+)
 
 // Do sends one request and reads its response; the service's refusal
 // comes back as an error.
@@ -41,7 +45,9 @@ func (c *Client) Do(ctx context.Context, kind Kind, args any) (Response, error) 
 	if err != nil {
 		return Response{}, err
 	}
-	conn, err := c.Dial(ctx)
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	conn, err := c.Dial(dctx)
+	cancel()
 	if err != nil {
 		return Response{}, fmt.Errorf("%w (%w): it runs only with Berth's per-machine install (the Windows containers option)", ErrNoService, err)
 	}

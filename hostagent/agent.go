@@ -507,7 +507,7 @@ func (a *Agent) serveEngine(ctx context.Context, b *boot, cleanups *[]func()) er
 			return network.DialGuest(ctx, guestconfig.DockerPort)
 		}, a.log).WithPaths(b.shares.bridge).WithWaker(a.waker())
 	}
-	a.serveDocker(bctx, lns, linux, &bridges)
+	a.serveDocker(bctx, lns, linux, windowsEngineDialer(), &bridges)
 	*cleanups = append(*cleanups, func() {
 		stopBridge()
 		bridges.Wait()

@@ -65,13 +65,15 @@ func serveDefault(err error) (bool, string) {
 // starting with the engine of the docker CLI's current context. The
 // Windows engine's bridge rewrites nothing: a Windows container's binds
 // (C:\src:C:\app) are the host's own paths.
-func (a *Agent) serveDocker(ctx context.Context, lns []net.Listener, linux func() *bridge.Bridge, wg *sync.WaitGroup) {
+//
+// dialWindows reaches the Windows engine (windowsEngineDialer: nil but on
+// Windows).
+func (a *Agent) serveDocker(ctx context.Context, lns []net.Listener, linux func() *bridge.Bridge, dialWindows bridge.Dialer, wg *sync.WaitGroup) {
 	own := linux()
 	wg.Go(func() { _ = own.Serve(ctx, lns[0]) })
 	if len(lns) < 2 {
 		return
 	}
-	dialWindows := windowsEngineDialer()
 	if dialWindows == nil {
 		dflt := linux()
 		wg.Go(func() { _ = dflt.Serve(ctx, lns[1]) })

@@ -120,11 +120,9 @@ func callerOfToken(tok windows.Token) (Caller, error) {
 
 // DialService opens the control pipe, checking before anything is sent
 // that its server runs as SYSTEM: the pipe's name is global, and a
-// squatter must not receive the user's requests.
+// squatter must not receive the user's requests. It dials at the
+// identification level, so that the service reads who calls (CallerOf)
+// and can do nothing as them.
 func DialService(ctx context.Context) (net.Conn, error) {
-	return dialAs(ctx, ServicePipe, SystemSID)
-}
-
-func dialAs(ctx context.Context, pipe, sid string) (net.Conn, error) {
-	return sockets.DialServer(ctx, pipe, sid)
+	return sockets.DialServerIdentified(ctx, ServicePipe, SystemSID)
 }

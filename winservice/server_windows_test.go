@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
 
 	"github.com/berth-dev/berth/internal/sockets"
 	"github.com/berth-dev/berth/internal/wine"
@@ -55,7 +58,7 @@ func TestServiceOverPipe(t *testing.T) {
 				t.Error("Serve did not return")
 			}
 		})
-		dial := func(ctx context.Context) (net.Conn, error) { return sockets.DialServer(ctx, pipe, me) }
+		dial := func(ctx context.Context) (net.Conn, error) { return sockets.DialServerIdentified(ctx, pipe, me) }
 		if wine.Detected() {
 			// Wine parks a go-winio pipe's first client on its
 			// placeholder instance, never accepted.
@@ -137,5 +140,55 @@ func TestDialServiceRefusesOtherServer(t *testing.T) {
 	_, err = sockets.DialServer(context.Background(), pipe, SystemSID)
 	if err == nil || !strings.Contains(err.Error(), "not as this user (S-1-5-18)") {
 		t.Fatalf("DialServer expecting SYSTEM = %v", err)
+	}
+}
+
+// The control pipe's security descriptor, read back from a client handle:
+// a protected DACL, SYSTEM and the principal only, the principal with
+// read and write (what a client needs) and not more. Under Wine this reads
+// what Wine stored; that Windows enforces it needs a Windows machine.
+func TestServicePipeDACL(t *testing.T) {
+	me, err := sockets.UserSID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe := fmt.Sprintf(`\\.\pipe\berth-service-dacl-%d`, os.Getpid())
+	ln, err := Listen(pipe, ServiceSDDL(me))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	name, _ := windows.UTF16PtrFromString(pipe)
+	h, err := windows.CreateFile(name, windows.READ_CONTROL, 0, nil, windows.OPEN_EXISTING, 0, 0)
+	if err != nil {
+		t.Fatalf("opening %s for READ_CONTROL: %v", pipe, err)
+	}
+	defer windows.CloseHandle(h) //nolint:errcheck
+	sd, err := windows.GetSecurityInfo(h, windows.SE_KERNEL_OBJECT, windows.DACL_SECURITY_INFORMATION)
+	if err != nil {
+		t.Fatal(err)
+	}
+	control, _, err := sd.Control()
+	if err != nil || control&windows.SE_DACL_PROTECTED == 0 {
+		t.Fatalf("DACL not protected (%v): %s", err, sd)
+	}
+	dacl, _, err := sd.DACL()
+	if err != nil || dacl == nil {
+		t.Fatalf("DACL %v, %v", dacl, err)
+	}
+	masks := map[string]windows.ACCESS_MASK{}
+	for i := range uint32(dacl.AceCount) {
+		var ace *windows.ACCESS_ALLOWED_ACE
+		if err := windows.GetAce(dacl, i, &ace); err != nil {
+			t.Fatal(err)
+		}
+		if ace.Header.AceType == windows.ACCESS_ALLOWED_ACE_TYPE {
+			masks[(*windows.SID)(unsafe.Pointer(&ace.SidStart)).String()] |= ace.Mask
+		}
+	}
+	rw := windows.ACCESS_MASK(windows.GENERIC_READ | windows.GENERIC_WRITE)
+	mapped := windows.ACCESS_MASK(windows.FILE_GENERIC_READ | windows.FILE_GENERIC_WRITE)
+	if len(masks) != 2 || masks[SystemSID] == 0 || (masks[me] != rw && masks[me] != mapped) {
+		t.Fatalf("the control pipe's DACL allows %v (%s); want SYSTEM and %s (read and write) only", masks, sd, me)
 	}
 }

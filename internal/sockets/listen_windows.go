@@ -100,7 +100,20 @@ func dial(ctx context.Context, path string) (net.Conn, error) {
 // berth-service's or the Windows engine's (both LocalSystem, S-1-5-18).
 // Its refusal is an *OwnerError, as Dial's.
 func DialServer(ctx context.Context, path, serverSID string) (net.Conn, error) {
-	c, err := winio.DialPipeContext(ctx, path)
+	return dialServer(ctx, path, serverSID, winio.PipeImpLevelAnonymous)
+}
+
+// DialServerIdentified is DialServer for a server that must know who
+// calls: the connection lets it read this process's identity (the
+// identification impersonation level), never act as it. go-winio's other
+// dials are anonymous, and a server impersonating an anonymous client
+// reads ANONYMOUS LOGON (S-1-5-7), not the user.
+func DialServerIdentified(ctx context.Context, path, serverSID string) (net.Conn, error) {
+	return dialServer(ctx, path, serverSID, winio.PipeImpLevelIdentification)
+}
+
+func dialServer(ctx context.Context, path, serverSID string, level winio.PipeImpLevel) (net.Conn, error) {
+	c, err := winio.DialPipeAccessImpLevel(ctx, path, uint32(windows.GENERIC_READ|windows.GENERIC_WRITE), level)
 	if err != nil {
 		return nil, fmt.Errorf("dialing %s: %w", path, err)
 	}

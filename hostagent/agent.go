@@ -25,6 +25,7 @@ import (
 	"github.com/berth-dev/berth/hostagent/dashboard"
 	"github.com/berth-dev/berth/hostagent/events"
 	"github.com/berth-dev/berth/hostagent/vnet"
+	"github.com/berth-dev/berth/internal/engineswitch"
 	"github.com/berth-dev/berth/internal/pidfile"
 	"github.com/berth-dev/berth/internal/sockets"
 	"github.com/berth-dev/berth/kernel"
@@ -118,7 +119,10 @@ type Agent struct {
 	status api.Status
 
 	engineDial bridge.Dialer // set once the engine answers
-	ports      *ports        // set while port forwarding runs
+	// router re-points Docker's default pipe between the Linux and the
+	// Windows engine; nil unless the agent serves that pipe on Windows.
+	router *engineswitch.Router
+	ports  *ports // set while port forwarding runs
 	// saver pauses the idle VM (resourceSaver.idle); nil when off.
 	saver *saver
 	// running is the driver of the running VM, for the health checks;
@@ -496,15 +500,22 @@ func (a *Agent) serveEngine(ctx context.Context, b *boot, cleanups *[]func()) er
 	}
 	bctx, stopBridge := context.WithCancel(context.Background())
 	var bridges sync.WaitGroup
-	for _, ln := range lns {
+	linux := func() *bridge.Bridge {
 		// One bridge per listener: a bridge's Serve ends every connection
 		// it carries when it returns.
-		br := bridge.New(func(ctx context.Context) (net.Conn, error) {
+		return bridge.New(func(ctx context.Context) (net.Conn, error) {
 			return network.DialGuest(ctx, guestconfig.DockerPort)
 		}, a.log).WithPaths(b.shares.bridge).WithWaker(a.waker())
-		bridges.Go(func() { _ = br.Serve(bctx, ln) })
 	}
-	*cleanups = append(*cleanups, func() { stopBridge(); bridges.Wait() })
+	a.serveDocker(bctx, lns, linux, windowsEngineDialer(), &bridges)
+	*cleanups = append(*cleanups, func() {
+		stopBridge()
+		bridges.Wait()
+		a.set(func(st *api.Status) { st.DefaultEngine = "" })
+		a.mu.Lock()
+		a.router = nil
+		a.mu.Unlock()
+	})
 
 	if b.settings.MetricsPort != 0 {
 		stopMetrics, err := serveMetrics(b.settings.MetricsPort, network, a.waker(), a.log)

@@ -1,11 +1,19 @@
 package hostagent
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"sync"
 
+	"github.com/berth-dev/berth/hostagent/api"
+	"github.com/berth-dev/berth/hostagent/bridge"
+	"github.com/berth-dev/berth/internal/dockercontext"
+	"github.com/berth-dev/berth/internal/engineswitch"
 	"github.com/berth-dev/berth/internal/sockets"
 )
 
@@ -47,4 +55,75 @@ func serveDefault(err error) (bool, string) {
 	default:
 		return false, err.Error()
 	}
+}
+
+// serveDocker serves the docker listeners (dockerListeners' order: the
+// machine's own, then Docker's default when served) until ctx ends: the
+// machine's own through a Linux bridge; Docker's default too where there
+// is no Windows engine, and on Windows through a Router between a Linux
+// bridge and a bridge to the Windows engine (berth-service's dockerd.exe),
+// starting with the engine of the docker CLI's current context. The
+// Windows engine's bridge rewrites nothing: a Windows container's binds
+// (C:\src:C:\app) are the host's own paths.
+//
+// dialWindows reaches the Windows engine (windowsEngineDialer: nil but on
+// Windows).
+func (a *Agent) serveDocker(ctx context.Context, lns []net.Listener, linux func() *bridge.Bridge, dialWindows bridge.Dialer, wg *sync.WaitGroup) {
+	own := linux()
+	wg.Go(func() { _ = own.Serve(ctx, lns[0]) })
+	if len(lns) < 2 {
+		return
+	}
+	if dialWindows == nil {
+		dflt := linux()
+		wg.Go(func() { _ = dflt.Serve(ctx, lns[1]) })
+		return
+	}
+	r := engineswitch.Start(ctx, lns[1], initialDefaultEngine(a.log), linux(), bridge.New(dialWindows, a.log), wg)
+	a.mu.Lock()
+	a.router = r
+	a.mu.Unlock()
+	a.set(func(st *api.Status) { st.DefaultEngine = string(r.Current()) })
+}
+
+// initialDefaultEngine is the engine of the docker CLI's current context
+// (berth switch sets both together), Linux when it cannot be read.
+func initialDefaultEngine(log *slog.Logger) engineswitch.Engine {
+	dir, err := dockercontext.Dir()
+	if err == nil {
+		var cur string
+		if cur, err = dockercontext.Current(dir); err == nil {
+			return engineswitch.OfContext(cur)
+		}
+	}
+	log.Info("docker's current context unreadable; the default pipe carries the Linux engine", "err", err)
+	return engineswitch.Linux
+}
+
+// serveDefaultEngine is POST /v1/default-engine: the default pipe re-pointed.
+func (a *Agent) serveDefaultEngine(w http.ResponseWriter, r *http.Request) {
+	var req api.DefaultEngineRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "body: " + err.Error()})
+		return
+	}
+	e, err := engineswitch.Parse(req.Engine)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
+		return
+	}
+	a.mu.Lock()
+	router := a.router
+	a.mu.Unlock()
+	if router == nil {
+		writeJSON(w, http.StatusConflict, map[string]string{"message": "docker's default pipe is not served by this agent (the engine is not up, another server holds it, or this is not Windows)"})
+		return
+	}
+	if prev := router.Switch(e); prev != e {
+		a.log.Info("docker's default pipe re-pointed", "engine", e, "was", prev)
+	}
+	a.set(func(st *api.Status) { st.DefaultEngine = string(e) })
+	writeJSON(w, http.StatusOK, api.DefaultEngineRequest{Engine: string(e)})
 }

@@ -29,6 +29,7 @@ func (a *Agent) handler() http.Handler {
 		writeJSON(w, http.StatusOK, resources(runtime.GOOS))
 	})
 	mux.HandleFunc("GET /v1/dashboard", a.serveDashboard)
+	mux.HandleFunc("POST /v1/default-engine", a.serveDefaultEngine)
 	a.portRoutes(mux)
 	a.guestRoutes(mux)
 	return mux

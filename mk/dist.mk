@@ -30,6 +30,7 @@ dist-bin:
 		echo "go build $$p"; \
 		GOOS=$$os GOARCH=$$arch $(DIST_GO) -o $$dir/berth$$ext ./cmd/berth || exit 1; \
 		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -ldflags='$(DIST_LDFLAGS) '$$gui -o $$dir/berth-tray$$ext ./cmd/berth-tray || exit 1; \
+		if [ $$os = windows ]; then GOOS=$$os GOARCH=$$arch $(DIST_GO) -o $$dir/berth-service.exe ./cmd/berth-service || exit 1; fi; \
 	done
 
 # Both guest images (a no-op when they are built and up to date).
@@ -43,6 +44,7 @@ dist-deb: deps-dist dist-bin dist-images
 
 dist-msi: deps-dist dist-bin dist-images
 	$(DIST_RUN) msi amd64
+	$(DIST_RUN) msi-service amd64
 
 dist-dmg: deps-dist dist-bin dist-images
 	$(DIST_RUN) dmg arm64

@@ -37,7 +37,10 @@ type Options struct {
 	Notifier  Notifier
 	Dialogs   Dialogs
 	Runner    Runner
-	Log       *slog.Logger
+	// Engines switches docker's default between the Linux and the
+	// Windows engine; nil where there is no Windows engine.
+	Engines Engines
+	Log     *slog.Logger
 }
 
 // App is the tray's controller: it follows the agent's events, keeps the
@@ -80,6 +83,7 @@ func (a *App) Run(ctx context.Context, r Renderer, quit func()) {
 	a.renderer, a.quit, a.ctx = r, quit, ctx
 	a.mu.Unlock()
 	a.render()
+	a.refreshEngines(ctx)
 	first := true
 	for ctx.Err() == nil {
 		connected := false
@@ -372,8 +376,8 @@ func (a *App) do(act Action) error {
 		return nil
 	case ActQuit:
 		return a.quitApp(ctx)
-	case ActSwitchWindows:
-		return errors.New("windows containers are not available in this version")
+	case ActSwitchEngine:
+		return a.switchEngine(ctx, act.Arg)
 	}
 	return nil
 }
@@ -549,4 +553,25 @@ func (a *App) quitApp(ctx context.Context) error {
 		q()
 	}
 	return nil
+}
+
+// switchEngine makes engine docker's default, then shows both engines
+// as they now are. A refusal (features off or waiting for a restart, no
+// berth-service) comes back whole, for the notification.
+func (a *App) switchEngine(ctx context.Context, engine string) error {
+	if a.o.Engines == nil {
+		return errors.New("windows containers run on Windows only")
+	}
+	err := a.o.Engines.Switch(ctx, engine)
+	a.refreshEngines(ctx)
+	return err
+}
+
+// refreshEngines reads the default engine and the Windows engine's state.
+func (a *App) refreshEngines(ctx context.Context) {
+	if a.o.Engines == nil {
+		return
+	}
+	dflt, win := a.o.Engines.Default(), a.o.Engines.WindowsEngine(ctx)
+	a.update(func(s *Snapshot) { s.DefaultEngine, s.WindowsEngine = dflt, win })
 }

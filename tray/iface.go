@@ -28,6 +28,16 @@ type Agent interface {
 	Dashboard(ctx context.Context) (string, error)
 }
 
+// Engines is the two engines side by side on Windows.
+type Engines interface {
+	// Switch makes engine ("linux" or "windows") docker's default.
+	Switch(ctx context.Context, engine string) error
+	// Default is the engine docker's current context points at.
+	Default() string
+	// WindowsEngine is the Windows engine's state in a few words.
+	WindowsEngine(ctx context.Context) string
+}
+
 // Engine is the Docker engine of the running machine.
 type Engine interface {
 	Containers(ctx context.Context) ([]engine.Container, error)

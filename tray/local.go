@@ -12,7 +12,9 @@ import (
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/hostagent/lifecycle"
+	"github.com/berth-dev/berth/internal/dockercontext"
 	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/engineswitch"
 	"github.com/berth-dev/berth/internal/sockets"
 	"github.com/berth-dev/berth/portfwd"
 	"github.com/berth-dev/berth/store"
@@ -161,4 +163,41 @@ func (d *DockerEngine) ContainerAction(ctx context.Context, id, action string) e
 		return ec.Restart(ctx, id)
 	}
 	return fmt.Errorf("container action %q", action)
+}
+
+// LocalEngines is Engines for machine m: lifecycle.SwitchEngine, the
+// docker CLI's current context, and berth-service's word on the Windows
+// engine.
+type LocalEngines struct{ Machine store.Machine }
+
+// Switch implements Engines.
+func (l *LocalEngines) Switch(ctx context.Context, engine string) error {
+	e, err := engineswitch.Parse(engine)
+	if err != nil {
+		return err
+	}
+	_, err = lifecycle.SwitchEngine(ctx, l.Machine, e)
+	return err
+}
+
+// Default implements Engines.
+func (l *LocalEngines) Default() string {
+	dir, err := dockercontext.Dir()
+	if err != nil {
+		return string(engineswitch.Linux)
+	}
+	cur, _ := dockercontext.Current(dir)
+	return string(engineswitch.OfContext(cur))
+}
+
+// WindowsEngine implements Engines.
+func (l *LocalEngines) WindowsEngine(ctx context.Context) string {
+	st, err := engineswitch.WindowsEngine(ctx)
+	if err != nil {
+		return "not available (" + firstLine(err.Error()) + ")"
+	}
+	if st.Reason != "" {
+		return st.State + " (" + firstLine(st.Reason) + ")"
+	}
+	return st.State
 }

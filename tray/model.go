@@ -42,7 +42,7 @@ const (
 	ActViewLogs
 	ActDiagnose
 	ActReset
-	ActSwitchWindows
+	ActSwitchEngine // Arg: the engine to switch to, "windows" or "linux"
 	ActAbout
 	ActQuit
 )
@@ -86,6 +86,12 @@ type Snapshot struct {
 	// Busy is set while a start, stop or restart from the tray runs.
 	Busy     bool
 	Settings Settings
+	// DefaultEngine is the engine docker's default points at, "linux"
+	// or "windows" (Windows only; "" elsewhere).
+	DefaultEngine string
+	// WindowsEngine is the Windows engine's state as berth-service gives
+	// it ("running", or what stands in the way); Windows only.
+	WindowsEngine string
 }
 
 // Build turns a snapshot into the menu: a pure function, so every state is
@@ -118,14 +124,34 @@ func Build(s Snapshot) Menu {
 		{ID: "settings", Label: "Settings…", Tooltip: "Open the configuration in your editor", Action: Action{Kind: ActSettings}},
 		traySettingsMenu(s.Settings),
 		troubleshootMenu(),
-		{ID: "switch-windows", Label: "Switch to Windows containers…", Hidden: s.GOOS != "windows",
-			Disabled: true, Tooltip: "Windows containers are not available in this version",
-			Action: Action{Kind: ActSwitchWindows}},
+		{ID: "windows-engine", Label: "Windows engine: " + orUnknown(s.WindowsEngine), Disabled: true, Hidden: s.GOOS != "windows"},
+		switchItem(s),
 		{ID: "sep-app", Separator: true},
 		{ID: "about", Label: "About Berth", Action: Action{Kind: ActAbout}},
 		{ID: "quit", Label: "Quit", Action: Action{Kind: ActQuit}},
 	}
 	return m
+}
+
+// switchItem is "Switch to Windows containers" or "Switch to Linux
+// containers", whichever engine docker's default does not point at
+// (Windows only). Both engines keep running; a switch the features or
+// berth-service refuse says why in a notification.
+func switchItem(s Snapshot) Item {
+	to, label := "windows", "Switch to Windows containers"
+	if s.DefaultEngine == "windows" {
+		to, label = "linux", "Switch to Linux containers"
+	}
+	return Item{ID: "switch-engine", Label: label, Hidden: s.GOOS != "windows",
+		Tooltip: "Make the " + to + " engine docker's default; the other keeps running",
+		Action:  Action{Kind: ActSwitchEngine, Arg: to}}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 var stateWords = map[api.State]string{

@@ -93,10 +93,32 @@ func TestBuildEveryState(t *testing.T) {
 
 func TestBuildWindowsOnly(t *testing.T) {
 	for _, goos := range []string{"linux", "darwin", "windows"} {
-		it, _ := Find(Build(Snapshot{GOOS: goos}).Items, "switch-windows")
-		if it.Hidden != (goos != "windows") {
-			t.Errorf("%s: switch-windows hidden=%v", goos, it.Hidden)
+		for _, id := range []string{"switch-engine", "windows-engine"} {
+			it, _ := Find(Build(Snapshot{GOOS: goos}).Items, id)
+			if it.Hidden != (goos != "windows") {
+				t.Errorf("%s: %s hidden=%v", goos, id, it.Hidden)
+			}
 		}
+	}
+}
+
+// The switch names the engine docker's default does not point at; the
+// Windows engine's state is shown beside the machine's.
+func TestBuildEngineSwitch(t *testing.T) {
+	for _, c := range []struct {
+		dflt, label, arg string
+	}{{"", "Switch to Windows containers", "windows"}, {"linux", "Switch to Windows containers", "windows"}, {"windows", "Switch to Linux containers", "linux"}} {
+		items := Build(Snapshot{GOOS: "windows", Status: running(), DefaultEngine: c.dflt, WindowsEngine: "running"}).Items
+		it, _ := Find(items, "switch-engine")
+		if it.Label != c.label || it.Action != (Action{Kind: ActSwitchEngine, Arg: c.arg}) || it.Disabled {
+			t.Errorf("default %q: %+v", c.dflt, it)
+		}
+		if w, _ := Find(items, "windows-engine"); w.Label != "Windows engine: running" || !w.Disabled {
+			t.Errorf("windows engine line: %+v", w)
+		}
+	}
+	if w, _ := Find(Build(Snapshot{GOOS: "windows"}).Items, "windows-engine"); w.Label != "Windows engine: unknown" {
+		t.Errorf("unknown windows engine: %+v", w)
 	}
 }
 

@@ -71,7 +71,7 @@ func run() error {
 	app := tray.New(tray.Options{
 		GOOS: runtime.GOOS, Home: home, Machine: m.Name, BerthExe: berth, Version: version,
 		Agent:  &tray.LocalAgent{Machine: m, BerthExe: berth, ImageDir: imageDir(berth, m, filepath.Join(home, config.FileName))},
-		Engine: &tray.DockerEngine{Machine: m},
+		Engine: &tray.DockerEngine{Machine: m}, Engines: engines(runtime.GOOS, m),
 		Opener: desk, Clipboard: desk, Notifier: desk, Dialogs: desk, Runner: desk, Log: log,
 	})
 	release, err := tray.ClaimInstance(runtime.GOOS, home, app.Show)
@@ -146,4 +146,13 @@ func imageDir(berth string, m store.Machine, configPath string) string {
 		return d
 	}
 	return layout.FindImageDir(filepath.Dir(berth), lifecycle.ImageArch(m, configPath))
+}
+
+// engines is the tray's switch between the Linux and the Windows engine,
+// on Windows only.
+func engines(goos string, m store.Machine) tray.Engines {
+	if goos != "windows" {
+		return nil
+	}
+	return &tray.LocalEngines{Machine: m}
 }

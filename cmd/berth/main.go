@@ -45,6 +45,6 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVarP(&g.machine, "machine", "m", "default", "machine name")
 	root.AddCommand(newStart(g), newStop(g), newStatus(g), newHostagent(g), newDebug(g), newConfig(g), newRestart(g), newContext(g), newDelete(g), newLogs(g), newDiagnose(g), newShell(g), newVersion(), newVZHelper(), newInstall(), newUninstall())
-	root.AddCommand(newPorts(g), newForward(g), newDashboard(g))
+	root.AddCommand(newPorts(g), newForward(g), newDashboard(g), newSwitch(g))
 	return root
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"time"
 
@@ -13,8 +14,10 @@ import (
 
 	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/hostagent/lifecycle"
+	"github.com/berth-dev/berth/internal/engineswitch"
 	"github.com/berth-dev/berth/portfwd"
 	"github.com/berth-dev/berth/store"
+	"github.com/berth-dev/berth/winservice"
 )
 
 func newStatus(g *globals) *cobra.Command {
@@ -40,15 +43,32 @@ func newStatus(g *globals) *cobra.Command {
 			if st.State.Up() {
 				fwds, _ = api.NewClient(m.AgentSocket()).Forwards(cmd.Context())
 			}
+			// The Windows engine, beside the machine's, on Windows.
+			var win *windowsEngineJSON
+			if runtime.GOOS == "windows" {
+				ws, werr := engineswitch.WindowsEngine(cmd.Context())
+				win = &windowsEngineJSON{EngineStatus: ws}
+				if werr != nil {
+					win.Error = werr.Error()
+				}
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
 					*api.Status
-					Forwards []portfwd.Forward `json:"forwards"`
-				}{st, nonNil(fwds)})
+					Forwards      []portfwd.Forward  `json:"forwards"`
+					WindowsEngine *windowsEngineJSON `json:"windowsEngine,omitempty"`
+				}{st, nonNil(fwds), win})
 			}
 			printStatus(cmd.OutOrStdout(), st)
+			if win != nil {
+				var werr error
+				if win.Error != "" {
+					werr = errors.New(win.Error)
+				}
+				printWindowsEngine(cmd.OutOrStdout(), win.EngineStatus, werr)
+			}
 			if len(fwds) > 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), "forwards:")
 				printForwards(cmd.OutOrStdout(), fwds)
@@ -59,6 +79,12 @@ func newStatus(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as a JSON object")
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the agent's events until the machine stops (with --json: one event per line)")
 	return cmd
+}
+
+// windowsEngineJSON is the Windows engine in berth status --json.
+type windowsEngineJSON struct {
+	winservice.EngineStatus
+	Error string `json:"error,omitempty"`
 }
 
 func printStatus(w io.Writer, st *api.Status) {
@@ -113,6 +139,24 @@ func printStatus(w io.Writer, st *api.Status) {
 		}
 	}
 	fmt.Fprintf(w, "docker host: %s\n", st.DockerHost)
+	if st.DefaultEngine != "" {
+		fmt.Fprintf(w, "default:     \\\\.\\pipe\\docker_engine carries the %s engine (berth switch linux|windows)\n", st.DefaultEngine)
+	}
+}
+
+// printWindowsEngine is the Windows engine's line of berth status, from
+// berth-service (err: why it could not be asked).
+func printWindowsEngine(w io.Writer, st winservice.EngineStatus, err error) {
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "windows:     no Windows engine: %v\n", err)
+	case st.State == "running":
+		fmt.Fprintf(w, "windows:     running (pid %d, %s), docker host %s\n", st.PID, st.Dockerd, st.Host)
+	case st.Reason != "":
+		fmt.Fprintf(w, "windows:     %s: %s\n", st.State, st.Reason)
+	default:
+		fmt.Fprintf(w, "windows:     %s\n", st.State)
+	}
 }
 
 // watchStatus follows the agent's event stream: a line per change.

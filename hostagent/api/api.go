@@ -107,9 +107,12 @@ type Status struct {
 	FileSharingNote string   `json:"fileSharingNote,omitempty"`
 	Shares          []string `json:"shares,omitempty"`
 
-	DockerHost   string `json:"dockerHost"`
-	DockerSocket string `json:"dockerSocket,omitempty"`
-	ImageVersion string `json:"imageVersion,omitempty"`
+	DockerHost string `json:"dockerHost"`
+	// DefaultEngine is the engine Docker's default pipe carries when the
+	// agent serves it (Windows): "linux" or "windows"; empty otherwise.
+	DefaultEngine string `json:"defaultEngine,omitempty"`
+	DockerSocket  string `json:"dockerSocket,omitempty"`
+	ImageVersion  string `json:"imageVersion,omitempty"`
 	// EngineVersion is dockerd's version.
 	EngineVersion string `json:"engineVersion,omitempty"`
 	CPUs          int    `json:"cpus,omitempty"`

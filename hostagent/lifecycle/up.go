@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/berth-dev/berth/config"
 	"github.com/berth-dev/berth/hostagent"
@@ -55,7 +56,10 @@ func ensureContext(host string) error {
 	if err != nil {
 		return err
 	}
-	return dockercontext.Ensure(dir, ContextName, host, "Berth")
+	if err := dockercontext.Ensure(dir, ContextName, host, "Berth"); err != nil {
+		return err
+	}
+	return ensureEngineContexts(runtime.GOOS, dir, host)
 }
 
 // CheckConfig writes the default config on first use and refuses an

@@ -39,6 +39,31 @@ func TestMSITables(t *testing.T) {
 	}
 }
 
+// TestServiceMSITables reads the per-machine service package's tables: the
+// service (LocalSystem, automatic, its principal the installing user),
+// started at install, stopped and removed at uninstall, its event source.
+func TestServiceMSITables(t *testing.T) {
+	dir, version := dist(t)
+	pkg := filepath.Join(dir, msi.ServiceFileName(version))
+	for name, wants := range map[string][]string{
+		"File":           {"\tberth-service.exe\t"},
+		"ServiceInstall": {"berth-service\tBerth service\t16\t2\t1\t\t\tLocalSystem\t\t-principal \"[LogonUser]\"\tc_service"},
+		"ServiceControl": {"berth-service\t163\t\t1\tc_service"},
+		"Registry":       {msi.EventLogKey + "\tEventMessageFile\t[System64Folder]EventCreate.exe\tc_service"},
+		"Property":       {"ProductVersion\t" + version, "UpgradeCode\t{" + msi.ServiceUpgradeCode + "}"},
+	} {
+		got := run(t, time.Minute, nil, "msiinfo", "export", pkg, name)
+		for _, w := range wants {
+			if !strings.Contains(got, w) {
+				t.Errorf("table %s lacks %q:\n%s", name, w, got)
+			}
+		}
+	}
+	if p := run(t, time.Minute, nil, "msiinfo", "export", pkg, "Property"); strings.Contains(p, "MSIINSTALLPERUSER") {
+		t.Errorf("the service package installs per user:\n%s", p)
+	}
+}
+
 // TestMSISign signs a copy of the MSI with a certificate made here and
 // verifies it; the MSI `make dist` built without BERTH_SIGN_* is unsigned.
 func TestMSISign(t *testing.T) {

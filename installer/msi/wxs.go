@@ -10,9 +10,9 @@
 // entry; uninstalling removes exactly those, and never the user's
 // machines (~/.berth, `berth delete`). A higher version replaces a lower
 // one in place (MajorUpgrade, one fixed UpgradeCode). The docker context
-// is made by the first `berth start`, not here. What the Windows-
-// containers engine will need installed as administrator goes into a
-// separate, per-machine package with that engine.
+// is made by the first `berth start`, not here. What needs an
+// administrator (berth-service: Windows containers, the Hyper-V machine)
+// is the separate per-machine package of service.go.
 package msi
 
 import (

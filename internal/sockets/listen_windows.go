@@ -82,9 +82,44 @@ func dial(ctx context.Context, path string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkServer(c, path); err != nil {
+	want, err := expectedServerSID()
+	if err != nil {
 		_ = c.Close()
 		return nil, err
+	}
+	if err := checkServer(c, path, want); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// DialServer opens the pipe at path and, before anything is sent, checks
+// that its server runs as the user or service account serverSID: how a
+// Berth client reaches a pipe that is not the user's own, such as
+// berth-service's or the Windows engine's (both LocalSystem, S-1-5-18).
+// Its refusal is an *OwnerError, as Dial's.
+func DialServer(ctx context.Context, path, serverSID string) (net.Conn, error) {
+	return dialServer(ctx, path, serverSID, winio.PipeImpLevelAnonymous)
+}
+
+// DialServerIdentified is DialServer for a server that must know who
+// calls: the connection lets it read this process's identity (the
+// identification impersonation level), never act as it. go-winio's other
+// dials are anonymous, and a server impersonating an anonymous client
+// reads ANONYMOUS LOGON (S-1-5-7), not the user.
+func DialServerIdentified(ctx context.Context, path, serverSID string) (net.Conn, error) {
+	return dialServer(ctx, path, serverSID, winio.PipeImpLevelIdentification)
+}
+
+func dialServer(ctx context.Context, path, serverSID string, level winio.PipeImpLevel) (net.Conn, error) {
+	c, err := winio.DialPipeAccessImpLevel(ctx, path, uint32(windows.GENERIC_READ|windows.GENERIC_WRITE), level)
+	if err != nil {
+		return nil, fmt.Errorf("dialing %s: %w", path, err)
+	}
+	if err := checkServer(c, path, serverSID); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("dialing %s: %w", path, err)
 	}
 	return c, nil
 }
@@ -93,17 +128,13 @@ func dial(ctx context.Context, path string) (net.Conn, error) {
 // replace it to see a server refused.
 var expectedServerSID = UserSID
 
-// checkServer refuses a pipe whose server process is not this user's.
+// checkServer refuses a pipe whose server process does not run as want.
 // Pipe names are global: another local user could create a pipe of our
 // name first and read what we send it (registry credentials among it).
-func checkServer(c net.Conn, path string) error {
+func checkServer(c net.Conn, path, want string) error {
 	f, ok := c.(interface{ Fd() uintptr })
 	if !ok {
 		return fmt.Errorf("%s: cannot find its server (no handle)", path)
-	}
-	want, err := expectedServerSID()
-	if err != nil {
-		return err
 	}
 	pid, sid, err := pipeServerSID(windows.Handle(f.Fd()))
 	if err != nil {

@@ -55,6 +55,40 @@ func buildMSI(ctx context.Context, o options, bin binFunc, imageDir string, imag
 	return out, signer.Sign(ctx, out)
 }
 
+// buildServiceMSI is the per-machine package of berth-service (Windows
+// containers, the Hyper-V machine), signed as the per-user MSI is.
+func buildServiceMSI(ctx context.Context, o options, bin binFunc, work string) (string, error) {
+	if o.arch != "amd64" {
+		return "", fmt.Errorf("the service MSI is built for amd64 (x64), not %s", o.arch)
+	}
+	signer, signed, err := msi.SignerFromEnv(os.Getenv)
+	if err != nil {
+		return "", err
+	}
+	src, err := bin("windows", "berth-service")
+	if err != nil {
+		return "", err
+	}
+	opts := msi.ServiceOptions{Version: o.version, License: o.license, Service: filepath.Join(work, layout.Exe("windows", "berth-service"))}
+	if err := copyFile(src, opts.Service); err != nil {
+		return "", err
+	}
+	if signed {
+		if err := signer.Sign(ctx, opts.Service); err != nil {
+			return "", err
+		}
+	}
+	out := filepath.Join(o.out, msi.ServiceFileName(o.version))
+	if err := msi.BuildService(ctx, opts, work, out); err != nil {
+		return "", err
+	}
+	if !signed {
+		fmt.Fprintln(os.Stderr, "dist: the service MSI and berth-service.exe are NOT signed (set BERTH_SIGN_CERT and BERTH_SIGN_KEY to sign them)")
+		return out, nil
+	}
+	return out, signer.Sign(ctx, out)
+}
+
 func buildDMG(ctx context.Context, o options, bin binFunc, imageDir string, image []layout.File, work string) (string, error) {
 	berth, err := bin("darwin", "berth")
 	if err != nil {

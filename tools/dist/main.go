@@ -6,6 +6,7 @@
 //
 //	go run ./tools/dist -version 0.1.0 -bin _output/dist/bin -image _output/share/berth/image -out _output/dist deb amd64
 //	go run ./tools/dist ... msi amd64
+//	go run ./tools/dist ... msi-service amd64   (berth-service, per machine)
 //	go run ./tools/dist ... dmg arm64
 //
 // The binaries are looked for in <bin>/<goos>_<goarch>/. The MSI is
@@ -43,7 +44,7 @@ func main() {
 	flag.StringVar(&o.entitlements, "entitlements", "hack/darwin/berth.entitlements", "the entitlements plist Berth.app carries for codesign")
 	flag.Parse()
 	if flag.NArg() != 2 {
-		fmt.Fprintln(os.Stderr, "usage: dist [flags] deb|msi|dmg amd64|arm64")
+		fmt.Fprintln(os.Stderr, "usage: dist [flags] deb|msi|msi-service|dmg amd64|arm64")
 		os.Exit(2)
 	}
 	o.format, o.arch = flag.Arg(0), flag.Arg(1)
@@ -100,6 +101,8 @@ func run(ctx context.Context, o options) (string, error) {
 		return buildDeb(o, bin, imageDir, image, work)
 	case "msi":
 		return buildMSI(ctx, o, bin, imageDir, image, work)
+	case "msi-service":
+		return buildServiceMSI(ctx, o, bin, work)
 	case "dmg":
 		return buildDMG(ctx, o, bin, imageDir, image, work)
 	}

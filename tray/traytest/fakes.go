@@ -383,3 +383,53 @@ func (d *Desktop) Run(_ context.Context, argv []string) (string, error) {
 	d.rec("run " + strings.Join(argv, " "))
 	return "", nil
 }
+
+// Engines is a fake of tray.Engines: a switch moves Current unless Refuse
+// is set; Windows is the Windows engine's state.
+type Engines struct {
+	mu      sync.Mutex
+	Current string
+	Windows string
+	Refuse  error
+	calls   []string
+}
+
+// Switch implements tray.Engines.
+func (e *Engines) Switch(_ context.Context, to string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.calls = append(e.calls, "switch "+to)
+	if e.Refuse != nil {
+		return e.Refuse
+	}
+	e.Current = to
+	return nil
+}
+
+// Default implements tray.Engines.
+func (e *Engines) Default() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.Current
+}
+
+// WindowsEngine implements tray.Engines.
+func (e *Engines) WindowsEngine(context.Context) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.Windows
+}
+
+// CallLog is the switches asked for.
+func (e *Engines) CallLog() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.calls...)
+}
+
+// Set changes the fake under its lock.
+func (e *Engines) Set(fn func(e *Engines)) {
+	e.mu.Lock()
+	fn(e)
+	e.mu.Unlock()
+}

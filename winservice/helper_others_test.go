@@ -1,0 +1,7 @@
+//go:build !windows
+
+package winservice
+
+import "os"
+
+func runHelper(string) { os.Exit(2) }

@@ -129,8 +129,9 @@ type Agent struct {
 	dashboard    *dashboard.Server
 	dashboardWhy string
 
-	stopOnce sync.Once
-	stopReq  chan struct{}
+	// base are the options as given: each run starts from them.
+	base Options
+	ctl  *control
 }
 
 // Run runs the agent until the machine stops: by a stop request, by ctx
@@ -141,7 +142,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		o.Log = slog.Default()
 	}
 	a := &Agent{
-		o: o, log: o.Log, hub: events.NewHub[api.Event](), stopReq: make(chan struct{}),
+		o: o, base: o, log: o.Log, hub: events.NewHub[api.Event](), ctl: newControl(),
 		status: api.Status{
 			Machine: o.Machine.Name, State: api.StateStarting, Phase: "preparing",
 			DockerHost: o.Machine.DockerHost(), DockerSocket: o.Machine.DockerSocket(),
@@ -201,15 +202,9 @@ func Run(ctx context.Context, o Options) (err error) {
 		// and then nothing else closes it (and removes its socket).
 		_ = ctl.Close()
 	})
-
-	err = a.run(ctx, &cleanups)
-	if err != nil {
-		a.set(func(s *api.Status) { s.State, s.Phase, s.Error = api.StateError, "", err.Error() })
-		a.log.Error("machine stopped with an error", "err", err)
-	} else {
-		a.set(func(s *api.Status) { s.State, s.Phase, s.VMPID = api.StateStopped, "", 0 })
-	}
-	return err
+	// The page outlives each run of the machine, and goes with the agent.
+	cleanups = append(cleanups, a.closeDashboard)
+	return a.runs(ctx)
 }
 
 // boot is what the start's stages hand on to each other.
@@ -610,10 +605,8 @@ func (a *Agent) supervise(ctx context.Context, vmDone *vmExit) error {
 	for {
 		select {
 		case <-ctx.Done():
-			a.log.Info("stopping on signal")
-			return nil
-		case <-a.stopReq:
-			a.log.Info("stopping on request")
+			// A signal, or a request (stop, restart) ended the run.
+			a.log.Info("stopping the machine")
 			return nil
 		case <-vmDone.done:
 			return fmt.Errorf("the VM exited unexpectedly (see %s): %w", a.o.Machine.Path(store.SerialLogFile), exitErr(vmDone.err))
@@ -750,11 +743,6 @@ func waitDone(e *vmExit, d time.Duration) bool {
 	case <-time.After(d):
 		return false
 	}
-}
-
-// requestStop starts a graceful stop.
-func (a *Agent) requestStop() {
-	a.stopOnce.Do(func() { close(a.stopReq) })
 }
 
 func (a *Agent) snapshot() api.Status {

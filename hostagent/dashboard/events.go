@@ -64,6 +64,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.pages.add(1)
+	defer s.pages.add(-1)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	ch := &changes{signal: make(chan struct{}, 1)}

@@ -255,6 +255,8 @@ type fakeAgent struct {
 	events   chan api.Event
 	forwards []portfwd.Forward
 	calls    []string
+	// refuse is what Start and Restart return.
+	refuse error
 }
 
 func (a *fakeAgent) call(s string) {
@@ -342,11 +344,25 @@ func (a *fakeAgent) Events(ctx context.Context, fn func(api.Event) error) error 
 	}
 }
 
-func (a *fakeAgent) Stop(context.Context) error {
+func (a *fakeAgent) StopStandby(context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.stops++
 	return nil
+}
+
+func (a *fakeAgent) Start(_ context.Context, req api.StartRequest) error {
+	a.call("start " + req.Driver + req.Accel)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.refuse
+}
+
+func (a *fakeAgent) Restart(context.Context) error {
+	a.call("restart")
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.refuse
 }
 
 // page is a browser of the dashboard: it has made the first load and

@@ -86,6 +86,10 @@ type Options struct {
 	// EngineTimeout bounds the wait for the guest and its engine; zero is
 	// five minutes (software emulation on a busy host is slow).
 	EngineTimeout time.Duration
+	// StandbyGrace is how long a stopped machine's agent waits, with no
+	// dashboard page open, for one to come back (a reload) before it
+	// exits; zero is standbyGrace.
+	StandbyGrace time.Duration
 }
 
 // pageReporting makes the guest report free memory to the balloon in

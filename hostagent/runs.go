@@ -1,6 +1,7 @@
 package hostagent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -228,7 +229,7 @@ func (a *Agent) standBy(ctx context.Context) (request, api.StartRequest) {
 			grace.Stop()
 			grace = nil
 		case n == 0 && grace == nil:
-			grace = time.NewTimer(standbyGrace)
+			grace = time.NewTimer(cmp.Or(a.o.StandbyGrace, standbyGrace))
 		}
 		if grace != nil {
 			expired = grace.C

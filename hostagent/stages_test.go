@@ -481,6 +481,7 @@ func startAgentAfter(t *testing.T, config, driver string, before func(store.Mach
 	f.guest = guestRunning
 	// Generous: a slow host only makes the test slower, not fail.
 	o.EngineTimeout = 30 * time.Second
+	o.StandbyGrace = 300 * time.Millisecond
 	var logBuf syncBuffer
 	o.Log = slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {

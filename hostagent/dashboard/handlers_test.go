@@ -176,7 +176,7 @@ func TestLogs(t *testing.T) {
 func TestEvents(t *testing.T) {
 	f, dial := newFakeEngine(t)
 	agent := &fakeAgent{status: api.Status{Machine: "default", State: api.StateRunning}, events: make(chan api.Event, 4)}
-	_, p := startPage(t, f, dial, agent)
+	s, p := startPage(t, f, dial, agent)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	sctx, closePage := context.WithCancel(ctx)
@@ -211,6 +211,9 @@ func TestEvents(t *testing.T) {
 	if f.subs() != 1 {
 		t.Errorf("%d engine event streams while one page is open", f.subs())
 	}
+	if n, _ := s.Pages(); n != 1 {
+		t.Errorf("%d pages open, want 1", n)
+	}
 	closePage()
 	deadline := time.Now().Add(5 * time.Second)
 	for f.subs() != 0 && time.Now().Before(deadline) {
@@ -218,6 +221,9 @@ func TestEvents(t *testing.T) {
 	}
 	if f.subs() != 0 {
 		t.Errorf("%d engine event streams after the page closed", f.subs())
+	}
+	if n, _ := s.Pages(); n != 0 {
+		t.Errorf("%d pages open after the page closed", n)
 	}
 	if code, _ := p.do("POST", "/api/machine/stop"); code != http.StatusAccepted || agent.stops != 1 {
 		t.Errorf("stop: %d, %d stops", code, agent.stops)

@@ -216,7 +216,8 @@ func TestEvents(t *testing.T) {
 	}
 	closePage()
 	deadline := time.Now().Add(5 * time.Second)
-	for f.subs() != 0 && time.Now().Before(deadline) {
+	pagesOpen := func() int { n, _ := s.Pages(); return n }
+	for (f.subs() != 0 || pagesOpen() != 0) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if f.subs() != 0 {

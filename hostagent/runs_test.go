@@ -132,7 +132,7 @@ func TestRestartAndStandby(t *testing.T) {
 
 // openPage loads the dashboard as a browser does and keeps its event
 // stream open until the returned function is called.
-func openPage(ctx context.Context, t *testing.T, addr string) func() {
+func openPage(ctx context.Context, t testing.TB, addr string) func() {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar}
@@ -210,7 +210,7 @@ func followStates(ctx context.Context, t *testing.T, ctl *api.Client) *stateLog 
 }
 
 // waitState waits until the agent's status satisfies ok.
-func waitState(ctx context.Context, t *testing.T, ctl *api.Client, runErr <-chan error, ok func(*api.Status) bool) *api.Status {
+func waitState(ctx context.Context, t testing.TB, ctl *api.Client, runErr <-chan error, ok func(*api.Status) bool) *api.Status {
 	t.Helper()
 	var last *api.Status
 	for {

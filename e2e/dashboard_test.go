@@ -206,7 +206,7 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("reclaim gives the space back to the host", func(t *testing.T) {
-		// A dangling image of 150 MB of random data (nothing compresses
+		// A dangling image of 80 MB of random data (nothing compresses
 		// or dedupes it), on the data disk; the page's "Reclaim space"
 		// removes it, the guest discards its blocks (the disk is mounted
 		// with discard), and the disk file's allocated blocks fall.
@@ -215,7 +215,7 @@ func TestDashboard(t *testing.T) {
 			t.Skip(err)
 		}
 		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+probeImage+"\nRUN dd if=/dev/urandom of=/reclaim bs=1M count=150 && sync\n"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+probeImage+"\nRUN dd if=/dev/urandom of=/reclaim bs=1M count=80 && sync\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		e.mustDocker(t, "build", "-q", dir)
@@ -226,9 +226,9 @@ func TestDashboard(t *testing.T) {
 		t.Logf("the page: %s", b.text(t, "#reclaimed"))
 		e.mustBerth(t, "shell", "--", "sync")
 		var now int64
-		waitFor(t, "the data disk file to give back 100 MB", 2*time.Minute, func() bool {
+		waitFor(t, "the data disk file to give back 64 MiB", 2*time.Minute, func() bool {
 			now, _ = allocatedBytes(disk)
-			return built-now >= 100<<20
+			return built-now >= 64<<20
 		})
 		t.Logf("the data disk file's allocated blocks: %.1f MiB after the build, %.1f MiB after Reclaim space (%.1f MiB given back)",
 			float64(built)/(1<<20), float64(now)/(1<<20), float64(built-now)/(1<<20))
@@ -295,6 +295,7 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("docker run after the restart: %q", out)
 		}
 		b.checkTimeline(t, after)
+		value(t, b, chromedp.Evaluate[bool](`(document.querySelector("#machine-phases").scrollIntoView({block: "start"}), window.scrollBy(0, -60), true)`))
 		b.shot(t, "dashboard-restart")
 	})
 }
@@ -345,9 +346,11 @@ func (b *browser) imagesSize(t *testing.T) float64 {
 // browser is one headless Chromium with a fresh profile.
 type browser struct {
 	ctx context.Context
+	// close ends the browser (its cleanup does too).
+	close func()
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
@@ -371,10 +374,10 @@ func newBrowser(t *testing.T) *browser {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting %s: %v", chromium, err)
 	}
-	return &browser{ctx: ctx}
+	return &browser{ctx: ctx, close: func() { cancel(); cancelAlloc() }}
 }
 
-func (b *browser) run(t *testing.T, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+func (b *browser) run(t testing.TB, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, d)
 	defer cancel()
@@ -384,7 +387,7 @@ func (b *browser) run(t *testing.T, d time.Duration, actions ...chromedp.Action[
 }
 
 // value runs one action that gives a value.
-func value[T any](t *testing.T, b *browser, a chromedp.Action[T]) T {
+func value[T any](t testing.TB, b *browser, a chromedp.Action[T]) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
@@ -395,7 +398,7 @@ func value[T any](t *testing.T, b *browser, a chromedp.Action[T]) T {
 	return v
 }
 
-func (b *browser) fail(t *testing.T, err error) {
+func (b *browser) fail(t testing.TB, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()
@@ -403,17 +406,17 @@ func (b *browser) fail(t *testing.T, err error) {
 	t.Fatalf("in the browser: %v\nthe page's body:\n%s", err, tail([]byte(html), 4000))
 }
 
-func (b *browser) text(t *testing.T, sel string) string {
+func (b *browser) text(t testing.TB, sel string) string {
 	t.Helper()
 	return value(t, b, chromedp.Text(chromedp.CSS(sel)))
 }
 
-func (b *browser) attr(t *testing.T, sel, name string) string {
+func (b *browser) attr(t testing.TB, sel, name string) string {
 	t.Helper()
 	return value(t, b, chromedp.AttributeValue(chromedp.CSS(sel), name)).Value
 }
 
-func (b *browser) location(t *testing.T) string {
+func (b *browser) location(t testing.TB) string {
 	t.Helper()
 	return value(t, b, chromedp.Location())
 }

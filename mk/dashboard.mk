@@ -23,3 +23,12 @@ bench: bench-agent-idle
 # leave nothing running (README "Dashboard"). About 40 s.
 bench-agent-idle:
 	$(GO) test -count=1 -run '^$$' -bench BenchmarkAgentIdle -benchtime 1x ./hostagent/
+
+.PHONY: test-dashboard-page
+
+test: test-dashboard-page
+
+# The page's machine actions (Stop, Start, Restart, the phases, the
+# timeline) in headless Chromium against a stand-in agent: about 10 s.
+test-dashboard-page: deps-dashboard
+	BERTH_BROWSER_TEST=1 $(GO) test -count=1 -run '^TestPage' -v ./hostagent/dashboard/

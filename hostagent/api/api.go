@@ -18,7 +18,8 @@
 //	POST /v1/stop?standby=true
 //	                  stop the machine, and keep the agent up (Status.Standby)
 //	                  while a dashboard page is open, so the page can start it
-//	                  again; with no page open, as POST /v1/stop (202)
+//	                  again; once no page has been open for 15 s (a reload),
+//	                  the agent exits as after POST /v1/stop (202)
 //	POST /v1/start    start a stopped machine whose agent stands by, in that
 //	                  agent; body StartRequest (may be empty); 202, 400 with
 //	                  every problem of an invalid config, 409 when the

@@ -74,8 +74,10 @@ async function loadContainers() {
       state.groups = await api("GET", "/api/containers");
       $("#engine-error").hidden = true;
     } catch (e) {
+      // A stopped machine's banner says why already.
+      const stopped = state.machine && (state.machine.state === "stopped" || state.machine.state === "error");
       $("#engine-error").textContent = "The engine does not answer: " + e.message;
-      $("#engine-error").hidden = false;
+      $("#engine-error").hidden = stopped;
       state.groups = [];
     }
     renderContainers();
@@ -488,6 +490,7 @@ function setMachine(st) {
   $("#machine-stop").hidden = stopped;
   $("#machine-restart").disabled = $("#machine-stop").disabled = st.state === "stopping";
   $("#stopped-banner").hidden = !stopped;
+  if (stopped) $("#engine-error").hidden = true;
   $("#stopped-text").textContent = st.state === "error" ? "The machine stopped: " + st.error : "The machine is stopped.";
   if (up && was && !isUp(was)) {
     // The engine is back: list everything again.

@@ -65,7 +65,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.pages.add(1)
-	defer s.pages.add(-1)
+	defer func() {
+		// The last page gone, the engine client's idle connections go
+		// too: each holds a connection through the docker socket's
+		// bridge into the VM.
+		if s.pages.add(-1) == 0 {
+			_ = s.ec.Close()
+		}
+	}()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	ch := &changes{signal: make(chan struct{}, 1)}

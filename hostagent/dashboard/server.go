@@ -163,7 +163,8 @@ type pages struct {
 	changed chan struct{}
 }
 
-func (p *pages) add(d int) {
+// add counts d more pages, and returns how many are open.
+func (p *pages) add(d int) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n += d
@@ -171,6 +172,7 @@ func (p *pages) add(d int) {
 		close(p.changed)
 		p.changed = nil
 	}
+	return p.n
 }
 
 // Pages is how many pages are open now, and a channel closed at the next

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"os"
 	"strconv"
 	"strings"
@@ -9,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/berth-dev/berth/hostagent/api"
 )
 
 // agentIdleWindow is how long each phase of BenchmarkDashboardIdle is
@@ -28,8 +32,19 @@ func BenchmarkDashboardIdle(b *testing.B) {
 	e.mustBerth(b, "start")
 	pid := e.status(b).AgentPID
 	addr := strings.TrimSpace(e.mustBerth(b, "dashboard", "--no-open"))
+	ctl := api.NewClient(filepath.Join(e.machineDir(), "agent.sock"))
+	goroutines := func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		r, err := ctl.Resources(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return r.Goroutines
+	}
 	for b.Loop() {
 		time.Sleep(5 * time.Second) // the start's last work
+		before := goroutines()
 		never := agentCPU(b, pid, agentIdleWindow)
 		br := newBrowser(b)
 		br.run(b, time.Minute, chromedp.Navigate(addr), visible("#containers"), waitText("#machine-state", "running"))
@@ -38,6 +53,8 @@ func BenchmarkDashboardIdle(b *testing.B) {
 		br.close()
 		time.Sleep(3 * time.Second)
 		closed := agentCPU(b, pid, agentIdleWindow)
+		after := goroutines()
+		b.Logf("the agent's goroutines: %d before the page opened, %d after it closed", before, after)
 		per := float64(agentIdleWindow) / float64(10*time.Second)
 		b.ReportMetric(float64(never.Milliseconds())/per, "ms-cpu/10s-never-opened")
 		b.ReportMetric(float64(open.Milliseconds())/per, "ms-cpu/10s-page-open")

@@ -138,9 +138,11 @@ type Agent struct {
 	ctl  *control
 }
 
-// Run runs the agent until the machine stops: by a stop request, by ctx
-// (a signal), or because the VM exited. It returns an error when the
-// machine could not start or ended unexpectedly.
+// Run runs the agent until the machine stops for good: by a stop request,
+// by ctx (a signal), or because the VM exited, once no dashboard page is
+// open (a restart, or a start from the page, runs the machine again in the
+// same agent: runs.go). It returns an error when the machine's last run
+// could not start or ended unexpectedly.
 func Run(ctx context.Context, o Options) (err error) {
 	if o.Log == nil {
 		o.Log = slog.Default()

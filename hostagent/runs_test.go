@@ -230,3 +230,34 @@ func waitState(ctx context.Context, t testing.TB, ctl *api.Client, runErr <-chan
 		}
 	}
 }
+
+// A stop asked while the machine is still starting ends the start at once
+// (it used to wait for the engine, up to the engine's timeout), and is a
+// stop, not an error.
+func TestStopEndsAStart(t *testing.T) {
+	wine.Skip(t, "Wine has no AF_UNIX sockets, and the fake guest's network link is one")
+	m, o, f := stageMachine(t, "")
+	o.EngineTimeout = time.Minute // the guest never answers
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- Run(ctx, o) }()
+	ctl := api.NewClient(m.AgentSocket())
+	waitState(ctx, t, ctl, runErr, func(s *api.Status) bool { return s.State == api.StateStarting && s.Phase == "engine" })
+	t0 := time.Now()
+	if err := ctl.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-runErr:
+		if err != nil {
+			t.Errorf("Run after a stop while starting: %v", err)
+		}
+		if d := time.Since(t0); d > 20*time.Second {
+			t.Errorf("the stop took %v: it waited for the start", d)
+		}
+	case <-time.After(50 * time.Second):
+		t.Fatal("the stop waited for the engine's timeout")
+	}
+	checkNothingLeft(t, m, f)
+}

@@ -140,6 +140,7 @@ func TestDashboard(t *testing.T) {
 		b.run(t, 20*time.Second, click(`nav a[data-view="machine"]`), visible(`dd[data-field="Engine"]`),
 			waitText(`dd[data-field="State"]`, "running"))
 		b.shot(t, "dashboard-machine")
+		b.checkTimeline(t, e.status(t))
 		// berth shell, in the page: the VM's own shell.
 		input := "#terminal .xterm-helper-textarea"
 		b.run(t, 60*time.Second, click("#machine-shell"), chromedp.WaitReady(chromedp.CSS(input)),
@@ -204,6 +205,36 @@ func TestDashboard(t *testing.T) {
 		b.run(t, 10*time.Second, click(`nav a[data-view="containers"]`), visible("#containers"))
 	})
 
+	t.Run("reclaim gives the space back to the host", func(t *testing.T) {
+		// A dangling image of 80 MB of random data (nothing compresses
+		// or dedupes it), on the data disk; the page's "Reclaim space"
+		// removes it, the guest discards its blocks (the disk is mounted
+		// with discard), and the disk file's allocated blocks fall.
+		disk := filepath.Join(e.machineDir(), "data.img")
+		if _, err := allocatedBytes(disk); err != nil {
+			t.Skip(err)
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+probeImage+"\nRUN dd if=/dev/urandom of=/reclaim bs=1M count=80 && sync\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.mustDocker(t, "build", "-q", dir)
+		e.mustBerth(t, "shell", "--", "sync")
+		built, _ := allocatedBytes(disk)
+		b.run(t, 20*time.Second, click(`nav a[data-view="disk"]`), visible(`#df tr[data-type="Images"]`))
+		b.run(t, 3*time.Minute, click("#reclaim"), visible("#confirm-ok"), click("#confirm-ok"), waitText("#reclaimed", "Reclaimed"))
+		t.Logf("the page: %s", b.text(t, "#reclaimed"))
+		e.mustBerth(t, "shell", "--", "sync")
+		var now int64
+		waitFor(t, "the data disk file to give back 64 MiB", 2*time.Minute, func() bool {
+			now, _ = allocatedBytes(disk)
+			return built-now >= 64<<20
+		})
+		t.Logf("the data disk file's allocated blocks: %.1f MiB after the build, %.1f MiB after Reclaim space (%.1f MiB given back)",
+			float64(built)/(1<<20), float64(now)/(1<<20), float64(built-now)/(1<<20))
+		b.run(t, 10*time.Second, click(`nav a[data-view="containers"]`), visible("#containers"))
+	})
+
 	t.Run("remove after confirmation", func(t *testing.T) {
 		b.closePanel(t) // a step before may have left it open, over the row's buttons
 		b.run(t, 20*time.Second, click(row+` button[data-action="remove"]`), visible("#confirm-ok"))
@@ -213,6 +244,89 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("the container is still there after the page removed it:\n%s", out)
 		}
 	})
+
+	t.Run("restart from the page", func(t *testing.T) {
+		b.closePanel(t)
+		before := e.status(t)
+		cfg := strings.TrimSpace(e.mustBerth(t, "config", "path"))
+		orig, err := os.ReadFile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A bad config (edited by hand) refuses the restart, its problem
+		// next to its field, and nothing stops.
+		if err := os.WriteFile(cfg, []byte("cpus: 999\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b.run(t, 20*time.Second, click(`nav a[data-view="machine"]`), visible("#machine-restart"),
+			click("#machine-restart"), visible("#confirm-ok"), click("#confirm-ok"),
+			waitText(`[data-error-for="cpus"]`, "cpus: 999"), waitText("#machine-error", "cpus: 999"))
+		if err := os.WriteFile(cfg, orig, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if st := e.status(t); st.State != "running" || st.VMPID != before.VMPID {
+			t.Fatalf("after a refused restart: %s, VM pid %d (was %d)", st.State, st.VMPID, before.VMPID)
+		}
+
+		// The restart: the page (not reloaded) follows the phases.
+		value(t, b, chromedp.Evaluate[bool](`(window.berthNotReloaded = true)`))
+		t0 := time.Now()
+		b.run(t, 10*time.Minute, click("#machine-restart"), visible("#confirm-ok"), click("#confirm-ok"),
+			waitText("#machine-phases", "stopping"),
+			poll(`document.querySelector("#machine-phases").innerText.includes("starting (booting)") && document.querySelector("#machine-state").innerText === "running"`))
+		phases := b.text(t, "#machine-phases")
+		t.Logf("restarted from the page in %v: %s", time.Since(t0).Round(time.Second), phases)
+		for _, want := range []string{"stopping", "stopped", "starting (preparing)", "starting (booting)", "starting (engine)", "running"} {
+			if !strings.Contains(phases, want) {
+				t.Errorf("the page's phases %q lack %q", phases, want)
+			}
+		}
+		if !value(t, b, chromedp.Evaluate[bool](`window.berthNotReloaded === true`)) {
+			t.Error("the page was reloaded")
+		}
+		after := e.status(t)
+		if after.State != "running" || after.AgentPID != before.AgentPID || after.VMPID == before.VMPID || !pidAlive(after.VMPID) || pidAlive(before.VMPID) {
+			t.Errorf("after the restart: %s, agent %d (was %d), VM %d (was %d)", after.State, after.AgentPID, before.AgentPID, after.VMPID, before.VMPID)
+		}
+		if again := strings.TrimSpace(e.mustBerth(t, "dashboard", "--no-open")); again != addr {
+			t.Errorf("the dashboard's address changed: %s, was %s", again, addr)
+		}
+		if out := e.mustDocker(t, "run", "--rm", probeImage, "echo", "after-restart"); !strings.Contains(out, "after-restart") {
+			t.Errorf("docker run after the restart: %q", out)
+		}
+		b.checkTimeline(t, after)
+		value(t, b, chromedp.Evaluate[bool](`(document.querySelector("#machine-phases").scrollIntoView({block: "start"}), window.scrollBy(0, -60), true)`))
+		b.shot(t, "dashboard-restart")
+	})
+}
+
+// checkTimeline checks that the Machine view shows the last start's
+// timeline as `berth status --json` has it: each of the agent's stages,
+// and each step of the guest's boot.
+func (b *browser) checkTimeline(t *testing.T, st status) {
+	t.Helper()
+	if st.Timeline == nil || len(st.Timeline.Stages) == 0 {
+		t.Fatalf("berth status has no timeline: %+v", st)
+	}
+	acts := []chromedp.Action[chromedp.Void]{click(`nav a[data-view="machine"]`)}
+	for _, s := range st.Timeline.Stages {
+		acts = append(acts, visible(fmt.Sprintf(`#timeline-stages tr[data-stage=%q]`, s.Name)))
+	}
+	for _, m := range st.Timeline.Guest {
+		acts = append(acts, visible(fmt.Sprintf(`#timeline-guest tr[data-mark=%q]`, m.Name)))
+	}
+	b.run(t, 20*time.Second, acts...)
+	if len(st.Timeline.Guest) == 0 {
+		t.Error("berth status has no guest boot marks")
+	}
+	var total float64
+	for _, s := range st.Timeline.Stages {
+		total += s.Seconds
+	}
+	want := fmt.Sprintf("Started in %.1fs", total)
+	if got := b.text(t, "#timeline-stages th"); !strings.Contains(got, want) {
+		t.Errorf("the timeline's head %q, want %q", got, want)
+	}
 }
 
 // closePanel closes the side panel (logs, inspect, terminal) if it is open.
@@ -232,9 +346,11 @@ func (b *browser) imagesSize(t *testing.T) float64 {
 // browser is one headless Chromium with a fresh profile.
 type browser struct {
 	ctx context.Context
+	// close ends the browser (its cleanup does too).
+	close func()
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
@@ -258,10 +374,10 @@ func newBrowser(t *testing.T) *browser {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting %s: %v", chromium, err)
 	}
-	return &browser{ctx: ctx}
+	return &browser{ctx: ctx, close: func() { cancel(); cancelAlloc() }}
 }
 
-func (b *browser) run(t *testing.T, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+func (b *browser) run(t testing.TB, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, d)
 	defer cancel()
@@ -271,7 +387,7 @@ func (b *browser) run(t *testing.T, d time.Duration, actions ...chromedp.Action[
 }
 
 // value runs one action that gives a value.
-func value[T any](t *testing.T, b *browser, a chromedp.Action[T]) T {
+func value[T any](t testing.TB, b *browser, a chromedp.Action[T]) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
@@ -282,7 +398,7 @@ func value[T any](t *testing.T, b *browser, a chromedp.Action[T]) T {
 	return v
 }
 
-func (b *browser) fail(t *testing.T, err error) {
+func (b *browser) fail(t testing.TB, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()
@@ -290,17 +406,17 @@ func (b *browser) fail(t *testing.T, err error) {
 	t.Fatalf("in the browser: %v\nthe page's body:\n%s", err, tail([]byte(html), 4000))
 }
 
-func (b *browser) text(t *testing.T, sel string) string {
+func (b *browser) text(t testing.TB, sel string) string {
 	t.Helper()
 	return value(t, b, chromedp.Text(chromedp.CSS(sel)))
 }
 
-func (b *browser) attr(t *testing.T, sel, name string) string {
+func (b *browser) attr(t testing.TB, sel, name string) string {
 	t.Helper()
 	return value(t, b, chromedp.AttributeValue(chromedp.CSS(sel), name)).Value
 }
 
-func (b *browser) location(t *testing.T) string {
+func (b *browser) location(t testing.TB) string {
 	t.Helper()
 	return value(t, b, chromedp.Location())
 }

@@ -87,6 +87,10 @@ type Options struct {
 	// EngineTimeout bounds the wait for the guest and its engine; zero is
 	// five minutes (software emulation on a busy host is slow).
 	EngineTimeout time.Duration
+	// StandbyGrace is how long a stopped machine's agent waits, with no
+	// dashboard page open, for one to come back (a reload) before it
+	// exits; zero is standbyGrace.
+	StandbyGrace time.Duration
 }
 
 // pageReporting makes the guest report free memory to the balloon in
@@ -133,19 +137,22 @@ type Agent struct {
 	dashboard    *dashboard.Server
 	dashboardWhy string
 
-	stopOnce sync.Once
-	stopReq  chan struct{}
+	// base are the options as given: each run starts from them.
+	base Options
+	ctl  *control
 }
 
-// Run runs the agent until the machine stops: by a stop request, by ctx
-// (a signal), or because the VM exited. It returns an error when the
-// machine could not start or ended unexpectedly.
+// Run runs the agent until the machine stops for good: by a stop request,
+// by ctx (a signal), or because the VM exited, once no dashboard page is
+// open (a restart, or a start from the page, runs the machine again in the
+// same agent: runs.go). It returns an error when the machine's last run
+// could not start or ended unexpectedly.
 func Run(ctx context.Context, o Options) (err error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
 	a := &Agent{
-		o: o, log: o.Log, hub: events.NewHub[api.Event](), stopReq: make(chan struct{}),
+		o: o, base: o, log: o.Log, hub: events.NewHub[api.Event](), ctl: newControl(),
 		status: api.Status{
 			Machine: o.Machine.Name, State: api.StateStarting, Phase: "preparing",
 			DockerHost: o.Machine.DockerHost(), DockerSocket: o.Machine.DockerSocket(),
@@ -205,15 +212,9 @@ func Run(ctx context.Context, o Options) (err error) {
 		// and then nothing else closes it (and removes its socket).
 		_ = ctl.Close()
 	})
-
-	err = a.run(ctx, &cleanups)
-	if err != nil {
-		a.set(func(s *api.Status) { s.State, s.Phase, s.Error = api.StateError, "", err.Error() })
-		a.log.Error("machine stopped with an error", "err", err)
-	} else {
-		a.set(func(s *api.Status) { s.State, s.Phase, s.VMPID = api.StateStopped, "", 0 })
-	}
-	return err
+	// The page outlives each run of the machine, and goes with the agent.
+	cleanups = append(cleanups, a.closeDashboard)
+	return a.runs(ctx)
 }
 
 // boot is what the start's stages hand on to each other.
@@ -621,10 +622,8 @@ func (a *Agent) supervise(ctx context.Context, vmDone *vmExit) error {
 	for {
 		select {
 		case <-ctx.Done():
-			a.log.Info("stopping on signal")
-			return nil
-		case <-a.stopReq:
-			a.log.Info("stopping on request")
+			// A signal, or a request (stop, restart) ended the run.
+			a.log.Info("stopping the machine")
 			return nil
 		case <-vmDone.done:
 			return fmt.Errorf("the VM exited unexpectedly (see %s): %w", a.o.Machine.Path(store.SerialLogFile), exitErr(vmDone.err))
@@ -761,11 +760,6 @@ func waitDone(e *vmExit, d time.Duration) bool {
 	case <-time.After(d):
 		return false
 	}
-}
-
-// requestStop starts a graceful stop.
-func (a *Agent) requestStop() {
-	a.stopOnce.Do(func() { close(a.stopReq) })
 }
 
 func (a *Agent) snapshot() api.Status {

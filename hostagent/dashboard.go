@@ -17,11 +17,21 @@ import (
 // after the config, so the page can follow the rest of the start. The page
 // is a client of this agent's control API and of the docker socket, as the
 // CLI and the tray are. A page that cannot be served (its port is taken)
-// does not stop the machine: the control API says why.
-func (a *Agent) startDashboard(_ context.Context, b *boot, cleanups *[]func()) error {
+// does not stop the machine: the control API says why. The page outlives
+// a restart in this agent (its address and token stay: the page that
+// asked for the restart follows it); a new dashboard.port applies when
+// the agent starts again.
+func (a *Agent) startDashboard(_ context.Context, b *boot, _ *[]func()) error {
 	if !b.settings.Dashboard {
 		a.log.Info("dashboard off (dashboard.enabled: false)")
+		a.closeDashboard()
 		a.setDashboard(nil, "the dashboard is off (dashboard.enabled: false in the config)")
+		return nil
+	}
+	if srv := a.dashboardServer(); srv != nil {
+		if p := b.settings.DashboardPort; p != 0 && p != srv.Port() {
+			a.log.Info("the dashboard keeps its port until the agent starts again", "port", srv.Port(), "dashboard.port", p)
+		}
 		return nil
 	}
 	m := a.o.Machine
@@ -42,13 +52,27 @@ func (a *Agent) startDashboard(_ context.Context, b *boot, cleanups *[]func()) e
 		return nil
 	}
 	a.setDashboard(srv, "")
-	*cleanups = append(*cleanups, func() {
-		a.setDashboard(nil, "the machine is stopping")
-		_ = srv.Close()
-	})
 	// The address carries the token: it is logged without it.
 	a.log.Info("dashboard serving", "address", "http://127.0.0.1:"+strconv.Itoa(srv.Port())+"/")
 	return nil
+}
+
+// closeDashboard stops serving the page, when it is served.
+func (a *Agent) closeDashboard() {
+	a.mu.Lock()
+	srv := a.dashboard
+	a.dashboard, a.dashboardWhy = nil, "the host agent is exiting"
+	a.mu.Unlock()
+	if srv != nil {
+		_ = srv.Close()
+	}
+}
+
+// dashboardServer is the page's server, nil when none runs.
+func (a *Agent) dashboardServer() *dashboard.Server {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.dashboard
 }
 
 // serveDashboard hands the page's address, with its token, to the owning

@@ -137,7 +137,7 @@ func TestSpecValidate(t *testing.T) {
 
 func testAgent() *Agent {
 	return &Agent{
-		log: slog.New(slog.DiscardHandler), hub: events.NewHub[api.Event](), stopReq: make(chan struct{}),
+		log: slog.New(slog.DiscardHandler), hub: events.NewHub[api.Event](), ctl: newControl(),
 		status: api.Status{Machine: "default", State: api.StateStarting, Phase: "booting"},
 	}
 }
@@ -191,10 +191,8 @@ func TestControlAPI(t *testing.T) {
 	if err != nil || resp2.StatusCode != http.StatusAccepted {
 		t.Fatalf("stop: %v %v", resp2.Status, err)
 	}
-	select {
-	case <-a.stopReq:
-	default:
-		t.Fatal("stop request not delivered")
+	if q, _ := a.ctl.take(); q != reqExit {
+		t.Fatalf("stop request not delivered: %v", q)
 	}
 	// Twice is fine.
 	http.Post(srv.URL+"/v1/stop", "", nil)

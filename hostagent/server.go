@@ -19,10 +19,7 @@ func (a *Agent) handler() http.Handler {
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, a.snapshot())
 	})
-	mux.HandleFunc("POST /v1/stop", func(w http.ResponseWriter, r *http.Request) {
-		a.requestStop()
-		writeJSON(w, http.StatusAccepted, a.snapshot())
-	})
+	a.machineRoutes(mux)
 	mux.HandleFunc("GET /v1/events", a.serveEvents)
 	mux.HandleFunc("GET /v1/debug/engine-rtt", a.serveEngineRTT)
 	mux.HandleFunc("GET /v1/debug/resources", func(w http.ResponseWriter, r *http.Request) {

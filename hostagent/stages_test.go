@@ -285,7 +285,7 @@ func TestFakeVMProcess(t *testing.T) {
 }
 
 // fakeImage is a guest image's files, enough for the image stage.
-func fakeImage(t *testing.T) string {
+func fakeImage(t testing.TB) string {
 	dir := t.TempDir()
 	for f, body := range map[string]string{kernel.ManifestFile: `{"version":"test","wslRootfs":"` + kernel.WSLRootfsFile + `"}`, kernel.KernelFile: "k", kernel.InitramfsFile: "initramfs", kernel.RootfsFile: "r", kernel.WSLRootfsFile: "tar"} {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte(body), 0o600); err != nil {
@@ -297,7 +297,7 @@ func fakeImage(t *testing.T) string {
 
 // stageMachine is a machine for a whole-agent run against the fake driver:
 // its own home (short, for the sockets' path limits), config file and fake.
-func stageMachine(t *testing.T, config string) (store.Machine, Options, *fakeVM) {
+func stageMachine(t testing.TB, config string) (store.Machine, Options, *fakeVM) {
 	t.Helper()
 	home, err := os.MkdirTemp("", "berth-stages")
 	if err != nil {
@@ -325,7 +325,7 @@ func stageMachine(t *testing.T, config string) (store.Machine, Options, *fakeVM)
 
 // checkNothingLeft fails t for each socket, pidfile or process the run
 // left behind.
-func checkNothingLeft(t *testing.T, m store.Machine, f *fakeVM) {
+func checkNothingLeft(t testing.TB, m store.Machine, f *fakeVM) {
 	t.Helper()
 	for _, left := range []string{store.AgentSock, store.DockerSock, store.NetSock, store.AgentPIDFile, fakePIDFile} {
 		if _, err := os.Lstat(m.Path(left)); err == nil {
@@ -464,13 +464,13 @@ type servingAgent struct {
 // startAgent runs the agent with the config text over the fake driver (""
 // for the default) whose guest runs, and returns once it serves. The
 // agent's log and the fake guest's console are shown if the test fails.
-func startAgent(t *testing.T, config, driver string) servingAgent {
+func startAgent(t testing.TB, config, driver string) servingAgent {
 	return startAgentAfter(t, config, driver, nil)
 }
 
 // startAgentAfter is startAgent with before run on the machine directory
 // just before the agent starts.
-func startAgentAfter(t *testing.T, config, driver string, before func(store.Machine)) servingAgent {
+func startAgentAfter(t testing.TB, config, driver string, before func(store.Machine)) servingAgent {
 	m, o, f := stageMachine(t, config)
 	if before != nil {
 		before(m)
@@ -481,6 +481,7 @@ func startAgentAfter(t *testing.T, config, driver string, before func(store.Mach
 	f.guest = guestRunning
 	// Generous: a slow host only makes the test slower, not fail.
 	o.EngineTimeout = 30 * time.Second
+	o.StandbyGrace = 300 * time.Millisecond
 	var logBuf syncBuffer
 	o.Log = slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
@@ -576,7 +577,7 @@ func runServesAndStops(t *testing.T, driver string) (store.Machine, *fakeVM) {
 
 // waitRunning follows the agent's status until it is running; a run that
 // ends first fails t.
-func waitRunning(ctx context.Context, t *testing.T, ctl *api.Client, runErr <-chan error) *api.Status {
+func waitRunning(ctx context.Context, t testing.TB, ctl *api.Client, runErr <-chan error) *api.Status {
 	t.Helper()
 	var last string
 	for {

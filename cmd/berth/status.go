@@ -96,6 +96,9 @@ func printStatus(w io.Writer, st *api.Status) {
 	if st.State == api.StatePaused {
 		state += pausedNote(st, time.Now())
 	}
+	if st.Standby {
+		state += " (the dashboard is open: its Start, or `berth start`, starts it)"
+	}
 	fmt.Fprintf(w, "state:       %s\n", state)
 	if st.Error != "" {
 		fmt.Fprintf(w, "problem:     %s\n", st.Error)

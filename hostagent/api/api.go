@@ -15,6 +15,19 @@
 //	                  (Resources), which a load test sees come back
 //	POST /v1/stop     begin a graceful stop (202); follow /v1/events or wait
 //	                  for the agent to exit
+//	POST /v1/stop?standby=true
+//	                  stop the machine, and keep the agent up (Status.Standby)
+//	                  while a dashboard page is open, so the page can start it
+//	                  again; once no page has been open for 15 s (a reload),
+//	                  the agent exits as after POST /v1/stop (202)
+//	POST /v1/start    start a stopped machine whose agent stands by, in that
+//	                  agent; body StartRequest (may be empty); 202, 400 with
+//	                  every problem of an invalid config, 409 when the
+//	                  machine is not stopped or the agent is exiting
+//	POST /v1/restart  stop the VM and boot it again in this agent (the config
+//	                  is read again; the dashboard keeps its address); the
+//	                  config is validated first: 400 with every problem, and
+//	                  nothing stopped; 202, 409 when the agent is exiting
 //	GET  /v1/forwards every port forward ([portfwd.Forward]): host address,
 //	                  guest target, protocol, source (docker, guest, manual),
 //	                  container, state (active, failed with a reason)
@@ -137,6 +150,17 @@ type Status struct {
 	PausedSince time.Time `json:"pausedSince,omitzero"`
 	// Timeline is the last start's, once the engine answered.
 	Timeline *Timeline `json:"timeline,omitempty"`
+	// Standby: the machine is stopped (or its start failed) and the agent
+	// stays up because a dashboard page is open; POST /v1/start starts it
+	// again in this agent. The agent exits once no page is open.
+	Standby bool `json:"standby,omitempty"`
+}
+
+// StartRequest is the body of POST /v1/start: what `berth start` was told
+// (empty: what the agent was started with).
+type StartRequest struct {
+	Driver string `json:"driver,omitempty"`
+	Accel  string `json:"accel,omitempty"`
 }
 
 // Timeline is where a start's time went: the agent's stages, in order,

@@ -65,9 +65,9 @@ func (c *Client) send(ctx context.Context, method, path string, in, out any) err
 	if resp.StatusCode/100 != 2 {
 		var e struct{ Message string }
 		if json.Unmarshal(b, &e) == nil && e.Message != "" {
-			return fmt.Errorf("%s", e.Message)
+			return &Error{Code: resp.StatusCode, Message: e.Message}
 		}
-		return fmt.Errorf("host agent: %s: %s", resp.Status, bytes.TrimSpace(b))
+		return &Error{Code: resp.StatusCode, Message: fmt.Sprintf("host agent: %s: %s", resp.Status, bytes.TrimSpace(b))}
 	}
 	if out == nil {
 		return nil

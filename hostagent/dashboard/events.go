@@ -64,6 +64,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.pages.add(1)
+	defer func() {
+		// The last page gone, the engine client's idle connections go
+		// too: each holds a connection through the docker socket's
+		// bridge into the VM.
+		if s.pages.add(-1) == 0 {
+			_ = s.ec.Close()
+		}
+	}()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	ch := &changes{signal: make(chan struct{}, 1)}

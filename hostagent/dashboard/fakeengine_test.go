@@ -38,6 +38,8 @@ type fakeEngine struct {
 	eventSubs  map[chan string]bool // open /events streams
 	images     []map[string]any
 	df         map[string]any // the /system/df answer
+	// open counts the client's connections not closed yet, idle or not.
+	open int
 }
 
 func (f *fakeEngine) json(w http.ResponseWriter, v any) {
@@ -52,7 +54,18 @@ var apiPrefix = regexp.MustCompile(`^/v1\.\d+`)
 
 func newFakeEngine(t testing.TB) (*fakeEngine, func(ctx context.Context) (net.Conn, error)) {
 	f := &fakeEngine{inspect: map[string]map[string]any{}, logs: map[string][]byte{}, eventSubs: map[chan string]bool{}}
-	srv := httptest.NewServer(http.HandlerFunc(f.serve))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		switch st {
+		case http.StateNew:
+			f.open++
+		case http.StateClosed, http.StateHijacked:
+			f.open--
+		}
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	addr := srv.Listener.Addr().String()
 	return f, func(ctx context.Context) (net.Conn, error) {
@@ -71,6 +84,13 @@ func (f *fakeEngine) callLog() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.calls)
+}
+
+// conns is how many of the client's connections are open, idle or not.
+func (f *fakeEngine) conns() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.open
 }
 
 func (f *fakeEngine) subs() int {
@@ -255,6 +275,8 @@ type fakeAgent struct {
 	events   chan api.Event
 	forwards []portfwd.Forward
 	calls    []string
+	// refuse is what Start and Restart return.
+	refuse error
 }
 
 func (a *fakeAgent) call(s string) {
@@ -342,11 +364,25 @@ func (a *fakeAgent) Events(ctx context.Context, fn func(api.Event) error) error 
 	}
 }
 
-func (a *fakeAgent) Stop(context.Context) error {
+func (a *fakeAgent) StopStandby(context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.stops++
 	return nil
+}
+
+func (a *fakeAgent) Start(_ context.Context, req api.StartRequest) error {
+	a.call("start " + req.Driver + req.Accel)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.refuse
+}
+
+func (a *fakeAgent) Restart(context.Context) error {
+	a.call("restart")
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.refuse
 }
 
 // page is a browser of the dashboard: it has made the first load and

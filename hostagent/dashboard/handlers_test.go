@@ -172,11 +172,12 @@ func TestLogs(t *testing.T) {
 // "resources" once the engine's events are followed and after each
 // container or image (volume, network) event, the
 // agent's other events as they come. Closing the page ends the engine
-// subscription: nothing runs for a page that is not open.
+// subscription, and the last page's closing the client's idle connections
+// to the engine: nothing is held for a page that is not open.
 func TestEvents(t *testing.T) {
 	f, dial := newFakeEngine(t)
 	agent := &fakeAgent{status: api.Status{Machine: "default", State: api.StateRunning}, events: make(chan api.Event, 4)}
-	_, p := startPage(t, f, dial, agent)
+	s, p := startPage(t, f, dial, agent)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	sctx, closePage := context.WithCancel(ctx)
@@ -211,13 +212,27 @@ func TestEvents(t *testing.T) {
 	if f.subs() != 1 {
 		t.Errorf("%d engine event streams while one page is open", f.subs())
 	}
+	if n, _ := s.Pages(); n != 1 {
+		t.Errorf("%d pages open, want 1", n)
+	}
+	// The page's lists leave the client's connections idle in its pool.
+	if code, body := p.do("GET", "/api/containers"); code != http.StatusOK {
+		t.Fatalf("/api/containers: %d %s", code, body)
+	}
 	closePage()
 	deadline := time.Now().Add(5 * time.Second)
-	for f.subs() != 0 && time.Now().Before(deadline) {
+	pagesOpen := func() int { n, _ := s.Pages(); return n }
+	for (f.subs() != 0 || pagesOpen() != 0 || f.conns() != 0) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if f.subs() != 0 {
 		t.Errorf("%d engine event streams after the page closed", f.subs())
+	}
+	if n, _ := s.Pages(); n != 0 {
+		t.Errorf("%d pages open after the page closed", n)
+	}
+	if n := f.conns(); n != 0 {
+		t.Errorf("%d connections to the engine left open after the last page closed", n)
 	}
 	if code, _ := p.do("POST", "/api/machine/stop"); code != http.StatusAccepted || agent.stops != 1 {
 		t.Errorf("stop: %d, %d stops", code, agent.stops)

@@ -40,7 +40,13 @@ var static embed.FS
 type Agent interface {
 	Status(ctx context.Context) (*api.Status, error)
 	Events(ctx context.Context, fn func(api.Event) error) error
-	Stop(ctx context.Context) error
+	// StopStandby stops the machine and keeps the agent (and this page)
+	// up while a page is open; Start starts it again there; Restart stops
+	// and boots it again in the same agent (an invalid config is refused
+	// with an *api.Error of code 400, and nothing stops).
+	StopStandby(ctx context.Context) error
+	Start(ctx context.Context, req api.StartRequest) error
+	Restart(ctx context.Context) error
 	Forwards(ctx context.Context) ([]portfwd.Forward, error)
 	AddForward(ctx context.Context, spec string) ([]portfwd.Forward, error)
 	RemoveForward(ctx context.Context, spec string) error
@@ -77,6 +83,7 @@ type Server struct {
 	token string
 	ec    *engine.Client
 	done  chan struct{}
+	pages pages
 
 	closeOnce sync.Once
 }
@@ -140,16 +147,41 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/machine", s.machine)
 	mux.HandleFunc("GET /api/events", s.events)
 	mux.HandleFunc("GET /api/machine/shell", s.vmTerminal)
-	mux.HandleFunc("POST /api/machine/stop", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.o.Agent.Stop(r.Context()); err != nil {
-			writeError(w, http.StatusBadGateway, err.Error())
-			return
-		}
-		w.WriteHeader(http.StatusAccepted)
-	})
+	s.machineRoutes(mux)
 	s.containerRoutes(mux)
 	s.settingsRoutes(mux)
 	s.portRoutes(mux)
 	s.resourceRoutes(mux)
 	return mux
+}
+
+// pages counts the open pages (their event streams), for the agent that
+// keeps a stopped machine's page up while one is open.
+type pages struct {
+	mu      sync.Mutex
+	n       int
+	changed chan struct{}
+}
+
+// add counts d more pages, and returns how many are open.
+func (p *pages) add(d int) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n += d
+	if p.changed != nil {
+		close(p.changed)
+		p.changed = nil
+	}
+	return p.n
+}
+
+// Pages is how many pages are open now, and a channel closed at the next
+// change.
+func (s *Server) Pages() (n int, changed <-chan struct{}) {
+	s.pages.mu.Lock()
+	defer s.pages.mu.Unlock()
+	if s.pages.changed == nil {
+		s.pages.changed = make(chan struct{})
+	}
+	return s.pages.n, s.pages.changed
 }

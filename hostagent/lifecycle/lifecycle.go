@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -72,8 +73,21 @@ func Start(ctx context.Context, o StartOptions) (*StartResult, error) {
 			return &StartResult{Status: *st}, nil
 		}
 		// Stopping, or ended with an error and winding down: a start
-		// waits for that agent to finish, then starts the machine.
-		fmt.Fprintf(o.Progress, "Machine %q is %s; waiting for it to stop, then starting it.\n", m.Name, st.State)
+		// waits for that agent to finish, then starts the machine; an
+		// agent that stands by (an open dashboard keeps it up) starts it.
+		if !st.Standby {
+			fmt.Fprintf(o.Progress, "Machine %q is %s; waiting for it to stop, then starting it.\n", m.Name, st.State)
+		}
+		standby, err := settle(ctx, client, pid)
+		if err != nil {
+			return nil, err
+		}
+		if standby {
+			res, err := startInAgent(ctx, o, client)
+			if res != nil || err != nil {
+				return res, err
+			}
+		}
 		if err := proc.WaitExit(ctx, pid, 100*time.Millisecond); err != nil {
 			return nil, fmt.Errorf("waiting for the host agent (pid %d) to stop: %w", pid, err)
 		}
@@ -89,6 +103,53 @@ func Start(ctx context.Context, o StartOptions) (*StartResult, error) {
 		return nil, err
 	}
 	st, err := follow(ctx, client, m, exited, o.Progress)
+	if err != nil {
+		return nil, err
+	}
+	return &StartResult{Status: *st}, nil
+}
+
+// settle waits until the agent either stands by (Status.Standby: a
+// stopped machine an open dashboard keeps its agent up for) or exits, and
+// says which.
+func settle(ctx context.Context, client *api.Client, pid int) (bool, error) {
+	for {
+		standby := false
+		_ = client.Events(ctx, func(ev api.Event) error {
+			if ev.Status != nil && ev.Status.Standby {
+				standby = true
+				return errDone
+			}
+			return nil
+		})
+		if standby {
+			return true, nil
+		}
+		if !proc.Alive(pid) {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("waiting for the host agent (pid %d) to stop: %w", pid, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// startInAgent starts the machine in the agent that stands by, and follows
+// the start; (nil, nil) when that agent is exiting after all (the caller
+// then waits for it and starts a new one).
+func startInAgent(ctx context.Context, o StartOptions, client *api.Client) (*StartResult, error) {
+	err := client.Start(ctx, api.StartRequest{Driver: o.Driver, Accel: o.Accel})
+	var refused *api.Error
+	if errors.As(err, &refused) && refused.Code == http.StatusConflict {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("starting machine %q in its host agent: %w", o.Machine.Name, err)
+	}
+	fmt.Fprintf(o.Progress, "Machine %q was stopped, its host agent kept up by an open dashboard; starting it there.\n", o.Machine.Name)
+	st, err := follow(ctx, client, o.Machine, nil, o.Progress)
 	if err != nil {
 		return nil, err
 	}

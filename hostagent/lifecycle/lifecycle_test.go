@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,5 +150,61 @@ func TestStartWaitsForAStoppingAgent(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "waiting for it to stop") {
 		t.Errorf("progress does not say it waits: %q", out.String())
+	}
+}
+
+// A start that meets a stopped machine whose agent stands by (a dashboard
+// page keeps it up) starts the machine in that agent, with the options it
+// was given, and follows it; it spawns nothing.
+func TestStartInAStandingByAgent(t *testing.T) {
+	m := machine(t)
+	if err := m.Ensure(); err != nil {
+		t.Fatal(err)
+	}
+	// The agent: a live process's pid (this test's), and a stand-in for
+	// its control API, with the agent's own types.
+	if err := os.WriteFile(m.Path(store.AgentPIDFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := sockets.Listen(m.AgentSocket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started atomic.Pointer[api.StartRequest]
+	status := func() api.Status {
+		if started.Load() != nil {
+			return api.Status{Machine: m.Name, State: api.StateRunning}
+		}
+		return api.Status{Machine: m.Name, State: api.StateStopped, Standby: true}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) { _ = json.NewEncoder(w).Encode(status()) })
+	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, _ *http.Request) {
+		st := status()
+		_ = json.NewEncoder(w).Encode(api.Event{Type: "status", Status: &st})
+	})
+	mux.HandleFunc("POST /v1/start", func(w http.ResponseWriter, r *http.Request) {
+		var req api.StartRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		started.Store(&req)
+		w.WriteHeader(http.StatusAccepted)
+	})
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+
+	var out bytes.Buffer
+	res, err := Start(context.Background(), StartOptions{Machine: m, Exe: "/nonexistent", ImageDir: t.TempDir(), Accel: "tcg", Progress: &out, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatalf("start in a standing-by agent: %v (progress: %q)", err, out.String())
+	}
+	if res.Status.State != api.StateRunning || res.AlreadyRunning {
+		t.Errorf("result %+v", res)
+	}
+	if req := started.Load(); req == nil || req.Accel != "tcg" {
+		t.Errorf("the agent was asked %+v, want a start with accel tcg", req)
+	}
+	if !strings.Contains(out.String(), "starting it there") {
+		t.Errorf("progress %q does not say where it starts", out.String())
 	}
 }

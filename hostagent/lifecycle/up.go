@@ -74,20 +74,11 @@ func CheckConfig(m store.Machine, path string, w io.Writer) error {
 	if err := config.WriteDefault(path); err != nil {
 		return err
 	}
-	r, warnings, err := config.LoadResolved(path, hostagent.HostLimits())
+	warnings, err := hostagent.ValidateConfig(m, path)
 	for _, s := range warnings {
 		fmt.Fprintf(w, "warning: %s: %s\n", path, s)
 	}
-	if err != nil {
-		return err
-	}
-	if err := hostagent.CheckDiskGrowth(m, r.DiskGiB); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := hostagent.CheckArch(m, r.Arch); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
+	return err
 }
 
 // ImageArch is the architecture of the guest image machine m boots: the

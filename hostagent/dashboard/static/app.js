@@ -17,7 +17,7 @@ const h = (tag, attrs = {}, ...kids) => {
   return e;
 };
 
-const state = { groups: [], machine: null, filter: "", selected: null };
+const state = { groups: [], machine: null, filter: "", selected: null, phases: [] };
 
 async function api(method, path, body) {
   const opts = { method, headers: {} };
@@ -74,8 +74,10 @@ async function loadContainers() {
       state.groups = await api("GET", "/api/containers");
       $("#engine-error").hidden = true;
     } catch (e) {
+      // A stopped machine's banner says why already.
+      const stopped = state.machine && (state.machine.state === "stopped" || state.machine.state === "error");
       $("#engine-error").textContent = "The engine does not answer: " + e.message;
-      $("#engine-error").hidden = false;
+      $("#engine-error").hidden = stopped;
       state.groups = [];
     }
     renderContainers();
@@ -463,12 +465,93 @@ async function portAction(method, path) {
 
 // ---- the machine ----
 
+function stateText(st) {
+  return st.state + (st.phase ? " (" + st.phase + ")" : "");
+}
+
 function setMachine(st) {
+  const was = state.machine;
   state.machine = st;
   const b = $("#machine-state");
-  b.textContent = st.state + (st.phase ? " (" + st.phase + ")" : "");
+  b.textContent = stateText(st);
   b.className = "badge " + st.state;
+  // The phases of a stop, start or restart as the agent's events give
+  // them, each once, until the machine is up (or stopped) again.
+  const isUp = (s) => s.state === "running" || s.state === "degraded" || s.state === "paused";
+  const up = isUp(st), text = stateText(st), ph = state.phases;
+  if (ph[ph.length - 1] !== text) {
+    if (!up && was && isUp(was)) ph.length = 0; // a new stop or restart begins
+    if (ph.length || !up) ph.push(text);
+  }
+  $("#machine-phases").textContent = ph.join(" → ");
+  const stopped = st.state === "stopped" || st.state === "error";
+  $("#machine-start").hidden = !stopped;
+  $("#machine-restart").hidden = stopped;
+  $("#machine-stop").hidden = stopped;
+  $("#machine-restart").disabled = $("#machine-stop").disabled = st.state === "stopping";
+  $("#stopped-banner").hidden = !stopped;
+  if (stopped) $("#engine-error").hidden = true;
+  $("#stopped-text").textContent = st.state === "error" ? "The machine stopped: " + st.error : "The machine is stopped.";
+  if (up && was && !isUp(was)) {
+    // The engine is back: list everything again.
+    loadContainers(); loadResources(); loadForwards(); loadSettings();
+  }
   renderMachine();
+  renderTimeline(st.timeline);
+}
+
+// machineAction asks the agent to start, restart or stop the machine. An
+// invalid config refuses a start or restart (nothing is stopped): each
+// problem is shown next to its setting.
+async function machineAction(action) {
+  const ask = {
+    stop: ["Stop the machine? Its containers get SIGTERM. This page stays, to start it again.", "Stop"],
+    restart: ["Restart the machine? Its containers get SIGTERM; the VM boots again with the saved settings.", "Restart"],
+  }[action];
+  if (ask && !(await confirmDialog(...ask))) return;
+  $("#machine-error").hidden = true;
+  clearFieldErrors();
+  state.phases = [];
+  const r = await fetch("/api/machine/" + action, { method: "POST" });
+  if (r.ok) return;
+  const j = await r.json().catch(() => ({}));
+  const errs = j.errors || { "": j.message || r.statusText };
+  showFieldErrors(errs);
+  $("#machine-error").textContent = `${action}: not done: ` + Object.values(errs).join("\n");
+  $("#machine-error").hidden = false;
+}
+
+// renderTimeline shows where the last start's time went: the agent's
+// stages, each as long as it took, and the guest's boot, each step when
+// it ended (what `berth status` prints).
+function renderTimeline(tl) {
+  if (!tl || !tl.stages || !tl.stages.length) return;
+  const secs = (s) => s < 1 ? s.toFixed(2) + "s" : s.toFixed(1) + "s";
+  const total = tl.stages.reduce((a, s) => a + s.seconds, 0);
+  const bar = (from, len, of) => h("td", { class: "bar" }, h("span", { style: `margin-left:${100 * from / of}%;width:${100 * len / of}%` }));
+  let at = 0;
+  const stages = h("table", { class: "timeline", id: "timeline-stages" },
+    h("thead", {}, h("tr", {}, h("th", {}, `Started in ${secs(total)}`), h("th", {}, "took"), h("th", {}, ""))),
+    h("tbody", {}, tl.stages.map((s) => {
+      const row = h("tr", { "data-stage": s.name }, h("td", {}, s.name), h("td", { class: "secs" }, secs(s.seconds)), bar(at, s.seconds, total || 1));
+      at += s.seconds;
+      return row;
+    })));
+  const parts = [stages];
+  if (tl.adopted) {
+    parts.push(h("p", { class: "muted" }, "The VM was running already (adopted): no boot."));
+  } else if (tl.guest && tl.guest.length) {
+    const end = tl.guest[tl.guest.length - 1].at || 1;
+    let prev = 0;
+    parts.push(h("table", { class: "timeline guest", id: "timeline-guest" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Guest boot, each step ended at"), h("th", {}, "at"), h("th", {}, ""))),
+      h("tbody", {}, tl.guest.map((m) => {
+        const row = h("tr", { "data-mark": m.name }, h("td", {}, m.name), h("td", { class: "secs" }, secs(m.at)), bar(prev, Math.max(0, m.at - prev), end));
+        prev = m.at;
+        return row;
+      }))));
+  }
+  $("#timeline").replaceChildren(...parts);
 }
 
 function duration(from) {
@@ -519,8 +602,23 @@ function showSettings(s) {
 
 function setRestartNote(restart) {
   const n = $("#settings-note");
-  n.textContent = restart ? "Restart to apply: `berth restart` (this page comes back with the machine)." : "";
+  n.textContent = restart ? "Restart to apply." : "";
   n.className = restart ? "restart" : "muted";
+  $("#settings-restart").hidden = !restart;
+}
+
+function clearFieldErrors() {
+  for (const e of document.querySelectorAll("[data-error-for]")) e.textContent = "";
+  for (const el of $("#settings").elements) el.classList.remove("invalid");
+}
+
+function showFieldErrors(errs) {
+  for (const [k, msg] of Object.entries(errs)) {
+    const box = document.querySelector(`[data-error-for="${CSS.escape(k)}"]`) || document.querySelector('[data-error-for=""]');
+    box.textContent = box.textContent ? box.textContent + "\n" + msg : msg;
+    const el = $("#settings").elements.namedItem(k);
+    if (el) el.classList.add("invalid");
+  }
 }
 
 async function saveSettings(ev) {
@@ -529,8 +627,7 @@ async function saveSettings(ev) {
   for (const el of $("#settings").elements) {
     if (el.name && el.value !== (settingsLoaded[el.name] || "")) values[el.name] = el.value;
   }
-  for (const e of document.querySelectorAll("[data-error-for]")) e.textContent = "";
-  for (const el of $("#settings").elements) el.classList.remove("invalid");
+  clearFieldErrors();
   if (!Object.keys(values).length) { $("#settings-note").textContent = "Nothing changed."; return; }
   const r = await fetch("/api/settings", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ values }) });
   const j = await r.json().catch(() => ({}));
@@ -539,13 +636,7 @@ async function saveSettings(ev) {
     if (!j.restart) $("#settings-note").textContent = "Saved.";
     return;
   }
-  const errs = j.errors || { "": j.message || r.statusText };
-  for (const [k, msg] of Object.entries(errs)) {
-    const box = document.querySelector(`[data-error-for="${CSS.escape(k)}"]`) || document.querySelector('[data-error-for=""]');
-    box.textContent = msg;
-    const el = $("#settings").elements.namedItem(k);
-    if (el) el.classList.add("invalid");
-  }
+  showFieldErrors(j.errors || { "": j.message || r.statusText });
   $("#settings-note").textContent = "Not saved.";
 }
 
@@ -568,10 +659,11 @@ document.addEventListener("DOMContentLoaded", () => {
     logs.schedule();
   });
   $("#machine-shell").addEventListener("click", () => openPanel({ id: null, name: "Shell in the VM", vm: true }));
-  $("#machine-stop").addEventListener("click", async () => {
-    if (!(await confirmDialog("Stop the machine? Its containers get SIGTERM; this page goes away with the agent.", "Stop"))) return;
-    try { await api("POST", "/api/machine/stop"); } catch (e) { toast("stop: " + e.message); }
-  });
+  $("#machine-stop").addEventListener("click", () => machineAction("stop"));
+  $("#machine-restart").addEventListener("click", () => machineAction("restart"));
+  $("#settings-restart").addEventListener("click", () => machineAction("restart"));
+  $("#machine-start").addEventListener("click", () => machineAction("start"));
+  $("#banner-start").addEventListener("click", () => machineAction("start"));
   $("#settings").addEventListener("submit", saveSettings);
   $("#forward-add").addEventListener("submit", async (ev) => {
     ev.preventDefault();

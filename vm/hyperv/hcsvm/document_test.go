@@ -62,7 +62,7 @@ func TestDocumentSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	var d struct {
-		SchemaVersion struct{ Major, Minor int }
+		SchemaVersion  struct{ Major, Minor int }
 		VirtualMachine struct {
 			StopOnReset bool
 			Chipset     struct {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -167,7 +168,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		}
 	}
 	e := &testEnv{hcs: newFakeHCS(), disks: &fileDisks{}, images: images, data: data}
-	e.m = newManager("linux", images, data, e.hcs, e.disks)
+	e.m = newManager(runtime.GOOS, images, data, e.hcs, e.disks)
 	e.m.stopTimeout = 2 * time.Second
 	return e
 }
@@ -206,7 +207,7 @@ func TestManagerStartMakesTheMachine(t *testing.T) {
 	// The document names the machine's own files and the caller's SID.
 	id := computeSystemID(testSID, "default")
 	doc := e.hcs.doc(id)
-	for _, w := range []string{filepath.Join(dir, "initrd.img"), filepath.Join(dir, "data.vhdx"), filepath.Join(e.images, "vmlinuz"), "(A;;FA;;;" + testSID + ")", `"Count": 2`, `"SizeInMB": 2048`} {
+	for _, w := range []string{jsonText(filepath.Join(dir, "initrd.img")), jsonText(filepath.Join(dir, "data.vhdx")), jsonText(filepath.Join(e.images, "vmlinuz")), "(A;;FA;;;" + testSID + ")", `"Count": 2`, `"SizeInMB": 2048`} {
 		if !strings.Contains(doc, w) {
 			t.Errorf("document lacks %q:\n%s", w, doc)
 		}
@@ -220,6 +221,13 @@ func TestManagerStartMakesTheMachine(t *testing.T) {
 	if got, _ := e.m.State(ctx, testSID, "default"); got != st {
 		t.Errorf("State = %+v", got)
 	}
+}
+
+// jsonText is s as it reads inside a JSON string (Windows' backslashes
+// doubled).
+func jsonText(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
 }
 
 func readInitrdConfig(t *testing.T, path, base string) guestconfig.Config {
@@ -462,16 +470,17 @@ func TestParseProperties(t *testing.T) {
 }
 
 func TestLayoutIsPerUserAndMachine(t *testing.T) {
-	a, err := newLayout("/img", "/data", testSID, "default")
+	img, data := filepath.Join("/", "img"), filepath.Join("/", "data")
+	a, err := newLayout(img, data, testSID, "default")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := newLayout("/img", "/data", "S-1-5-21-1-2-3-1001", "default")
-	c, _ := newLayout("/img", "/data", testSID, "work")
+	b, _ := newLayout(img, data, "S-1-5-21-1-2-3-1001", "default")
+	c, _ := newLayout(img, data, testSID, "work")
 	if a.dir == b.dir || a.dir == c.dir || a.id == b.id || a.id == c.id || a.dataDisk == c.dataDisk {
 		t.Errorf("layouts collide: %+v %+v %+v", a, b, c)
 	}
-	if a.rootVHD != b.rootVHD || a.kernel != "/img/vmlinuz" {
+	if a.rootVHD != b.rootVHD || a.kernel != filepath.Join(img, "vmlinuz") {
 		t.Errorf("the image's files: %+v", a)
 	}
 }

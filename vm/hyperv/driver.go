@@ -133,12 +133,12 @@ func (d *Driver) waitGuest(ctx context.Context, vmID string) error {
 		last = err
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for the guest of the Hyper-V machine %s to listen on vsock port %d: %w (last: %v)", d.m.Name, LinkPort, ctx.Err(), last)
+			return fmt.Errorf("waiting for the guest of the Hyper-V machine %s to listen on vsock port %d: %w (last: %w)", d.m.Name, LinkPort, ctx.Err(), last)
 		case <-time.After(pollGuest):
 		}
 		st, err := d.mgr.State(ctx, d.userSID, d.m.Name)
 		if err == nil && st.State != StateRunning {
-			return fmt.Errorf("the Hyper-V machine %s stopped before its guest listened (%v)", d.m.Name, last)
+			return fmt.Errorf("the Hyper-V machine %s stopped before its guest listened (%w)", d.m.Name, last)
 		}
 	}
 }

@@ -174,7 +174,7 @@ func (m *manager) Stop(ctx context.Context, userSID, machine string) error {
 		if err != nil {
 			// Not shut down in time, or it could not be asked: end it.
 			if terr := m.hcs.Terminate(context.WithoutCancel(ctx), l.id); terr != nil && !errors.Is(terr, errNotFound) {
-				return fmt.Errorf("stopping the Hyper-V machine %s: %w (after the shutdown: %v)", machine, terr, err)
+				return fmt.Errorf("stopping the Hyper-V machine %s: %w (after the shutdown: %w)", machine, terr, err)
 			}
 		}
 	}
@@ -204,7 +204,7 @@ func (m *manager) forget(ctx context.Context, id string) error {
 	}
 	// A stopped system refuses to terminate; it is closed all the same.
 	if cerr := m.hcs.Close(ctx, id); cerr != nil && !errors.Is(cerr, errNotFound) {
-		return fmt.Errorf("forgetting the compute system %s: %w (terminate: %v)", id, cerr, err)
+		return fmt.Errorf("forgetting the compute system %s: %w (terminate: %w)", id, cerr, err)
 	}
 	return nil
 }

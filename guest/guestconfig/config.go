@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -82,6 +84,13 @@ type Config struct {
 	Network Network `json:"network"`
 	// DataDisk is the persistent disk mounted at /var/lib/docker.
 	DataDisk DataDisk `json:"dataDisk"`
+	// RootDevice is the image's read-only root disk; empty: RootDeviceVirtio.
+	RootDevice string `json:"rootDevice,omitempty"`
+	// Link, when set, is where the network link arrives in a VM without a
+	// card of its own: "vsock:PORT", an AF_VSOCK port the host dials (a
+	// Hyper-V VM, over hv_sock). The init then makes eth0 a tap carrying
+	// the link's frames, as in WSL. Empty: eth0 is the VM's virtio card.
+	Link string `json:"link,omitempty"`
 	// Engine settings.
 	Engine Engine `json:"engine"`
 	// Shares are host folders to mount before the engine starts, parents
@@ -182,9 +191,50 @@ func Default() Config {
 	}
 }
 
+// RootDeviceVirtio is the root disk of a VM whose disks are virtio (QEMU,
+// vz): the first one.
+const RootDeviceVirtio = "/dev/vda"
+
+// Root is the root disk's device.
+func (c Config) Root() string {
+	if c.RootDevice == "" {
+		return RootDeviceVirtio
+	}
+	return c.RootDevice
+}
+
+// HyperV is cfg for a VM of the Host Compute Service: its disks are SCSI
+// (hv_storvsc: the root disk /dev/sda, the data disk /dev/sdb), it has no
+// card (the link is the AF_VSOCK port LinkVsockPort, over hv_sock), and
+// its integration services (hv_utils: the host's shutdown request, time)
+// and balloon are Hyper-V's, not virtio's.
+func HyperV(cfg Config) Config {
+	cfg.RootDevice = "/dev/sda"
+	cfg.DataDisk.Device = "/dev/sdb"
+	cfg.Link = fmt.Sprintf("vsock:%d", LinkVsockPort)
+	mods := []string{"hv_sock", "hv_utils", "hv_balloon"}
+	for _, m := range cfg.Modules {
+		if !strings.HasPrefix(m, "virtio_") && !slices.Contains(mods, m) {
+			mods = append(mods, m)
+		}
+	}
+	cfg.Modules = mods
+	return cfg
+}
+
 // Validate checks the config of a VM; it returns every problem at once.
 func (c Config) Validate() error {
 	errs := append(c.validateCommon(), c.Network.validate()...)
+	if c.RootDevice != "" && (!strings.HasPrefix(c.RootDevice, "/dev/") || path.Clean(c.RootDevice) != c.RootDevice) {
+		errs = append(errs, fmt.Errorf("rootDevice: %q is not a clean path under /dev", c.RootDevice))
+	}
+	if c.Link != "" {
+		p, ok := strings.CutPrefix(c.Link, "vsock:")
+		n, err := strconv.ParseUint(p, 10, 32)
+		if !ok || err != nil || n == 0 || n == 1<<32-1 || strconv.FormatUint(n, 10) != p {
+			errs = append(errs, fmt.Errorf("link: %q, want vsock:PORT with a port from 1 to %d", c.Link, uint32(1<<32-2)))
+		}
+	}
 	for i, sh := range c.Shares {
 		if sh.Tag == "" || len(sh.Tag) > 36 {
 			errs = append(errs, fmt.Errorf("shares[%d].tag: %q must be 1-36 bytes (virtiofs' limit)", i, sh.Tag))

@@ -4,13 +4,16 @@
 // off cleanly (stage 2).
 //
 // Stage 1 (initramfs): print guestconfig.MarkerInitStarted, mount /proc,
-// /sys and devtmpfs, read guestconfig.Path, load /modules in /modules/order,
-// mount /dev/vda read-only under a tmpfs overlay, move /proc /sys /dev into
+// /sys and devtmpfs, read guestconfig.Path, load /modules in /modules/order
+// (/modules/order.hyperv when the config's root disk is SCSI: a Hyper-V
+// VM), mount the root disk (/dev/vda; /dev/sda on Hyper-V) read-only under
+// a tmpfs overlay, move /proc /sys /dev into
 // it, delete the initramfs's files and switch root (MS_MOVE + chroot) in the
 // same process.
 //
 // Stage 2: system mounts, clock, hostname, one modprobe for config.Modules,
-// eth0 with one `ip -batch`, the firewall with one `iptables-restore`, the
+// eth0 (the virtio card, or with config.Link a tap carrying the link's
+// frames from an AF_VSOCK port, as in WSL mode) with one `ip -batch`, the firewall with one `iptables-restore`, the
 // data disk in parallel with the network, then the guest agent API and the
 // engine. Every error is recorded for /v1/health and the console; only an
 // error that leaves no way to report it (no root disk, no config) powers

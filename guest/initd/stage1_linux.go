@@ -15,7 +15,6 @@ import (
 )
 
 const (
-	rootDevice  = "/dev/vda" // the image's rootfs.img, attached first
 	modulesDir  = "/modules"
 	stage1Dir   = "/.berth"
 	diskTimeout = 15 * time.Second
@@ -47,13 +46,15 @@ func (in *Init) stage1() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading machine config: %w", err)
 	}
-	if err := in.loadInitramfsModules(); err != nil {
+	// The image's rootfs.img, attached first: a virtio or a SCSI disk.
+	rootDevice, order := rootBoot(cfg)
+	if err := in.loadInitramfsModules(order); err != nil {
 		return nil, err
 	}
 	if err := waitForFile(rootDevice, diskTimeout); err != nil {
 		return nil, fmt.Errorf("root disk: %w", err)
 	}
-	newRoot, err := mountOverlayRoot()
+	newRoot, err := mountOverlayRoot(rootDevice)
 	if err != nil {
 		return nil, err
 	}
@@ -72,8 +73,9 @@ func (in *Init) stage1() ([]byte, error) {
 	return cfg, nil
 }
 
-func (in *Init) loadInitramfsModules() error {
-	f, err := os.Open(filepath.Join(modulesDir, "order"))
+// loadInitramfsModules loads the modules /modules/<order> lists, in order.
+func (in *Init) loadInitramfsModules(order string) error {
+	f, err := os.Open(filepath.Join(modulesDir, order))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // a kernel with everything built in
 	} else if err != nil {
@@ -127,7 +129,7 @@ func waitForFile(path string, timeout time.Duration) error {
 
 // mountOverlayRoot mounts the root disk read-only with a tmpfs on top, so
 // the machine can write anywhere and every boot starts from the image.
-func mountOverlayRoot() (string, error) {
+func mountOverlayRoot(rootDevice string) (string, error) {
 	lower, rw, root := stage1Dir+"/lower", stage1Dir+"/rw", stage1Dir+"/root"
 	if err := mountAll([]mountSpec{
 		{source: rootDevice, target: lower, fstype: "ext4", flags: unix.MS_RDONLY, data: "noload"},

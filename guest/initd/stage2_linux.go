@@ -42,7 +42,14 @@ func (in *Init) stage2() {
 	in.boot.mark(markModules)
 	in.registerBinfmt()
 	in.goSafe("power button", in.watchPowerButton)
-	netErr := in.setupNetwork()
+	in.setPoweroffCmd()
+	var netErr error
+	if in.cfg.Link != "" {
+		netErr = in.startLinkTap()
+	}
+	if netErr == nil {
+		netErr = in.setupNetwork()
+	}
 	fwErr := in.afterNetwork(netErr)
 	in.mountShares()
 	in.goSafe("engine", func() {
@@ -79,6 +86,49 @@ func (in *Init) serveAPIBehindFirewall() error {
 		in.logf("not serving the guest agent API: without the firewall anything on the network could reach it")
 	}
 	return fwErr
+}
+
+// poweroffCmd is what the kernel runs when something asks the machine to
+// power off in an orderly way (orderly_poweroff: Hyper-V's shutdown
+// request through hv_utils): a SIGPWR to this init, which stops the engine
+// and powers off. The default, /sbin/poweroff, does not exist in the
+// image, and the kernel would then power off at once.
+const poweroffCmd = "/usr/bin/busybox kill -PWR 1"
+
+func (in *Init) setPoweroffCmd() {
+	if err := os.WriteFile("/proc/sys/kernel/poweroff_cmd", []byte(poweroffCmd+"\n"), 0o644); err != nil {
+		in.warnf("setting the kernel's poweroff command: %v", err)
+	}
+}
+
+// startLinkTap makes eth0 a tap joined to the host agent's switch through
+// the config's link, in a VM without a card of Berth's (a Hyper-V VM: the
+// AF_VSOCK port the host dials over hv_sock), as the WSL mode does; the
+// rest of the network setup is the VM's. The VM is the machine's own and
+// the host dials it by its id, so no link header is sent.
+func (in *Init) startLinkTap() error {
+	link, err := ParseLink(in.cfg.Link)
+	if err != nil {
+		return err
+	}
+	l, err := listenVsock(link.VsockPort())
+	if err != nil {
+		return fmt.Errorf("network link: listening on vsock port %d (is hv_sock loaded?): %w", link.VsockPort(), err)
+	}
+	tap, err := openTap("eth0", guestconfig.GuestMAC)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	sw := &linkSwitch{tap: tap, logf: in.logf}
+	if hello, err := in.linkHello(); err == nil {
+		sw.hello = hello
+	} else {
+		in.warnf("network link: %v", err)
+	}
+	in.goSafe("network link", func() { _ = sw.serve(l) })
+	in.logf("network link: listening on %s", l.Addr())
+	return nil
 }
 
 func mountSystem() error {

@@ -15,6 +15,9 @@ const (
 	InitramfsInit        = "init"          // the guest init, PID 1
 	InitramfsModulesDir  = "modules"       // decompressed .ko files
 	InitramfsModuleOrder = "modules/order" // .ko file names, one per line, load order
+	// InitramfsModuleOrderHyperV is the load order of a Hyper-V VM
+	// (HyperVInitramfsModules), over the same files.
+	InitramfsModuleOrderHyperV = "modules/order.hyperv"
 )
 
 // InitramfsFile is one regular file of the initramfs.
@@ -24,18 +27,27 @@ type InitramfsFile struct {
 	Data []byte
 }
 
-// InitramfsContents lays out the base initramfs: /init, the modules in load
-// order, and /modules/order. Directories the init mounts on are included so
-// it need not create them. /dev/console is not: the kernel's built-in
-// initramfs, unpacked first, already has it.
-func InitramfsContents(initBinary []byte, modules []InitramfsFile) []InitramfsFile {
+// InitramfsContents lays out the base initramfs: /init, the modules of a
+// virtio VM in load order and /modules/order, then the modules only a
+// Hyper-V VM needs and /modules/order.hyperv (hyperv: the names of its
+// load order, over both sets of files). Directories the init mounts on
+// are included so it need not create them. /dev/console is not: the
+// kernel's built-in initramfs, unpacked first, already has it.
+func InitramfsContents(initBinary []byte, modules, hypervOnly []InitramfsFile, hyperv []string) []InitramfsFile {
 	files := []InitramfsFile{{Name: InitramfsInit, Mode: 0o755, Data: initBinary}}
 	var order strings.Builder
 	for _, m := range modules {
 		files = append(files, InitramfsFile{Name: InitramfsModulesDir + "/" + m.Name, Mode: 0o644, Data: m.Data})
 		order.WriteString(m.Name + "\n")
 	}
-	return append(files, InitramfsFile{Name: InitramfsModuleOrder, Mode: 0o644, Data: []byte(order.String())})
+	files = append(files, InitramfsFile{Name: InitramfsModuleOrder, Mode: 0o644, Data: []byte(order.String())})
+	for _, m := range hypervOnly {
+		files = append(files, InitramfsFile{Name: InitramfsModulesDir + "/" + m.Name, Mode: 0o644, Data: m.Data})
+	}
+	if len(hyperv) > 0 {
+		files = append(files, InitramfsFile{Name: InitramfsModuleOrderHyperV, Mode: 0o644, Data: []byte(strings.Join(hyperv, "\n") + "\n")})
+	}
+	return files
 }
 
 // initramfsDirs are created before the files, in this order.

@@ -13,7 +13,7 @@ import (
 
 func TestWriteInitramfs(t *testing.T) {
 	mods := []InitramfsFile{{Name: "virtio_blk.ko", Data: []byte("vb")}, {Name: "overlay.ko", Data: []byte("ov")}}
-	files := InitramfsContents([]byte("#!init"), mods)
+	files := InitramfsContents([]byte("#!init"), mods, nil, nil)
 	mtime := time.Unix(1700000000, 0)
 	var a, b bytes.Buffer
 	if err := WriteInitramfs(&a, files, mtime); err != nil {

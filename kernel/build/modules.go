@@ -13,6 +13,15 @@ import (
 // shutdown request from QEMU's system_powerdown) before the root is mounted.
 var InitramfsModules = []string{"virtio_blk", "overlay", "button", "evdev"}
 
+// HyperVInitramfsModules are the same for a VM of the Host Compute Service
+// (the Hyper-V driver), whose disks are SCSI on VMBus: the VMBus itself
+// (hv_vmbus), its storage driver (hv_storvsc, which brings the SCSI core)
+// and SCSI disks (sd_mod). They have a load order of their own
+// (InitramfsModuleOrderHyperV), which the init follows when its config
+// names a SCSI root disk; a QEMU boot never loads them (hv_vmbus refuses
+// to load outside Hyper-V).
+var HyperVInitramfsModules = []string{"hv_vmbus", "hv_storvsc", "sd_mod", "overlay", "button", "evdev"}
+
 // ModuleDeps is modules.dep: each module's path (relative to
 // /lib/modules/<release>) and the paths of all modules it needs, directly or
 // not.

@@ -3,7 +3,15 @@
 // berth-service, reached by the unelevated host agent over hvsock.
 package hyperv
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/berth-dev/berth/guest/guestconfig"
+	"github.com/berth-dev/berth/store"
+)
 
 // MachineRequest is everything the elevated service accepts from the user's
 // agent about a Hyper-V machine: a name and sizes, never a path, a command
@@ -21,7 +29,7 @@ type MachineRequest struct {
 
 // MachineState is the service's answer about one machine.
 type MachineState struct {
-	// State is "running", "stopped" or "absent".
+	// State is StateRunning, StateStopped or StateAbsent.
 	State string `json:"state"`
 	// VMID is the compute system's id, which hvsock addresses dial
 	// (winio.HvsockAddr{VMID: ...}); empty unless running.
@@ -37,4 +45,66 @@ type Manager interface {
 	Start(ctx context.Context, userSID string, req MachineRequest) (MachineState, error)
 	Stop(ctx context.Context, userSID, machine string) error
 	State(ctx context.Context, userSID, machine string) (MachineState, error)
+}
+
+// MachineState.State's values.
+const (
+	StateRunning = "running"
+	StateStopped = "stopped"
+	StateAbsent  = "absent"
+)
+
+// LinkPort is the AF_VSOCK port the guest init listens on for the network
+// link in a Hyper-V VM (guestconfig.Config.Link): the VM is the machine's
+// alone, so the one default port serves (WSL's shared VM needs one per
+// distro). The VM's document lets the user connect to it, and the agent
+// dials it as the Hyper-V socket service VsockServiceID(LinkPort).
+const LinkPort = guestconfig.LinkVsockPort
+
+// VsockServiceID is the Hyper-V socket service id of an AF_VSOCK port: the
+// port in the first field of a fixed GUID (go-winio's VsockServiceID and
+// Linux's hv_sock agree on it).
+func VsockServiceID(port uint32) string {
+	return fmt.Sprintf("%08x-facb-11e6-bd58-64006a7986d3", port)
+}
+
+// Limits of a machine, as the service takes them (Hyper-V's own maxima are
+// higher; these keep a bad request from asking the host for everything).
+const (
+	MaxCPUs      = 64
+	MinMemoryMiB = 256
+	MaxMemoryMiB = 1 << 20 // 1 TiB
+	// MaxDiskGiB: a VHDX holds up to 64 TiB.
+	MaxDiskGiB = 64 << 10
+)
+
+// Validate reports every problem with the request at once, each naming
+// its field (the JSON name).
+func (r MachineRequest) Validate() error {
+	var errs []error
+	if err := store.ValidateName(r.Machine); err != nil {
+		errs = append(errs, fmt.Errorf("machine: %w", err))
+	}
+	if r.CPUs < 1 || r.CPUs > MaxCPUs {
+		errs = append(errs, fmt.Errorf("cpus: %d, want 1 to %d", r.CPUs, MaxCPUs))
+	}
+	if r.MemoryMiB < MinMemoryMiB || r.MemoryMiB > MaxMemoryMiB {
+		errs = append(errs, fmt.Errorf("memoryMiB: %d, want %d to %d", r.MemoryMiB, MinMemoryMiB, MaxMemoryMiB))
+	}
+	if r.DiskGiB < 1 || r.DiskGiB > MaxDiskGiB {
+		errs = append(errs, fmt.Errorf("diskGiB: %d, want 1 to %d", r.DiskGiB, MaxDiskGiB))
+	}
+	return errors.Join(errs...)
+}
+
+// sidRE is a SID in its string form, S-1-<authority>-<sub>...: nothing
+// else may go into a security descriptor.
+var sidRE = regexp.MustCompile(`^S-1-[0-9]{1,14}(-[0-9]{1,10}){1,15}$`)
+
+// ValidSID checks a SID's string form.
+func ValidSID(sid string) error {
+	if !sidRE.MatchString(sid) {
+		return fmt.Errorf("user SID %q: not a SID (S-1-...)", sid)
+	}
+	return nil
 }

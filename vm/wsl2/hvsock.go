@@ -1,12 +1,12 @@
 package wsl2
 
 import (
-	"context"
 	"fmt"
 	"hash/fnv"
-	"net"
 	"regexp"
 	"strings"
+
+	"github.com/berth-dev/berth/internal/hvsock"
 )
 
 // LinkPort is the AF_VSOCK port the guest init of the distro listens on
@@ -30,11 +30,11 @@ const linkPortBase = 1 << 30
 // linkArg is the init's --link value for the distro.
 func linkArg(distro string) string { return fmt.Sprintf("vsock:%d", LinkPort(distro)) }
 
-// hvsockDialer connects to an AF_VSOCK port of a Hyper-V VM: go-winio on
-// Windows, a test's fake elsewhere.
-type hvsockDialer interface {
-	DialHvsock(ctx context.Context, vmID string, port uint32) (net.Conn, error)
-}
+// hvsockDialer connects to an AF_VSOCK port of the WSL VM (package
+// hvsock); WSL lets the user who started it connect to its VM's sockets.
+type hvsockDialer = hvsock.Dialer
+
+func newHvsockDialer() hvsockDialer { return hvsock.New() }
 
 // wslinfoPath is the symlink WSL's init makes to itself in every distro
 // (INIT_ANY_SYMLINK("/bin/" WSLINFO_NAME, "/init") in src/linux/init/config.cpp).

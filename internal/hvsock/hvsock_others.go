@@ -1,6 +1,6 @@
 //go:build !windows
 
-package wsl2
+package hvsock
 
 import (
 	"context"
@@ -15,4 +15,5 @@ func (noHvsock) DialHvsock(context.Context, string, uint32) (net.Conn, error) {
 	return nil, errors.New("hvsock: Hyper-V sockets exist on Windows only")
 }
 
-func newHvsockDialer() hvsockDialer { return noHvsock{} }
+// New is the system's Dialer: none outside Windows.
+func New() Dialer { return noHvsock{} }

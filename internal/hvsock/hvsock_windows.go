@@ -1,4 +1,4 @@
-package wsl2
+package hvsock
 
 import (
 	"context"
@@ -9,8 +9,9 @@ import (
 	"github.com/Microsoft/go-winio/pkg/guid"
 )
 
-// winioDialer dials Hyper-V sockets with go-winio. WSL lets the user who
-// started it connect to its VM's sockets.
+// winioDialer dials Hyper-V sockets with go-winio. Who may connect is the
+// VM's to say: WSL lets the user who started it connect to its VM's
+// sockets; a Berth Hyper-V machine lets its user connect to its link port.
 type winioDialer struct{}
 
 func (winioDialer) DialHvsock(ctx context.Context, vmID string, port uint32) (net.Conn, error) {
@@ -21,4 +22,5 @@ func (winioDialer) DialHvsock(ctx context.Context, vmID string, port uint32) (ne
 	return winio.Dial(ctx, &winio.HvsockAddr{VMID: id, ServiceID: winio.VsockServiceID(port)})
 }
 
-func newHvsockDialer() hvsockDialer { return winioDialer{} }
+// New is the system's Dialer.
+func New() Dialer { return winioDialer{} }

@@ -7,12 +7,11 @@ import (
 	"github.com/berth-dev/berth/vm"
 )
 
-// The Hyper-V driver is registered on every OS, so every OS's
+// The Hyper-V driver is registered by the package of berth-service's
+// client (winservice), which imports this one for the contract: this
+// package cannot import it. It is registered on every OS, so every OS's
 // capabilities are known and tested; it runs on Windows, through
 // berth-service.
-func init() {
-	vm.Register(Factory(nil))
-}
 
 // ErrNoService: this build links no client of berth-service, which the
 // driver needs to create its VM.

@@ -88,6 +88,9 @@ func engineSupervisor(ctx context.Context, cfg Config, features FeatureReader, e
 		return nil, err.Error()
 	}
 	root := DataRoot(os.Getenv("ProgramData"))
+	if err := SecureServiceDir(root); err != nil {
+		return nil, err.Error()
+	}
 	if err := prepareDataRoot(root); err != nil {
 		return nil, err.Error()
 	}

@@ -33,7 +33,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "berth-service runs as a Windows service, installed by Berth's per-machine package")
 		os.Exit(2)
 	}
-	cfg.HyperV = hyperVManager()
+	cfg.HyperV, err = hyperVManager()
+	if err != nil {
+		cfg.HyperV = noHyperV{fmt.Errorf("berth-service has no Hyper-V machines: %w", err)}
+	}
 	if err := svc.Run(serviceName, &handler{cfg: cfg}); err != nil {
 		os.Exit(1)
 	}

@@ -46,7 +46,7 @@ func TestServiceMSITables(t *testing.T) {
 	dir, version := dist(t)
 	pkg := filepath.Join(dir, msi.ServiceFileName(version))
 	for name, wants := range map[string][]string{
-		"File":           {"\tberth-service.exe\t"},
+		"File":           {"\tberth-service.exe\t", "\tvmlinuz\t", "\tinitramfs.img\t", "\trootfs.img\t"},
 		"ServiceInstall": {"berth-service\tBerth service\t16\t2\t1\t\t\tLocalSystem\t\t-principal \"[LogonUser]\"\tc_service"},
 		"ServiceControl": {"berth-service\t163\t\t1\tc_service"},
 		"Registry":       {msi.EventLogKey + "\tEventMessageFile\t[System64Folder]EventCreate.exe\tc_service"},

@@ -9,6 +9,7 @@ import (
 	"text/template"
 
 	"github.com/berth-dev/berth/installer/layout"
+	"github.com/berth-dev/berth/kernel"
 )
 
 // The per-machine package of berth-service (README "Windows containers"):
@@ -35,7 +36,14 @@ type ServiceOptions struct {
 	Version string // MAJOR.MINOR.PATCH
 	Service string // berth-service.exe
 	License string // a license text file, or ""
+	// ImageDir is the amd64 guest image, of which the package holds what
+	// the Hyper-V machine boots (ServiceImageFiles) in
+	// service\image\amd64, where only administrators may change it.
+	ImageDir string
 }
+
+// ServiceImageFiles are the guest image's files the service boots.
+var ServiceImageFiles = []string{kernel.KernelFile, kernel.InitramfsFile, kernel.RootfsFile}
 
 // ServiceFileName is the service package's conventional name.
 func ServiceFileName(version string) string {
@@ -60,6 +68,15 @@ var serviceTemplate = template.Must(template.New("svc").Funcs(template.FuncMap{"
               <RegistryValue Root="HKLM" Key="{{x .EventLogKey}}" Name="EventMessageFile" Type="string" Value="[System64Folder]EventCreate.exe"/>
               <RegistryValue Root="HKLM" Key="{{x .EventLogKey}}" Name="TypesSupported" Type="integer" Value="7"/>
             </Component>
+            <Directory Id="SVCIMAGEDIR" Name="image">
+              <Directory Id="SVCIMAGEAMD64DIR" Name="amd64">
+{{- range .Image}}
+                <Component Id="{{.ID}}" Guid="{{.Guid}}" Win64="yes">
+                  <File Id="{{.ID}}" Name="{{x .Name}}" Source="{{x .Source}}" KeyPath="yes"/>
+                </Component>
+{{- end}}
+              </Directory>
+            </Directory>
 {{- if .License}}
             <Component Id="c_license" Guid="{{.LicenseGuid}}" Win64="yes">
               <File Id="LICENSE" Name="LICENSE.txt" Source="{{x .License}}" KeyPath="yes"/>
@@ -71,6 +88,9 @@ var serviceTemplate = template.Must(template.New("svc").Funcs(template.FuncMap{"
     </Directory>
     <Feature Id="Service" Title="{{x .Name}} service" Level="1">
       <ComponentRef Id="c_service"/>
+{{- range .Image}}
+      <ComponentRef Id="{{.ID}}"/>
+{{- end}}
 {{- if .License}}
       <ComponentRef Id="c_license"/>
 {{- end}}
@@ -87,11 +107,20 @@ func ServiceWXS(o ServiceOptions) ([]byte, error) {
 	if o.Service == "" {
 		return nil, fmt.Errorf("msi: no berth-service.exe given")
 	}
+	if o.ImageDir == "" {
+		return nil, fmt.Errorf("msi: no guest image directory given for the service's Hyper-V machine")
+	}
+	type file struct{ ID, Guid, Name, Source string }
+	var image []file
+	for i, name := range ServiceImageFiles {
+		rel := "service/image/amd64/" + name
+		image = append(image, file{ID: fmt.Sprintf("svc_image_%d", i), Guid: guid(rel), Name: name, Source: filepath.Join(o.ImageDir, name)})
+	}
 	var b bytes.Buffer
 	err := serviceTemplate.Execute(&b, map[string]any{
 		"Name": layout.Name, "Version": o.Version, "Vendor": layout.Vendor, "UpgradeCode": ServiceUpgradeCode,
 		"Service": o.Service, "License": o.License, "ServiceName": ServiceName, "EventLogKey": EventLogKey,
-		"ServiceGuid": guid("service/berth-service.exe"), "LicenseGuid": guid("service/LICENSE.txt"),
+		"Image": image, "ServiceGuid": guid("service/berth-service.exe"), "LicenseGuid": guid("service/LICENSE.txt"),
 	})
 	return b.Bytes(), err
 }
@@ -103,7 +132,7 @@ func BuildService(ctx context.Context, o ServiceOptions, work, out string) error
 	if err != nil {
 		return err
 	}
-	for _, p := range []*string{&o.Service, &o.License} {
+	for _, p := range []*string{&o.Service, &o.License, &o.ImageDir} {
 		if *p == "" {
 			continue
 		}

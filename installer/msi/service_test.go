@@ -2,12 +2,13 @@ package msi
 
 import (
 	"encoding/xml"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
 func TestServiceWXS(t *testing.T) {
-	src, err := ServiceWXS(ServiceOptions{Version: "1.2.3", Service: "w/berth-service.exe", License: "LICENSE"})
+	src, err := ServiceWXS(ServiceOptions{Version: "1.2.3", Service: "w/berth-service.exe", License: "LICENSE", ImageDir: "image"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +39,11 @@ func TestServiceWXS(t *testing.T) {
 	if files[`Berth\service\berth-service.exe`] != "w/berth-service.exe" || files[`Berth\service\LICENSE.txt`] != "LICENSE" {
 		t.Errorf("files %v", files)
 	}
+	for _, f := range []string{"vmlinuz", "initramfs.img", "rootfs.img"} {
+		if got := files[`Berth\service\image\amd64\`+f]; got != filepath.Join("image", f) {
+			t.Errorf("the Hyper-V machine's %s: %q in %v", f, got, files)
+		}
+	}
 	if install.attr("Name") != "berth-service" || install.attr("Account") != "LocalSystem" || install.attr("Start") != "auto" ||
 		install.attr("Arguments") != `-principal "[LogonUser]"` {
 		t.Errorf("ServiceInstall %v", install.Attrs)
@@ -48,7 +54,10 @@ func TestServiceWXS(t *testing.T) {
 	if regs[`HKLM\`+EventLogKey+`\EventMessageFile`] != "[System64Folder]EventCreate.exe" || regs[`HKLM\`+EventLogKey+`\TypesSupported`] != "7" {
 		t.Errorf("event source %v", regs)
 	}
-	if _, err := ServiceWXS(ServiceOptions{Version: "1.2", Service: "x"}); err == nil {
+	if _, err := ServiceWXS(ServiceOptions{Version: "1.2.3", Service: "x"}); err == nil || !strings.Contains(err.Error(), "image") {
+		t.Errorf("no image: %v", err)
+	}
+	if _, err := ServiceWXS(ServiceOptions{Version: "1.2", Service: "x", ImageDir: "i"}); err == nil {
 		t.Error("a bad version passed")
 	}
 	if _, err := ServiceWXS(ServiceOptions{Version: "1.2.3"}); err == nil || !strings.Contains(err.Error(), "berth-service.exe") {

@@ -57,7 +57,7 @@ func buildMSI(ctx context.Context, o options, bin binFunc, imageDir string, imag
 
 // buildServiceMSI is the per-machine package of berth-service (Windows
 // containers, the Hyper-V machine), signed as the per-user MSI is.
-func buildServiceMSI(ctx context.Context, o options, bin binFunc, work string) (string, error) {
+func buildServiceMSI(ctx context.Context, o options, bin binFunc, imageDir, work string) (string, error) {
 	if o.arch != "amd64" {
 		return "", fmt.Errorf("the service MSI is built for amd64 (x64), not %s", o.arch)
 	}
@@ -69,7 +69,7 @@ func buildServiceMSI(ctx context.Context, o options, bin binFunc, work string) (
 	if err != nil {
 		return "", err
 	}
-	opts := msi.ServiceOptions{Version: o.version, License: o.license, Service: filepath.Join(work, layout.Exe("windows", "berth-service"))}
+	opts := msi.ServiceOptions{Version: o.version, License: o.license, ImageDir: imageDir, Service: filepath.Join(work, layout.Exe("windows", "berth-service"))}
 	if err := copyFile(src, opts.Service); err != nil {
 		return "", err
 	}

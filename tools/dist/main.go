@@ -102,7 +102,7 @@ func run(ctx context.Context, o options) (string, error) {
 	case "msi":
 		return buildMSI(ctx, o, bin, imageDir, image, work)
 	case "msi-service":
-		return buildServiceMSI(ctx, o, bin, work)
+		return buildServiceMSI(ctx, o, bin, imageDir, work)
 	case "dmg":
 		return buildDMG(ctx, o, bin, imageDir, image, work)
 	}

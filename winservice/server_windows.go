@@ -46,7 +46,7 @@ func Serve(ctx context.Context, ln net.Listener, s *Service) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) || errors.Is(err, winio.ErrPipeListenerClosed) {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
 			return err

@@ -420,10 +420,15 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 	if mach.Virtiofsd == nil && b.man.Virtiofsd != nil {
 		a.log.Info("the image's virtiofsd is for another host architecture; using the host's", "image", b.man.Virtiofsd.HostArch(b.man.Arch), "host", runtime.GOARCH)
 	}
-	if b.caps.Boot == vm.BootRootFS {
+	switch b.caps.Boot {
+	case vm.BootRootFS:
 		if err := forRootFSBoot(mach, a.o.ImageDir, b.man, m); err != nil {
 			return err
 		}
+	case vm.BootService:
+		// The service boots its own kernel, initrd and disks.
+		mach.GuestConfig = m.Path(store.GuestConfig)
+		mach.Kernel, mach.Initrd, mach.Cmdline, mach.Disks = "", "", "", nil
 	}
 	driver, err := vm.New(a.o.Driver, mach)
 	if err != nil {

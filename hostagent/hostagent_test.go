@@ -220,9 +220,16 @@ func TestControlAPI(t *testing.T) {
 	}
 }
 
-// A boot without an initrd gets this boot's guest config as a file of its
-// own, for the driver to hand the guest; a bad config writes nothing.
+// A boot without an initrd of the agent's (a WSL distro, a machine a
+// service boots) gets this boot's guest config as a file of its own, for
+// the driver to hand the guest; a bad config writes nothing.
 func TestPrepareBootRootFSWritesTheGuestConfig(t *testing.T) {
+	for _, boot := range []vm.Boot{vm.BootRootFS, vm.BootService} {
+		t.Run(string(boot), func(t *testing.T) { testPrepareBootWritesTheGuestConfig(t, boot) })
+	}
+}
+
+func testPrepareBootWritesTheGuestConfig(t *testing.T, boot vm.Boot) {
 	m, err := store.Open(t.TempDir(), "default")
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +239,7 @@ func TestPrepareBootRootFSWritesTheGuestConfig(t *testing.T) {
 	}
 	cfg := guestconfig.Default()
 	cfg.Hostname = "wsl-host"
-	if err := prepareBoot(vm.BootRootFS, m, t.TempDir(), cfg); err != nil {
+	if err := prepareBoot(boot, m, t.TempDir(), cfg); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(m.Path(store.GuestConfig))
@@ -248,7 +255,7 @@ func TestPrepareBootRootFSWritesTheGuestConfig(t *testing.T) {
 	}
 	os.Remove(m.Path(store.GuestConfig))
 	cfg.Network.Address = "nonsense"
-	if err := prepareBoot(vm.BootRootFS, m, t.TempDir(), cfg); err == nil || !strings.Contains(err.Error(), "network.address") {
+	if err := prepareBoot(boot, m, t.TempDir(), cfg); err == nil || !strings.Contains(err.Error(), "network.address") {
 		t.Fatalf("bad config: %v", err)
 	}
 	if _, err := os.Stat(m.Path(store.GuestConfig)); err == nil {

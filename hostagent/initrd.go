@@ -20,9 +20,9 @@ func prepareBoot(boot vm.Boot, m store.Machine, imageDir string, cfg guestconfig
 	switch boot {
 	case vm.BootKernel:
 		return writeInitrd(m.Path(store.InitrdFile), filepath.Join(imageDir, kernel.InitramfsFile), cfg)
-	case vm.BootRootFS:
-		// No initrd carries it: the driver hands the guest this file
-		// (vm.Machine.GuestConfig).
+	case vm.BootRootFS, vm.BootService:
+		// No initrd of the agent's carries it: the driver hands the guest
+		// this file (vm.Machine.GuestConfig), or what a service takes of it.
 		return writeGuestConfig(m.Path(store.GuestConfig), cfg)
 	default:
 		return fmt.Errorf("boot %q: this guest image has a kernel and initramfs only (kernel+initrd boots)", boot)

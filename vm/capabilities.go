@@ -56,6 +56,11 @@ const (
 	// BootUEFI boots a disk image through firmware (Hyper-V generation 2);
 	// the guest config reaches it as a file (Machine.GuestConfig).
 	BootUEFI Boot = "uefi"
+	// BootService: a privileged service boots its own copy of the image
+	// (berth-service, for the Hyper-V machine); the agent writes this
+	// boot's guest config as a file (Machine.GuestConfig), from which the
+	// driver passes the settings the service accepts.
+	BootService Boot = "service"
 )
 
 // DataDisk says what the engine's persistent disk is.
@@ -115,7 +120,7 @@ func (l LinkSpec) String() string {
 func (c Capabilities) Validate() error {
 	var errs []error
 	switch c.Boot {
-	case BootKernel, BootRootFS, BootUEFI:
+	case BootKernel, BootRootFS, BootUEFI, BootService:
 	default:
 		errs = append(errs, fmt.Errorf("boot: %q is not a boot method", c.Boot))
 	}

@@ -4,6 +4,6 @@ import "github.com/berth-dev/berth/vm/hyperv"
 
 // connectService is the Hyper-V driver's way to berth-service: the control
 // pipe, dialed for each request (the service reads the caller from it).
-func connectService() (hyperv.Manager, error) {
+var connectService = func() (hyperv.Manager, error) {
 	return &Client{Dial: DialService}, nil
 }

@@ -202,6 +202,11 @@ func checkMachine(m hyperv.MachineRequest) error {
 	if m.DiskGiB < minDiskGiB || m.DiskGiB > maxDiskGiB {
 		errs = append(errs, fmt.Errorf("args.diskGiB %d: %d to %d", m.DiskGiB, minDiskGiB, maxDiskGiB))
 	}
+	// The engine's settings inside the VM, checked as the guest config
+	// they make (hyperv.GuestSettings: nothing of the host's).
+	if err := m.Guest.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("args.%w", err))
+	}
 	if len(errs) > 0 {
 		return &RequestError{Msg: errors.Join(errs...).Error()}
 	}

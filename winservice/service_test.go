@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/vm/hyperv"
 )
 
@@ -30,6 +33,9 @@ func TestDecode(t *testing.T) {
 		{in: `{"kind":"engine.status","args":null}` + "\n", want: Decoded{Kind: KindEngineStatus}},
 		{in: `{"kind":"hyperv.start","args":{"machine":"default","cpus":2,"memoryMiB":2048,"diskGiB":64}}`,
 			want: Decoded{Kind: KindHyperVStart, Start: &hyperv.MachineRequest{Machine: "default", CPUs: 2, MemoryMiB: 2048, DiskGiB: 64}}},
+		{in: `{"kind":"hyperv.start","args":{"machine":"default","cpus":2,"memoryMiB":2048,"diskGiB":64,"guest":{"daemonJSON":{"registry-mirrors":["https://mirror.example"]},"stopTimeout":"30s","dns":["192.0.2.53"]}}}`,
+			want: Decoded{Kind: KindHyperVStart, Start: &hyperv.MachineRequest{Machine: "default", CPUs: 2, MemoryMiB: 2048, DiskGiB: 64,
+				Guest: hyperv.GuestSettings{DaemonJSON: json.RawMessage(`{"registry-mirrors":["https://mirror.example"]}`), StopTimeout: guestconfig.Duration(30 * time.Second), DNS: []string{"192.0.2.53"}}}}},
 		{in: `{"kind":"hyperv.stop","args":{"machine":"work-2"}}`, want: Decoded{Kind: KindHyperVStop, Machine: "work-2"}},
 		{in: `{"kind":"hyperv.state","args":{"machine":"default"}}`, want: Decoded{Kind: KindHyperVState, Machine: "default"}},
 
@@ -47,6 +53,10 @@ func TestDecode(t *testing.T) {
 		{in: `{"kind":"hyperv.start","args":{"machine":"ok","cpus":0,"memoryMiB":2048,"diskGiB":64}}`, err: "args.cpus 0: 1 to 64"},
 		{in: `{"kind":"hyperv.start","args":{"machine":"ok","cpus":1,"memoryMiB":100,"diskGiB":64}}`, err: "args.memoryMiB 100"},
 		{in: `{"kind":"hyperv.start","args":{"machine":"ok","cpus":1,"memoryMiB":1024,"diskGiB":99999999}}`, err: "args.diskGiB 99999999"},
+		{in: `{"kind":"hyperv.start","args":{"machine":"ok","cpus":1,"memoryMiB":1024,"diskGiB":64,"guest":{"daemonJSON":{"data-root":"/mnt"}}}}`, err: `args.guest: engine.daemonJSON: "data-root" is set by the guest`},
+		{in: `{"kind":"hyperv.start","args":{"machine":"ok","cpus":1,"memoryMiB":1024,"diskGiB":64,"guest":{"daemonJSON":[1]}}}`, err: "args.guest: engine.daemonJSON: must be a JSON object"},
+		{in: `{"kind":"hyperv.start","args":{"machine":"ok","cpus":1,"memoryMiB":1024,"diskGiB":64,"guest":{"dns":["C:\\x"]}}}`, err: "args.guest: network.dns[0]"},
+		{in: `{"kind":"hyperv.start","args":{"machine":"ok","cpus":1,"memoryMiB":1024,"diskGiB":64,"guest":{"shares":[{"path":"C:\\"}]}}}`, err: `unknown field "shares"`},
 		{in: `{"kind":"hyperv.stop","args":{"machine":"C:\\Windows"}}`, err: `args.machine "C:\\Windows"`},
 		{in: `{"kind":"hyperv.stop","args":{"name":"x"}}`, err: `unknown field "name"`},
 		{in: `{"kind":"features","pad":"` + strings.Repeat("x", 5000) + `"}`, err: "over 4096 bytes"},
@@ -64,7 +74,7 @@ func TestDecode(t *testing.T) {
 			continue
 		}
 		if fmt.Sprint(d.Kind, d.Machine) != fmt.Sprint(tc.want.Kind, tc.want.Machine) ||
-			(d.Start == nil) != (tc.want.Start == nil) || (d.Start != nil && *d.Start != *tc.want.Start) {
+			(d.Start == nil) != (tc.want.Start == nil) || (d.Start != nil && !reflect.DeepEqual(*d.Start, *tc.want.Start)) {
 			t.Errorf("Decode(%s) = %+v, want %+v", tc.in, d, tc.want)
 		}
 	}

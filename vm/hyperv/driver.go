@@ -2,13 +2,16 @@ package hyperv
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/internal/hvsock"
 	"github.com/berth-dev/berth/store"
 	"github.com/berth-dev/berth/vm"
@@ -80,6 +83,19 @@ func (d *Driver) request() (MachineRequest, error) {
 		return MachineRequest{}, errors.New("the hyperv driver was not told the data disk's size (EnsureDataDisk)")
 	}
 	r := MachineRequest{Machine: d.m.Name, CPUs: d.m.CPUs, MemoryMiB: d.m.MemoryMiB, DiskGiB: gib}
+	if d.m.GuestConfig != "" {
+		// The agent's guest config for this boot (vm.BootService): the
+		// engine's settings go with the request.
+		b, err := os.ReadFile(d.m.GuestConfig)
+		if err != nil {
+			return MachineRequest{}, fmt.Errorf("this boot's guest config: %w", err)
+		}
+		var cfg guestconfig.Config
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			return MachineRequest{}, fmt.Errorf("this boot's guest config %s: %w", d.m.GuestConfig, err)
+		}
+		r.Guest = GuestSettingsOf(cfg)
+	}
 	return r, r.Validate()
 }
 

@@ -2,14 +2,19 @@ package hyperv
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/vm"
 )
 
@@ -115,7 +120,7 @@ func TestDriverStartsThroughTheService(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := MachineRequest{Machine: "default", CPUs: 2, MemoryMiB: 2048, DiskGiB: 64}
-	if len(mgr.requests) != 1 || mgr.requests[0] != want || mgr.sids[0] != testSID {
+	if len(mgr.requests) != 1 || !reflect.DeepEqual(mgr.requests[0], want) || mgr.sids[0] != testSID {
 		t.Fatalf("requests %+v for %v", mgr.requests, mgr.sids)
 	}
 	if len(hv.dials) < 2 {
@@ -211,9 +216,10 @@ func TestMachineRequestValidate(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	for _, goos := range []string{"windows", "linux", "darwin"} {
-		name, c, err := vm.CapabilitiesOf(DriverName, goos)
-		if err != nil || name != DriverName {
-			t.Fatalf("%s: %s %v", goos, name, err)
+		f := Factory(nil)
+		c := f.Capabilities(goos)
+		if f.Name != DriverName || c.Boot != vm.BootService {
+			t.Errorf("%s: %s boots %q", goos, f.Name, c.Boot)
 		}
 		if c.Links[0] != (vm.LinkSpec{Link: vm.LinkHvsock, Listener: vm.PartyGuest}) || c.DataDisk.Format != vm.DiskVHDX || c.DataDisk.CreatedBy != vm.PartyDriver || !c.SurvivesAgent {
 			t.Errorf("%s: %+v", goos, c)
@@ -248,5 +254,60 @@ func TestFactoryWithoutServiceIsUnavailable(t *testing.T) {
 func TestVsockServiceID(t *testing.T) {
 	if got := VsockServiceID(6215); got != "00001847-facb-11e6-bd58-64006a7986d3" {
 		t.Errorf("VsockServiceID(6215) = %s", got)
+	}
+}
+
+// The engine's settings of the agent's guest config for this boot
+// (vm.BootService) go with the request; a config that does not load, or
+// one the service would refuse, stops the start before the service is
+// asked.
+func TestRequestCarriesTheGuestSettings(t *testing.T) {
+	dir := t.TempDir()
+	cfg := guestconfig.Default()
+	cfg.Engine.DaemonJSON = json.RawMessage(`{"registry-mirrors":["https://mirror.example"]}`)
+	cfg.Network.DNS = []string{"192.0.2.53"}
+	cfg.Shares = []guestconfig.Share{{Tag: "s0", Path: "/c/Users"}}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "guest.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := testMachine()
+	m.GuestConfig = path
+	mgr := newFakeManager()
+	d, err := NewDriver(m, mgr, testSID, &fakeHvsock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.EnsureDataDisk(`C:\ignored\data.img`, 64); err != nil {
+		t.Fatal(err)
+	}
+	req, err := d.request()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := GuestSettings{DaemonJSON: cfg.Engine.DaemonJSON, StopTimeout: cfg.Engine.StopTimeout, DNS: cfg.Network.DNS}
+	if !reflect.DeepEqual(req.Guest, want) {
+		t.Errorf("guest settings %+v, want %+v (and no shares: the service has none)", req.Guest, want)
+	}
+	for _, bad := range []struct{ file, want string }{
+		{`not json`, "guest config"},
+		{`{"engine":{"daemonJSON":{"hosts":["tcp://0.0.0.0:2375"]}}}`, `"hosts" is set by the guest`},
+	} {
+		if err := os.WriteFile(path, []byte(bad.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.request(); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("config %s: %v, want %q", bad.file, err, bad.want)
+		}
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.request(); err == nil || !strings.Contains(err.Error(), "guest config") {
+		t.Errorf("no config file: %v", err)
 	}
 }

@@ -47,14 +47,16 @@ func Factory(connect func() (Manager, error)) vm.Factory {
 	return f
 }
 
-// capabilities is the same on every OS: the kernel and an initrd (the
-// service boots its own copies; the agent's initrd is not read), the data
+// capabilities is the same on every OS: the service boots its own copy of
+// the image, with the engine's settings from the agent's guest config
+// (vm.BootService: the agent writes it as a file; the driver sends the
+// settings the service takes, GuestSettings), the data
 // disk as a VHDX that the service makes, the guest listening on AF_VSOCK
 // for the network, no shared folders yet. The VM belongs to the service
 // and outlives the agent; a later agent adopts it.
 func capabilities(string) vm.Capabilities {
 	return vm.Capabilities{
-		Boot:          vm.BootKernel,
+		Boot:          vm.BootService,
 		SurvivesAgent: true,
 		DataDisk:      vm.DataDisk{Format: vm.DiskVHDX, CreatedBy: vm.PartyDriver},
 		Links:         []vm.LinkSpec{{Link: vm.LinkHvsock, Listener: vm.PartyGuest}},

@@ -5,19 +5,23 @@ package hyperv
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"time"
 
 	"github.com/berth-dev/berth/guest/guestconfig"
 	"github.com/berth-dev/berth/store"
 )
 
 // MachineRequest is everything the elevated service accepts from the user's
-// agent about a Hyper-V machine: a name and sizes, never a path, a command
-// line or a VM document. The service derives the paths (its own kernel and
-// initrd, the machine's disk under its data directory, per user SID) and
-// builds the HCS document itself.
+// agent about a Hyper-V machine: a name, sizes and the engine's settings
+// inside the VM, never a host path, a command line or a VM document. The
+// service derives the paths (its own kernel and initrd, the machine's disk
+// under its data directory, per user SID) and builds the HCS document
+// itself.
 type MachineRequest struct {
 	// Machine is the machine's name (the store's rules: lower-case letters,
 	// digits and '-').
@@ -25,6 +29,71 @@ type MachineRequest struct {
 	CPUs      int    `json:"cpus"`
 	MemoryMiB int    `json:"memoryMiB"`
 	DiskGiB   int    `json:"diskGiB"`
+	// Guest is the user's configuration of what runs inside the VM.
+	Guest GuestSettings `json:"guest,omitzero"`
+}
+
+// GuestSettings are the user's settings that reach a Hyper-V guest: the
+// engine's daemon.json, its stop timeout, the guest's DNS servers. They
+// configure only what runs inside the VM, which is the user's own (a user
+// who can reach its engine is root there): nothing in them names a host
+// path, runs on the host or loosens the VM's isolation, so the service may
+// take them from an unelevated caller. Host folders (shares) are not among
+// them: the service, which runs as SYSTEM, would expose them with its own
+// rights.
+type GuestSettings struct {
+	DaemonJSON  json.RawMessage      `json:"daemonJSON,omitempty"`
+	StopTimeout guestconfig.Duration `json:"stopTimeout,omitempty"`
+	DNS         []string             `json:"dns,omitempty"`
+}
+
+// MaxDaemonJSON bounds the daemon.json a request carries (the service
+// reads at most a few KiB per request).
+const MaxDaemonJSON = 2 << 10
+
+// Apply puts the settings into a guest config (the service's own, for
+// its Hyper-V machine); those not given leave cfg's.
+func (g GuestSettings) Apply(cfg guestconfig.Config) guestconfig.Config {
+	if len(g.DaemonJSON) > 0 {
+		cfg.Engine.DaemonJSON = slices.Clone(g.DaemonJSON)
+	}
+	if g.StopTimeout > 0 {
+		cfg.Engine.StopTimeout = g.StopTimeout
+	}
+	if len(g.DNS) > 0 {
+		cfg.Network.DNS = slices.Clone(g.DNS)
+	}
+	return cfg
+}
+
+// GuestSettingsOf takes from the agent's guest config for this boot what
+// a Hyper-V guest is given.
+func GuestSettingsOf(cfg guestconfig.Config) GuestSettings {
+	return GuestSettings{DaemonJSON: cfg.Engine.DaemonJSON, StopTimeout: cfg.Engine.StopTimeout, DNS: cfg.Network.DNS}
+}
+
+// Validate checks the settings as the guest config they make: every
+// problem, named as guest.<field>.
+func (g GuestSettings) Validate() error { return errors.Join(g.validate()...) }
+
+func (g GuestSettings) validate() []error {
+	var errs []error
+	if len(g.DaemonJSON) > MaxDaemonJSON {
+		errs = append(errs, fmt.Errorf("guest.daemonJSON: %d bytes, at most %d", len(g.DaemonJSON), MaxDaemonJSON))
+	}
+	if g.StopTimeout < 0 || time.Duration(g.StopTimeout) > time.Hour {
+		errs = append(errs, fmt.Errorf("guest.stopTimeout: %s, want 0 to 1h", time.Duration(g.StopTimeout)))
+	}
+	if len(g.DNS) > 8 {
+		errs = append(errs, fmt.Errorf("guest.dns: %d servers, at most 8", len(g.DNS)))
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	if err := g.Apply(guestconfig.HyperV(guestconfig.Default())).Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("guest: %w", err))
+	}
+	return errs
 }
 
 // MachineState is the service's answer about one machine.
@@ -94,6 +163,7 @@ func (r MachineRequest) Validate() error {
 	if r.DiskGiB < 1 || r.DiskGiB > MaxDiskGiB {
 		errs = append(errs, fmt.Errorf("diskGiB: %d, want 1 to %d", r.DiskGiB, MaxDiskGiB))
 	}
+	errs = append(errs, r.Guest.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -112,7 +112,7 @@ func (m *manager) prepare(l layout, userSID string, req hyperv.MachineRequest) (
 	if err := ensureRootVHD(l.rootImage, l.rootVHD); err != nil {
 		return nil, err
 	}
-	cfg := guestconfig.HyperV(guestconfig.Default())
+	cfg := req.Guest.Apply(guestconfig.HyperV(guestconfig.Default()))
 	cfg.HostTime = time.Now()
 	if err := initrd.Write(l.initrd, l.initramfs, cfg); err != nil {
 		return nil, fmt.Errorf("the machine's initrd: %w", err)

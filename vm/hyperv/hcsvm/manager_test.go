@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -178,7 +179,9 @@ var goodReq = hyperv.MachineRequest{Machine: "default", CPUs: 2, MemoryMiB: 2048
 func TestManagerStartMakesTheMachine(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
-	st, err := e.m.Start(ctx, testSID, goodReq)
+	req := goodReq
+	req.Guest = hyperv.GuestSettings{DaemonJSON: json.RawMessage(`{"registry-mirrors":["https://mirror.example"]}`), DNS: []string{"192.0.2.53"}}
+	st, err := e.m.Start(ctx, testSID, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,6 +206,15 @@ func TestManagerStartMakesTheMachine(t *testing.T) {
 	cfg := readInitrdConfig(t, filepath.Join(dir, "initrd.img"), "BASE-INITRAMFS")
 	if cfg.Root() != "/dev/sda" || cfg.DataDisk.Device != "/dev/sdb" || cfg.Link != "vsock:6215" {
 		t.Errorf("guest config = root %s, data %s, link %q", cfg.Root(), cfg.DataDisk.Device, cfg.Link)
+	}
+	// The user's engine settings reach the guest; the rest is the service's.
+	var daemon bytes.Buffer
+	if err := json.Compact(&daemon, cfg.Engine.DaemonJSON); err != nil {
+		t.Fatal(err)
+	}
+	if daemon.String() != `{"registry-mirrors":["https://mirror.example"]}` || !slices.Equal(cfg.Network.DNS, []string{"192.0.2.53"}) ||
+		cfg.Engine.StopTimeout != guestconfig.Default().Engine.StopTimeout {
+		t.Errorf("guest config engine %+v, dns %v", cfg.Engine, cfg.Network.DNS)
 	}
 	// The document names the machine's own files and the caller's SID.
 	id := computeSystemID(testSID, "default")

@@ -608,6 +608,39 @@ func (a *Agent) guestHealth(ctx context.Context) (agentapi.Health, error) {
 	return a.guestClient().Health(ctx)
 }
 
+// After a resume the health check first tries resumeAttempts times for
+// resumeAttemptTTL each, then as usual. Now and then (one resume in 40
+// under emulation here) the first connection into a VM that has just
+// resumed loses its SYN, which TCP sends again only a second later; a new
+// connection after a short wait does not wait for that, and the request
+// that woke the VM waits for this check (it sets the guest's clock).
+const (
+	resumeAttempts   = 3
+	resumeAttemptTTL = 250 * time.Millisecond
+)
+
+// guestHealthAfterResume is guestHealth with those first short tries; it
+// also says when the try that answered was sent.
+func (a *Agent) guestHealthAfterResume(ctx context.Context) (agentapi.Health, time.Time, error) {
+	for range resumeAttempts {
+		sent := time.Now()
+		actx, cancel := context.WithTimeout(ctx, resumeAttemptTTL)
+		h, err := a.guestClient().Health(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return h, sent, err
+		}
+	}
+	return a.guestHealthSent(ctx)
+}
+
+// guestHealthSent is guestHealth, saying when it was sent.
+func (a *Agent) guestHealthSent(ctx context.Context) (agentapi.Health, time.Time, error) {
+	sent := time.Now()
+	h, err := a.guestHealth(ctx)
+	return h, sent, err
+}
+
 // pingDocker checks dockerd end to end, over the same path the bridge uses.
 func pingDocker(ctx context.Context, network *vnet.Network) error {
 	_, err := engineVersion(ctx, network)
@@ -644,7 +677,11 @@ func (a *Agent) supervise(ctx context.Context, vmDone *vmExit) error {
 }
 
 // checkHealth turns the guest's health into running or degraded.
-func (a *Agent) checkHealth(ctx context.Context) {
+func (a *Agent) checkHealth(ctx context.Context) { a.checkHealthWith(ctx, a.guestHealthSent) }
+
+// checkHealthWith is checkHealth asking the guest through health, which
+// also says when the request that answered was sent.
+func (a *Agent) checkHealthWith(ctx context.Context, health func(context.Context) (agentapi.Health, time.Time, error)) {
 	a.mu.Lock()
 	driver := a.running
 	a.mu.Unlock()
@@ -658,8 +695,7 @@ func (a *Agent) checkHealth(ctx context.Context) {
 		}
 		down = vm.SharesDown(driver)
 	}
-	sent := time.Now()
-	h, err := a.guestHealth(ctx)
+	h, sent, err := health(ctx)
 	if err == nil {
 		a.syncClock(ctx, h, sent, time.Now())
 	}

@@ -374,7 +374,7 @@ func (a *Agent) waker() bridge.Waker {
 func (a *Agent) afterResume() {
 	ctx, cancel := context.WithTimeout(context.Background(), guestRequestTTL)
 	defer cancel()
-	a.checkHealth(ctx)
+	a.checkHealthWith(ctx, a.guestHealthAfterResume)
 	a.mu.Lock()
 	p := a.ports
 	a.mu.Unlock()

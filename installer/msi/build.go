@@ -13,28 +13,44 @@ import (
 // Build writes the WiX source into work and compiles it with wixl into
 // out (through a temporary file, renamed when complete).
 func Build(ctx context.Context, o Options, work, out string) error {
-	// wixl takes the sources relative to the WiX file's folder.
-	work, err := filepath.Abs(work)
+	work, err := relativeTo(work, &o.Berth, &o.Tray, &o.Icon, &o.License, &o.ImageDir)
 	if err != nil {
 		return err
-	}
-	for _, p := range []*string{&o.Berth, &o.Tray, &o.Icon, &o.License, &o.ImageDir} {
-		if *p == "" {
-			continue
-		}
-		abs, err := filepath.Abs(*p)
-		if err != nil {
-			return err
-		}
-		if *p, err = filepath.Rel(work, abs); err != nil {
-			return err
-		}
 	}
 	src, err := WXS(o)
 	if err != nil {
 		return err
 	}
-	wxs := filepath.Join(work, "berth.wxs")
+	return compile(ctx, work, "berth.wxs", src, out, func(msi string) error { return addEnvironment(ctx, work, msi) })
+}
+
+// relativeTo makes work absolute and each non-empty path relative to it:
+// wixl takes the sources relative to the WiX file's folder.
+func relativeTo(work string, paths ...*string) (string, error) {
+	work, err := filepath.Abs(work)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range paths {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return "", err
+		}
+		if *p, err = filepath.Rel(work, abs); err != nil {
+			return "", err
+		}
+	}
+	return work, nil
+}
+
+// compile writes the WiX source src as name in work, compiles it with
+// wixl into a temporary file, lets finish (if any) amend that, and renames
+// it to out: a failure leaves no package at out.
+func compile(ctx context.Context, work, name string, src []byte, out string, finish func(msi string) error) error {
+	wxs := filepath.Join(work, name)
 	if err := os.WriteFile(wxs, src, 0o644); err != nil {
 		return err
 	}
@@ -43,8 +59,10 @@ func Build(ctx context.Context, o Options, work, out string) error {
 	if err := run(ctx, "wixl", "-a", "x64", "-o", tmp, wxs); err != nil {
 		return err
 	}
-	if err := addEnvironment(ctx, work, tmp); err != nil {
-		return err
+	if finish != nil {
+		if err := finish(tmp); err != nil {
+			return err
+		}
 	}
 	return os.Rename(tmp, out)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"text/template"
 
@@ -128,34 +127,13 @@ func ServiceWXS(o ServiceOptions) ([]byte, error) {
 // BuildService writes the service package's WiX source into work and
 // compiles it with wixl into out (through a temporary file).
 func BuildService(ctx context.Context, o ServiceOptions, work, out string) error {
-	work, err := filepath.Abs(work)
+	work, err := relativeTo(work, &o.Service, &o.License, &o.ImageDir)
 	if err != nil {
 		return err
-	}
-	for _, p := range []*string{&o.Service, &o.License, &o.ImageDir} {
-		if *p == "" {
-			continue
-		}
-		abs, err := filepath.Abs(*p)
-		if err != nil {
-			return err
-		}
-		if *p, err = filepath.Rel(work, abs); err != nil {
-			return err
-		}
 	}
 	src, err := ServiceWXS(o)
 	if err != nil {
 		return err
 	}
-	wxs := filepath.Join(work, "berth-service.wxs")
-	if err := os.WriteFile(wxs, src, 0o644); err != nil {
-		return err
-	}
-	tmp := out + ".tmp"
-	defer os.Remove(tmp) //nolint:errcheck
-	if err := run(ctx, "wixl", "-a", "x64", "-o", tmp, wxs); err != nil {
-		return err
-	}
-	return os.Rename(tmp, out)
+	return compile(ctx, work, "berth-service.wxs", src, out, nil)
 }

@@ -1,12 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 )
 
@@ -25,26 +22,9 @@ var ErrDefaultNotServed = errors.New("the host agent does not serve docker's def
 
 // SetDefaultEngine re-points Docker's default pipe.
 func (c *Client) SetDefaultEngine(ctx context.Context, engine string) error {
-	b, _ := json.Marshal(DefaultEngineRequest{Engine: engine})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://agent/v1/default-engine", bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("connecting to the host agent: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var e struct{ Message string }
-	_ = json.Unmarshal(body, &e)
-	switch {
-	case resp.StatusCode == http.StatusConflict:
+	err := c.send(ctx, http.MethodPost, "/v1/default-engine", DefaultEngineRequest{Engine: engine}, nil)
+	if e, ok := errors.AsType[*Error](err); ok && e.Code == http.StatusConflict {
 		return fmt.Errorf("%w: %s", ErrDefaultNotServed, e.Message)
-	case resp.StatusCode/100 != 2 && e.Message != "":
-		return errors.New(e.Message)
-	case resp.StatusCode/100 != 2:
-		return fmt.Errorf("host agent: %s", resp.Status)
 	}
-	return nil
+	return err
 }

@@ -30,6 +30,10 @@ type Config struct {
 	DNS    DNS     `yaml:"dns,omitempty"`
 
 	ResourceSaver ResourceSaver `yaml:"resourceSaver,omitempty"`
+	// FastStart: `berth stop` stops the containers, then saves the VM with
+	// its engine still up, and the next start restores it instead of
+	// booting (default true; the QEMU driver on Linux).
+	FastStart *bool `yaml:"fastStart,omitempty"`
 	Dashboard     Dashboard     `yaml:"dashboard,omitempty"`
 }
 

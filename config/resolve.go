@@ -41,6 +41,8 @@ type Resolved struct {
 	// Dashboard is dashboard.enabled (default true); DashboardPort is
 	// dashboard.port, 0 for one chosen at start.
 	Dashboard     bool
+	// FastStart is fastStart (default true).
+	FastStart bool
 	DashboardPort int
 }
 
@@ -100,6 +102,7 @@ func Resolve(c *Config, h Host) (Resolved, error) {
 		r.SaverIdle = d
 	}
 	r.Dashboard = c.Dashboard.Enabled == nil || *c.Dashboard.Enabled
+	r.FastStart = c.FastStart == nil || *c.FastStart
 	if c.Dashboard.Port != nil {
 		r.DashboardPort = *c.Dashboard.Port
 	}

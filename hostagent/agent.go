@@ -235,6 +235,7 @@ type boot struct {
 	vmDone     *vmExit
 	booted     bootRecord
 	adopted    bool // the VM was an earlier agent's
+	restored   bool // the VM was restored from the one saved at the last stop
 }
 
 // stage is one step of the start; what it starts it undoes through a
@@ -273,8 +274,8 @@ func (a *Agent) run(ctx context.Context, cleanups *[]func()) error {
 	}
 	now := time.Now()
 	ver, _ := engineVersion(ctx, b.network)
-	tl.Adopted = b.adopted
-	if !b.adopted {
+	tl.Adopted, tl.Restored = b.adopted, b.restored
+	if !b.adopted && !b.restored {
 		if h, err := a.guestHealth(ctx); err == nil {
 			tl.Guest = h.Boot
 		}
@@ -416,6 +417,7 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 	mach.Network.Link = b.link.Link
 	mach.Shares = b.shares.vm
 	mach.Rosetta = rosetta(b.settings, b.caps, nil)
+	mach.SaveKey = saveKey(b)
 	mach.Virtiofsd = bundledVirtiofsd(a.o.ImageDir, b.man, runtime.GOARCH)
 	if mach.Virtiofsd == nil && b.man.Virtiofsd != nil {
 		a.log.Info("the image's virtiofsd is for another host architecture; using the host's", "image", b.man.Virtiofsd.HostArch(b.man.Arch), "host", runtime.GOARCH)
@@ -460,6 +462,9 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 			}
 			return fmt.Errorf("booting the VM: %w", err)
 		}
+		if s, ok := driver.(vm.Saver); ok && s.Restored() {
+			b.restored = true
+		}
 		if err := writeBootRecord(m.Path(store.BootFile), b.booted); err != nil {
 			a.log.Warn("could not record the boot for a later agent to adopt", "err", err)
 		}
@@ -479,17 +484,23 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 		a.mu.Lock()
 		a.running = nil
 		a.mu.Unlock()
-		a.stopVM(driver, b.vmDone)
+		if !a.saveVM(driver, b) {
+			a.stopVM(driver, b.vmDone)
+		}
 	})
 	return nil
 }
 
 // waitGuest waits for the guest agent's first answer.
 func (a *Agent) waitGuest(ctx context.Context, b *boot, _ *[]func()) error {
-	return a.waitFor(ctx, b.vmDone, "the guest agent", func(ctx context.Context) (bool, error, error) {
+	err := a.waitFor(ctx, b.vmDone, "the guest agent", func(ctx context.Context) (bool, error, error) {
 		_, err := a.guestHealth(ctx)
 		return err == nil, err, nil
 	})
+	if err == nil && b.restored {
+		a.afterRestore(ctx, b)
+	}
+	return err
 }
 
 // serveEngine waits for the engine, then serves the docker socket (and
@@ -499,6 +510,7 @@ func (a *Agent) serveEngine(ctx context.Context, b *boot, cleanups *[]func()) er
 	if err := a.waitEngine(ctx, network, b.vmDone); err != nil {
 		return err
 	}
+	a.startAgain(ctx, b)
 	a.newResourceSaver(b, cleanups)
 	lns, err := dockerListeners(m.DockerSocket(), m.DockerEngineSocket(), sockets.Listen, a.log)
 	if err != nil {

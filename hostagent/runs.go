@@ -98,6 +98,14 @@ func (c *control) take() (request, api.StartRequest) {
 	return q, s
 }
 
+// stopping says whether a stop (berth stop, the page's Stop) is what
+// ends the run: not a restart, not a signal.
+func (c *control) stopping() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending == reqExit || c.pending == reqStandby
+}
+
 // running records the cancel of the run that begins (nil: it ended).
 func (c *control) running(cancel context.CancelFunc) {
 	c.mu.Lock()

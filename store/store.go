@@ -61,6 +61,9 @@ const (
 	ForwardsFile  = "forwards.json"
 	BootFile      = "boot.json"
 	GuestConfig   = "guest.json"
+	// ResumeFile lists the containers to start again after a saved VM
+	// (the agent's fastStart) runs again, or after the boot that replaced it.
+	ResumeFile = "resume-containers.json"
 )
 
 // File names directly under $BERTH_HOME.

@@ -167,6 +167,24 @@ type Pauser interface {
 	Resume(ctx context.Context) error
 }
 
+// Saver is a driver that can save a stopped engine's VM (its memory and
+// devices, with the data disk synced and untouched after) and boot the
+// next start from it: the guest's kernel, init and engine are then already
+// up. Start restores only a VM saved with the same Machine.SaveKey and the
+// same command line, whose writable disks nothing changed since, and uses
+// the saved state once: it is gone before the restored guest runs, so an
+// old state never meets a newer data disk.
+type Saver interface {
+	// Save saves the running VM and ends it. Devices that cannot be saved
+	// (shared folders) are unplugged first: the guest must not use them.
+	// On an error the VM still runs, unless it says otherwise.
+	Save(ctx context.Context) error
+	// Restored says whether the last Start restored a saved VM.
+	Restored() bool
+	// DiscardSaved forgets a saved VM, so the next Start boots.
+	DiscardSaved() error
+}
+
 // DiskOwner is a driver that makes and grows the data disk itself
 // (Capabilities.DataDisk.CreatedBy is PartyDriver).
 type DiskOwner interface {

@@ -54,6 +54,10 @@ type Machine struct {
 	Accel string `json:"accel,omitempty"`
 	// StateDir holds the driver's own files (pid, monitor socket).
 	StateDir string `json:"stateDir"`
+	// SaveKey, when set, lets a Saver restore a VM saved under the same
+	// key: a digest of everything of the guest's boot the driver does not
+	// see (the guest config, the image). Empty: Start always boots.
+	SaveKey string `json:"saveKey,omitempty"`
 }
 
 // Disk is a raw disk image.

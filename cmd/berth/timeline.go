@@ -24,6 +24,8 @@ func timelineLines(tl *api.Timeline) []string {
 	switch {
 	case tl.Adopted:
 		lines = append(lines, "the VM was running already (adopted): no boot")
+	case tl.Restored:
+		lines = append(lines, "the VM saved at the last stop was restored (fastStart): no boot")
 	case len(tl.Guest) > 0:
 		marks := make([]string, 0, len(tl.Guest))
 		for _, m := range tl.Guest {

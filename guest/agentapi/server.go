@@ -28,6 +28,7 @@ func NewHandler(b Backend) http.Handler {
 	mux.HandleFunc("POST "+PathExec, serveExec(b))
 	mux.HandleFunc("POST "+PathConnect, serveConnect)
 	mux.HandleFunc("POST "+PathTime, serveTime(b))
+	mux.HandleFunc("POST "+PathShares, serveShares(b))
 	mux.HandleFunc("GET "+PathLogs+"{name}", serveLogs(b))
 	return mux
 }

@@ -1,9 +1,11 @@
 package initd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -55,4 +57,50 @@ func mountShare(s guestconfig.Share) (string, error) {
 		perr = errors.New("this guest kernel has no 9p support")
 	}
 	return "", fmt.Errorf("virtiofs: %w; 9p: %w", verr, perr)
+}
+
+// UnmountShares implements agentapi.ShareMounter: the shares go, inner
+// folders before their parents, and the disks are flushed. A share still
+// in use (a shell's working directory) is detached: its device is about
+// to be unplugged either way.
+func (in *Init) UnmountShares() error {
+	var errs []error
+	for i := len(in.cfg.Shares) - 1; i >= 0; i-- {
+		s := in.cfg.Shares[i]
+		err := unix.Unmount(s.Path, 0)
+		if errors.Is(err, unix.EBUSY) {
+			err = unix.Unmount(s.Path, unix.MNT_DETACH)
+		}
+		if err != nil && !errors.Is(err, unix.EINVAL) { // EINVAL: not mounted
+			errs = append(errs, fmt.Errorf("unmounting %s: %w", s.Path, err))
+			continue
+		}
+		in.logf("shared folder %s unmounted", s.Path)
+	}
+	unix.Sync()
+	return errors.Join(errs...)
+}
+
+// MountShares implements agentapi.ShareMounter: after a restore the share
+// devices are plugged as the guest runs again, and each is mounted as soon
+// as its device is there.
+func (in *Init) MountShares(ctx context.Context) error {
+	var errs []error
+	for _, s := range in.cfg.Shares {
+		for {
+			kind, err := mountShare(s)
+			if err == nil {
+				in.logf("shared folder %s mounted (%s)", s.Path, kind)
+				break
+			}
+			select {
+			case <-ctx.Done():
+				errs = append(errs, fmt.Errorf("shared folder %s (tag %s) not mounted: %w", s.Path, s.Tag, err))
+			case <-time.After(50 * time.Millisecond):
+				continue
+			}
+			break
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -173,6 +173,9 @@ type Timeline struct {
 	Guest []agentapi.BootMark `json:"guest,omitempty"`
 	// Adopted: the VM was running already (an earlier agent's).
 	Adopted bool `json:"adopted,omitempty"`
+	// Restored: the VM was restored from the one saved at the last stop
+	// (fastStart), not booted; Guest is then empty.
+	Restored bool `json:"restored,omitempty"`
 }
 
 // Stage is one stage of the agent's start and how long it took.

@@ -36,6 +36,10 @@ type Driver struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has been waited for
 	exit   error
+	// saveKey is what a saved copy of the running VM is valid for
+	// (save_linux.go); empty when the machine has no SaveKey.
+	saveKey  string
+	restored bool // the last Start restored a saved VM
 }
 
 var (
@@ -109,6 +113,19 @@ func (d *Driver) Start(ctx context.Context) error {
 		return fmt.Errorf("QEMU (pid %d) from an earlier run still runs this machine", pid)
 	}
 	cands, note := d.accelerators()
+	d.mu.Lock()
+	d.restored = false
+	d.mu.Unlock()
+	if d.tryRestore(ctx, cands) {
+		d.mu.Lock()
+		d.info.AccelNote = note
+		info := d.info
+		d.mu.Unlock()
+		if err := writeJSONFile(d.files.Info, info); err != nil {
+			d.log.Warn("could not record the VM for a later agent to adopt", "err", err)
+		}
+		return nil
+	}
 	for i, accel := range cands {
 		err := d.boot(ctx, accel)
 		if err == nil {
@@ -168,13 +185,32 @@ func (d *Driver) saveVerdict(accel, note string) {
 
 // boot launches QEMU with one accelerator and waits for the boot marker.
 func (d *Driver) boot(ctx context.Context, accel string) error {
+	exited, err := d.launch(accel, nil)
+	if err != nil {
+		return err
+	}
+	timeout := tcgBootTimeout
+	if accel != "tcg" {
+		timeout = acceleratedBootTimeout
+	}
+	err = d.waitBoot(ctx, accel, timeout, exited)
+	if err != nil {
+		d.killChild()
+	}
+	return err
+}
+
+// launch starts QEMU (and the shares' virtiofsd) with one accelerator: a
+// boot, or with restore set the restore of a saved VM from that file
+// (save_linux.go). It returns the channel closed when QEMU exits.
+func (d *Driver) launch(accel string, restore *os.File) (<-chan struct{}, error) {
 	// QEMU does not replace a stale socket of its own.
 	for _, f := range []string{d.files.QMP, d.files.PID, d.files.Info, d.m.Network.Socket, d.m.ConsoleLog} {
 		_ = os.Remove(f)
 	}
 	logf, err := os.OpenFile(d.files.Log, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("creating QEMU log: %w", err)
+		return nil, fmt.Errorf("creating QEMU log: %w", err)
 	}
 	defer logf.Close()
 	stopShares := func() {}
@@ -191,23 +227,32 @@ func (d *Driver) boot(ctx context.Context, accel string) error {
 		}
 	}
 	mode := d.Info().FileSharing
-	args := buildArgs(d.m, accel, d.files)
-	args = append(args, sharedRAMArgs(d.m, mode)...)
-	args = append(args, shareArgs(d.m, mode)...)
+	args := d.args(accel, mode, restore == nil)
+	key := d.keyFor(accel, mode)
+	if restore != nil {
+		// QEMU waits for the saved RAM to be put back in its memfd, then
+		// reads the devices' state from fd 3 (migrate-incoming), and
+		// waits, paused, for the shares to be plugged (-S).
+		args = append(args, "-incoming", "defer", "-S")
+	}
 	cmd := exec.Command(d.binary, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if restore != nil {
+		cmd.ExtraFiles = []*os.File{restore}
+	}
 	// Its own session: a signal to the agent's terminal or group must not
 	// take the VM down with it.
 	proc.Detach(cmd)
-	d.log.Info("starting QEMU", "accel", accel, "args", strings.Join(args, " "))
+	d.log.Info("starting QEMU", "accel", accel, "restore", restore != nil, "args", strings.Join(args, " "))
 	if err := cmd.Start(); err != nil {
 		stopShares()
-		return fmt.Errorf("starting %s: %w", d.binary, err)
+		return nil, fmt.Errorf("starting %s: %w", d.binary, err)
 	}
 	exited := make(chan struct{})
 	d.mu.Lock()
 	d.cmd, d.exited, d.exit = cmd, exited, nil
 	d.info.PID = cmd.Process.Pid
+	d.saveKey = key
 	d.mu.Unlock()
 	go func() {
 		err := cmd.Wait()
@@ -218,16 +263,15 @@ func (d *Driver) boot(ctx context.Context, accel string) error {
 		d.mu.Unlock()
 		close(exited)
 	}()
+	return exited, nil
+}
 
-	timeout := tcgBootTimeout
-	if accel != "tcg" {
-		timeout = acceleratedBootTimeout
-	}
-	err = d.waitBoot(ctx, accel, timeout, exited)
-	if err != nil {
-		d.killChild()
-	}
-	return err
+// args is QEMU's command line for a boot with accel; without devices, the
+// shares' devices are left out (a restore plugs them).
+func (d *Driver) args(accel, shareMode string, devices bool) []string {
+	args := buildArgs(d.m, accel, d.files)
+	args = append(args, sharedRAMArgs(d.m, shareMode)...)
+	return append(args, shareArgsWith(d.m, shareMode, devices)...)
 }
 
 // waitBoot watches the console for the marker, the process for an early

@@ -18,6 +18,7 @@ import (
 type qmpReply struct {
 	QMP    json.RawMessage `json:"QMP"`
 	Event  string          `json:"event"`
+	Data   json.RawMessage `json:"data"`
 	Return json.RawMessage `json:"return"`
 	Error  *struct {
 		Class string `json:"class"`

@@ -94,22 +94,82 @@ func sharedRAMArgs(m *vm.Machine, shareMode string) []string {
 	}
 }
 
-// shareArgs are QEMU's arguments for the machine's shares.
+// shareArgs are QEMU's arguments for the machine's shares: for each, a
+// PCIe root port, the socket to its virtiofsd and the device on the port.
+// A device on the root bus could not be unplugged, and a saved VM
+// (save.go) has its shares unplugged first: QEMU cannot save a
+// vhost-user-fs device.
 func shareArgs(m *vm.Machine, mode string) []string {
-	if len(m.Shares) == 0 {
-		return nil
-	}
-	if mode != shareVirtiofs {
+	return shareArgsWith(m, mode, true)
+}
+
+// shareArgsWith leaves the devices out when devices is false: a restored
+// VM gets them plugged after its state is loaded, on the same ports.
+func shareArgsWith(m *vm.Machine, mode string, devices bool) []string {
+	if len(m.Shares) == 0 || mode != shareVirtiofs {
 		return nil
 	}
 	var args []string
-	for i, s := range m.Shares {
-		id := fmt.Sprintf("vfs%d", i)
+	for i := range m.Shares {
 		args = append(args,
-			"-chardev", "socket,id="+id+",path="+escapeOpt(vfsSocket(m.StateDir, i)),
-			"-device", "vhost-user-fs-pci,chardev="+id+",tag="+escapeOpt(s.Tag))
+			"-device", fmt.Sprintf("pcie-root-port,id=%s,chassis=%d,bus=pcie.0", vfsPort(i), 16+i),
+			"-chardev", "socket,id="+vfsChardev(i)+",path="+escapeOpt(vfsSocket(m.StateDir, i)))
+		if devices {
+			args = append(args, "-device", shareDevices(m)[i].arg())
+		}
 	}
 	return args
+}
+
+func vfsPort(i int) string    { return fmt.Sprintf("vfsport%d", i) }
+func vfsChardev(i int) string { return fmt.Sprintf("vfs%d", i) }
+
+// device is a QEMU device's properties: a -device argument, or the
+// arguments of QMP's device_add.
+type device [][2]string
+
+func (d device) arg() string {
+	var b strings.Builder
+	for i, kv := range d {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if kv[0] == "driver" {
+			b.WriteString(kv[1])
+			continue
+		}
+		b.WriteString(kv[0] + "=" + escapeOpt(kv[1]))
+	}
+	return b.String()
+}
+
+func (d device) qmp() map[string]any {
+	m := map[string]any{}
+	for _, kv := range d {
+		m[kv[0]] = kv[1]
+	}
+	return m
+}
+
+func (d device) id() string {
+	for _, kv := range d {
+		if kv[0] == "id" {
+			return kv[1]
+		}
+	}
+	return ""
+}
+
+// shareDevices are the machine's vhost-user-fs devices, one per share.
+func shareDevices(m *vm.Machine) []device {
+	var ds []device
+	for i, s := range m.Shares {
+		ds = append(ds, device{
+			{"driver", "vhost-user-fs-pci"}, {"id", fmt.Sprintf("vfsdev%d", i)},
+			{"chardev", vfsChardev(i)}, {"tag", s.Tag}, {"bus", vfsPort(i)},
+		})
+	}
+	return ds
 }
 
 // virtiofsdArgs are the daemon's arguments for one share.

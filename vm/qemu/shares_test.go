@@ -17,10 +17,21 @@ import (
 func TestShareArgs(t *testing.T) {
 	m := &vm.Machine{MemoryMiB: 1024, StateDir: "/s,d", Shares: []vm.Share{{Tag: "berth0", HostPath: "/home/me"}, {Tag: "berth1", HostPath: "/ro", ReadOnly: true}}}
 	got := strings.Join(shareArgs(m, shareVirtiofs), " ")
-	want := "-chardev socket,id=vfs0,path=" + escapeOpt(filepath.Join("/s,d", "vfs0.sock")) + " -device vhost-user-fs-pci,chardev=vfs0,tag=berth0 " +
-		"-chardev socket,id=vfs1,path=" + escapeOpt(filepath.Join("/s,d", "vfs1.sock")) + " -device vhost-user-fs-pci,chardev=vfs1,tag=berth1"
+	want := "-device pcie-root-port,id=vfsport0,chassis=16,bus=pcie.0 -chardev socket,id=vfs0,path=" + escapeOpt(filepath.Join("/s,d", "vfs0.sock")) +
+		" -device vhost-user-fs-pci,id=vfsdev0,chardev=vfs0,tag=berth0,bus=vfsport0 " +
+		"-device pcie-root-port,id=vfsport1,chassis=17,bus=pcie.0 -chardev socket,id=vfs1,path=" + escapeOpt(filepath.Join("/s,d", "vfs1.sock")) +
+		" -device vhost-user-fs-pci,id=vfsdev1,chardev=vfs1,tag=berth1,bus=vfsport1"
 	if got != want {
 		t.Errorf("virtiofs:\n%s\nwant\n%s", got, want)
+	}
+	// A restored VM: the ports and sockets, the devices plugged later
+	// with the same properties.
+	restore := strings.Join(shareArgsWith(m, shareVirtiofs, false), " ")
+	if strings.Contains(restore, "vhost-user-fs-pci") || !strings.Contains(restore, "id=vfsport1") || !strings.Contains(restore, "id=vfs1,") {
+		t.Errorf("restore arguments: %s", restore)
+	}
+	if d := shareDevices(m)[1].qmp(); d["driver"] != "vhost-user-fs-pci" || d["bus"] != "vfsport1" || d["id"] != "vfsdev1" || d["tag"] != "berth1" {
+		t.Errorf("device_add of share 1: %v", d)
 	}
 	// The guest kernel has no 9p: without virtiofs, QEMU gets no share
 	// device at all (a -virtfs device would share nothing).

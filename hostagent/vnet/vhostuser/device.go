@@ -35,13 +35,25 @@ const (
 	featCSUM      = 1 << 0  // VIRTIO_NET_F_CSUM: the guest may send partial checksums
 	featGuestCSUM = 1 << 1  // VIRTIO_NET_F_GUEST_CSUM: the device may mark checksums valid
 	featMrgRxbuf  = 1 << 15 // VIRTIO_NET_F_MRG_RXBUF: a frame may span receive buffers
+	featLogAll    = 1 << 26 // VHOST_F_LOG_ALL: dirty page logging, for migration
 	featIndirect  = 1 << 28 // VIRTIO_RING_F_INDIRECT_DESC
 	featProtocol  = 1 << 30 // VHOST_USER_F_PROTOCOL_FEATURES
 	featVersion1  = 1 << 32 // VIRTIO_F_VERSION_1
 
-	// Features is what the device offers.
-	Features uint64 = featCSUM | featGuestCSUM | featMrgRxbuf | featIndirect | featVersion1 | featProtocol
+	// Features is what the device offers. VHOST_F_LOG_ALL is offered
+	// because QEMU refuses to migrate (save) a VM whose vhost device lacks
+	// it; the agent saves a stopped VM only, whose device QEMU has stopped
+	// first and never asks to log. A request to log is refused (SetFeatures
+	// with it, the log requests), so a live migration fails instead of
+	// copying stale pages.
+	Features uint64 = featCSUM | featGuestCSUM | featMrgRxbuf | featIndirect | featVersion1 | featProtocol | featLogAll
 )
+
+// ProtocolFeatures is what the device offers of the vhost-user protocol's
+// own: VHOST_USER_PROTOCOL_F_LOG_SHMFD, whose absence also makes QEMU
+// refuse to save the VM; its log requests are refused like
+// VHOST_F_LOG_ALL (see Features).
+const ProtocolFeatures uint64 = 1 << 1
 
 // virtio-net header flags and GSO types.
 const (
@@ -136,8 +148,15 @@ func (d *Device) handle(m *message) error {
 	case reqSetOwner:
 		return nil
 	case reqGetProtocolFeatures:
-		return reply(d.conn, m, u64Payload(0))
+		return reply(d.conn, m, u64Payload(ProtocolFeatures))
 	case reqSetProtocolFeatures:
+		f, err := m.u64()
+		if err != nil {
+			return err
+		}
+		if f&^ProtocolFeatures != 0 {
+			return fmt.Errorf("vhost-user: protocol features %#x not offered", f&^ProtocolFeatures)
+		}
 		return nil
 	case reqSetVringEnable:
 		return d.vringState(m, func(q *vring, on uint32) error {
@@ -151,6 +170,9 @@ func (d *Device) handle(m *message) error {
 		}
 		if f&^Features != 0 {
 			return fmt.Errorf("vhost-user: features %#x not offered", f&^Features)
+		}
+		if f&featLogAll != 0 {
+			return errors.New("vhost-user: dirty page logging is not supported: only a stopped VM can be saved")
 		}
 		return d.change(func() error { d.features = f; return nil })
 	case reqResetOwner:

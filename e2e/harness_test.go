@@ -140,6 +140,7 @@ type status struct {
 			Name string  `json:"name"`
 			At   float64 `json:"at"`
 		} `json:"guest"`
+		Restored bool `json:"restored"`
 	} `json:"timeline"`
 }
 

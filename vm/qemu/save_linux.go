@@ -221,6 +221,7 @@ func (d *Driver) Save(ctx context.Context) error {
 		os.Remove(state)
 		return err
 	}
+	d.cleanFiles()
 	d.log.Info("VM saved", "bytes", rec.Size, "ramBytes", rec.RAM, "path", state)
 	return nil
 }

@@ -540,6 +540,8 @@ function renderTimeline(tl) {
   const parts = [stages];
   if (tl.adopted) {
     parts.push(h("p", { class: "muted" }, "The VM was running already (adopted): no boot."));
+  } else if (tl.restored) {
+    parts.push(h("p", { class: "muted", id: "timeline-restored" }, "The VM saved at the last stop was restored (fastStart): no boot."));
   } else if (tl.guest && tl.guest.length) {
     const end = tl.guest[tl.guest.length - 1].at || 1;
     let prev = 0;

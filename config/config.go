@@ -33,8 +33,8 @@ type Config struct {
 	// FastStart: `berth stop` stops the containers, then saves the VM with
 	// its engine still up, and the next start restores it instead of
 	// booting (default true; the QEMU driver on Linux).
-	FastStart *bool `yaml:"fastStart,omitempty"`
-	Dashboard     Dashboard     `yaml:"dashboard,omitempty"`
+	FastStart *bool     `yaml:"fastStart,omitempty"`
+	Dashboard Dashboard `yaml:"dashboard,omitempty"`
 }
 
 // Dashboard is the web page the host agent serves on host loopback.

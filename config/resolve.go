@@ -40,9 +40,9 @@ type Resolved struct {
 	SaverIdle time.Duration
 	// Dashboard is dashboard.enabled (default true); DashboardPort is
 	// dashboard.port, 0 for one chosen at start.
-	Dashboard     bool
+	Dashboard bool
 	// FastStart is fastStart (default true).
-	FastStart bool
+	FastStart     bool
 	DashboardPort int
 }
 

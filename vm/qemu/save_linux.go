@@ -66,7 +66,7 @@ func identify(path string) (diskID, error) {
 	if err := unix.Stat(path, &st); err != nil {
 		return diskID{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
-	return diskID{Path: path, Dev: uint64(st.Dev), Ino: st.Ino, Size: st.Size,
+	return diskID{Path: path, Dev: st.Dev, Ino: st.Ino, Size: st.Size,
 		Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano()}, nil
 }
 
@@ -166,7 +166,7 @@ func (d *Driver) Save(ctx context.Context) error {
 	if err := migrateTo(ctx, s, f); err != nil {
 		os.Remove(f.Name())
 		if _, cerr := s.exec("cont", nil); cerr != nil {
-			return fmt.Errorf("saving the VM: %w; and it does not run again: %v", err, cerr)
+			return fmt.Errorf("saving the VM: %w; and it does not run again: %w", err, cerr)
 		}
 		return fmt.Errorf("saving the VM: %w (the VM runs on)", err)
 	}
@@ -174,7 +174,7 @@ func (d *Driver) Save(ctx context.Context) error {
 	if err != nil {
 		os.Remove(f.Name())
 		if _, cerr := s.exec("cont", nil); cerr != nil {
-			return fmt.Errorf("saving the VM's RAM: %w; and it does not run again: %v", err, cerr)
+			return fmt.Errorf("saving the VM's RAM: %w; and it does not run again: %w", err, cerr)
 		}
 		return fmt.Errorf("saving the VM's RAM: %w (the VM runs on)", err)
 	}
@@ -472,7 +472,7 @@ func waitRunState(ctx context.Context, s *qmpSession, exited <-chan struct{}, wa
 		case <-exited:
 			return errors.New("QEMU exited while loading the saved VM")
 		case <-ctx.Done():
-			return fmt.Errorf("loading the saved VM: %w (waiting for %q; last state %q, %v)", ctx.Err(), want, st, err)
+			return fmt.Errorf("loading the saved VM: %w (waiting for %q; last state %q, %w)", ctx.Err(), want, st, err)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -607,6 +607,23 @@ func writeNonZero(dst *os.File, b []byte, off int64) (int64, error) {
 var zeroPage [pageSize]byte
 
 func isZero(b []byte) bool { return bytes.Equal(b, zeroPage[:len(b)]) }
+
+func (d device) qmp() map[string]any {
+	m := map[string]any{}
+	for _, kv := range d {
+		m[kv[0]] = kv[1]
+	}
+	return m
+}
+
+func (d device) id() string {
+	for _, kv := range d {
+		if kv[0] == "id" {
+			return kv[1]
+		}
+	}
+	return ""
+}
 
 func syncDir(dir string) {
 	if f, err := os.Open(dir); err == nil {

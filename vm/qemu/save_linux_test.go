@@ -160,3 +160,10 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 func jsonBytes(v any) ([]byte, error) { return json.Marshal(v) }
+
+func TestShareDeviceAdd(t *testing.T) {
+	m := &vm.Machine{StateDir: "/s", Shares: []vm.Share{{Tag: "berth0"}, {Tag: "berth1"}}}
+	if d := shareDevices(m)[1].qmp(); d["driver"] != "vhost-user-fs-pci" || d["bus"] != "vfsport1" || d["id"] != "vfsdev1" || d["tag"] != "berth1" {
+		t.Errorf("device_add of share 1: %v", d)
+	}
+}

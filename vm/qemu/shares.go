@@ -143,23 +143,6 @@ func (d device) arg() string {
 	return b.String()
 }
 
-func (d device) qmp() map[string]any {
-	m := map[string]any{}
-	for _, kv := range d {
-		m[kv[0]] = kv[1]
-	}
-	return m
-}
-
-func (d device) id() string {
-	for _, kv := range d {
-		if kv[0] == "id" {
-			return kv[1]
-		}
-	}
-	return ""
-}
-
 // shareDevices are the machine's vhost-user-fs devices, one per share.
 func shareDevices(m *vm.Machine) []device {
 	var ds []device

@@ -30,8 +30,8 @@ func TestShareArgs(t *testing.T) {
 	if strings.Contains(restore, "vhost-user-fs-pci") || !strings.Contains(restore, "id=vfsport1") || !strings.Contains(restore, "id=vfs1,") {
 		t.Errorf("restore arguments: %s", restore)
 	}
-	if d := shareDevices(m)[1].qmp(); d["driver"] != "vhost-user-fs-pci" || d["bus"] != "vfsport1" || d["id"] != "vfsdev1" || d["tag"] != "berth1" {
-		t.Errorf("device_add of share 1: %v", d)
+	if d := shareDevices(m)[1].arg(); d != "vhost-user-fs-pci,id=vfsdev1,chardev=vfs1,tag=berth1,bus=vfsport1" {
+		t.Errorf("device of share 1: %v", d)
 	}
 	// The guest kernel has no 9p: without virtiofs, QEMU gets no share
 	// device at all (a -virtfs device would share nothing).

@@ -58,7 +58,9 @@ func (a *Agent) saveVM(d vm.Driver, b *boot) bool {
 		return false
 	default:
 	}
-	if st := a.snapshot(); st.State != api.StateRunning && st.State != api.StateDegraded {
+	// Only a healthy machine: a degraded one (a share's daemon gone, an
+	// engine restarting) gets the usual stop and a fresh boot.
+	if st := a.snapshot(); st.State != api.StateRunning {
 		return false
 	}
 	a.set(func(s *api.Status) { s.State, s.Phase = api.StateStopping, "saving" })

@@ -62,7 +62,8 @@ func mountShare(s guestconfig.Share) (string, error) {
 // UnmountShares implements agentapi.ShareMounter: the shares go, inner
 // folders before their parents, and the disks are flushed. A share still
 // in use (a shell's working directory) is detached: its device is about
-// to be unplugged either way.
+// to be unplugged either way. The data disk is flushed: a boot that
+// replaces the saved VM must find on it what the engine wrote.
 func (in *Init) UnmountShares() error {
 	var errs []error
 	for i := len(in.cfg.Shares) - 1; i >= 0; i-- {
@@ -77,7 +78,14 @@ func (in *Init) UnmountShares() error {
 		}
 		in.logf("shared folder %s unmounted", s.Path)
 	}
-	unix.Sync()
+	// The engine's disk, not a global sync: one that reached a share
+	// whose daemon died would never return.
+	if f, err := os.Open(in.dataPath); err == nil {
+		if err := unix.Syncfs(int(f.Fd())); err != nil {
+			errs = append(errs, fmt.Errorf("flushing %s: %w", in.dataPath, err))
+		}
+		f.Close()
+	}
 	return errors.Join(errs...)
 }
 

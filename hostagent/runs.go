@@ -56,6 +56,7 @@ type control struct {
 	cancel  context.CancelFunc
 	standby bool // the machine is stopped and the agent waits
 	leaving bool // the agent exits: nothing more is accepted
+	unsaved bool // a stop asked not to save the VM (fastStart)
 }
 
 func newControl() *control { return &control{wake: make(chan struct{}, 1)} }
@@ -94,7 +95,7 @@ func (c *control) take() (request, api.StartRequest) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	q, s := c.pending, c.start
-	c.pending, c.start = reqNone, api.StartRequest{}
+	c.pending, c.start, c.unsaved = reqNone, api.StartRequest{}, false
 	return q, s
 }
 
@@ -103,7 +104,14 @@ func (c *control) take() (request, api.StartRequest) {
 func (c *control) stopping() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.pending == reqExit || c.pending == reqStandby
+	return !c.unsaved && (c.pending == reqExit || c.pending == reqStandby)
+}
+
+// noSave makes the stop that ends this run shut the VM down.
+func (c *control) noSave() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.unsaved = true
 }
 
 // running records the cancel of the run that begins (nil: it ended).
@@ -299,7 +307,11 @@ func (a *Agent) machineRoutes(mux *http.ServeMux) {
 		if r.URL.Query().Get("standby") == "true" {
 			q = reqStandby
 		}
-		a.log.Info("stop asked", "standby", q == reqStandby)
+		noSave := r.URL.Query().Get("save") == "false"
+		if noSave {
+			a.ctl.noSave()
+		}
+		a.log.Info("stop asked", "standby", q == reqStandby, "noSave", noSave)
 		_ = a.ctl.ask(q, api.StartRequest{})
 		writeJSON(w, http.StatusAccepted, a.snapshot())
 	})

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/config"
+	"github.com/berth-dev/berth/hostagent/api"
 	"github.com/berth-dev/berth/kernel"
 	"github.com/berth-dev/berth/vm"
 )
@@ -33,5 +34,39 @@ func TestSaveKey(t *testing.T) {
 	b.settings.FastStart = false
 	if saveKey(b) != "" {
 		t.Error("fastStart off still has a key")
+	}
+}
+
+// Only a stop saves the VM: not a restart, not a signal, not a stop that
+// asked for a fresh boot (`berth restart`).
+func TestOnlyAStopSaves(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		q      request
+		noSave bool
+		want   bool
+	}{
+		{"berth stop", reqExit, false, true},
+		{"the page's Stop", reqStandby, false, true},
+		{"berth restart's stop", reqExit, true, false},
+		{"a restart", reqRestart, false, false},
+		{"a signal (nothing asked)", reqNone, false, false},
+	} {
+		c := newControl()
+		if tc.noSave {
+			c.noSave()
+		}
+		if tc.q != reqNone {
+			if err := c.ask(tc.q, api.StartRequest{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := c.stopping(); got != tc.want {
+			t.Errorf("%s: saves %v, want %v", tc.name, got, tc.want)
+		}
+		c.take()
+		if c.stopping() {
+			t.Errorf("%s: the next run's end would save without a stop", tc.name)
+		}
 	}
 }

@@ -24,7 +24,12 @@ func newRestart(g *globals) *cobra.Command {
 			if err := lifecycle.CheckConfig(m, cfg, cmd.ErrOrStderr()); err != nil {
 				return err // a bad config never stops a running machine
 			}
-			if err := newStop(g).RunE(cmd, args); err != nil {
+			// A fresh engine: the running VM is shut down, not saved.
+			stop := newStop(g)
+			if err := stop.Flags().Set("no-save", "true"); err != nil {
+				return err
+			}
+			if err := stop.RunE(cmd, args); err != nil {
 				return err
 			}
 			return runStart(cmd, g, sf)

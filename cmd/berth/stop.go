@@ -11,6 +11,7 @@ import (
 
 func newStop(g *globals) *cobra.Command {
 	var timeout time.Duration
+	var noSave bool
 	cmd := &cobra.Command{
 		Use:   "stop",
 		Short: "Stop the engine and the VM (gracefully, forced after --timeout)",
@@ -25,7 +26,7 @@ func newStop(g *globals) *cobra.Command {
 			}
 			img, _ := imageDir(m)
 			out := cmd.OutOrStdout()
-			res, err := lifecycle.Stop(cmd.Context(), lifecycle.StopOptions{Machine: m, ImageDir: img, Timeout: timeout, Progress: out})
+			res, err := lifecycle.Stop(cmd.Context(), lifecycle.StopOptions{Machine: m, ImageDir: img, Timeout: timeout, Progress: out, NoSave: noSave})
 			if res != nil {
 				for _, f := range res.Findings {
 					fmt.Fprintln(out, "found:", f)
@@ -43,5 +44,6 @@ func newStop(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 3*time.Minute, "how long a graceful stop may take before it is forced")
+	cmd.Flags().BoolVar(&noSave, "no-save", false, "shut the VM down instead of saving it for a fast next start (fastStart)")
 	return cmd
 }

@@ -45,6 +45,12 @@ func (c *Client) Stop(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/stop", nil)
 }
 
+// StopNoSave is Stop without fastStart's save: the VM shuts down, and the
+// next start boots (`berth restart`: a fresh engine).
+func (c *Client) StopNoSave(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/stop?save=false", nil)
+}
+
 // Events calls fn for each event until fn returns an error, ctx ends or
 // the agent closes the stream (io.EOF).
 func (c *Client) Events(ctx context.Context, fn func(Event) error) error {

@@ -23,6 +23,8 @@ type StopOptions struct {
 	// Timeout is how long the graceful stop may take before force.
 	Timeout  time.Duration
 	Progress io.Writer
+	// NoSave shuts the VM down even with fastStart on (`berth restart`).
+	NoSave bool
 }
 
 // StopResult says what Stop found and did.
@@ -46,7 +48,12 @@ func Stop(ctx context.Context, o StopOptions) (*StopResult, error) {
 	pid, alive, _ := pidfile.Read(pidPath)
 	if alive {
 		res.WasRunning = true
-		if err := api.NewClient(m.AgentSocket()).Stop(ctx); err != nil {
+		cli := api.NewClient(m.AgentSocket())
+		stop := cli.Stop
+		if o.NoSave {
+			stop = cli.StopNoSave
+		}
+		if err := stop(ctx); err != nil {
 			res.Findings = append(res.Findings, fmt.Sprintf("the host agent (pid %d) did not answer: %v", pid, err))
 			_ = proc.Terminate(pid)
 		} else {

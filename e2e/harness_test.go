@@ -68,7 +68,8 @@ func newEnvIn(t testing.TB, dir string) *env {
 		if t.Failed() {
 			e.dumpLogs(t)
 		}
-		_, _ = e.berth(context.Background(), "stop", "--timeout", "60s")
+		// No save: the machine goes with the test.
+		_, _ = e.berth(context.Background(), "stop", "--no-save", "--timeout", "60s")
 		e.assertNothingLeft(t)
 		os.RemoveAll(home)
 	})

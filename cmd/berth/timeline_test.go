@@ -24,6 +24,10 @@ func TestTimelineLines(t *testing.T) {
 	if got := timelineLines(tl); len(got) != 2 || got[1] != "the VM was running already (adopted): no boot" {
 		t.Errorf("adopted: %q", got)
 	}
+	tl.Adopted, tl.Restored = false, true
+	if got := timelineLines(tl); len(got) != 2 || got[1] != "the VM saved at the last stop was restored (fastStart): no boot" {
+		t.Errorf("restored: %q", got)
+	}
 	if got := timelineLines(nil); got != nil {
 		t.Errorf("no timeline: %q", got)
 	}

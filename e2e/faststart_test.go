@@ -33,7 +33,7 @@ func TestFastStart(t *testing.T) {
 	e.mustDocker(t, "volume", "create", "keep")
 	e.mustDocker(t, "run", "--rm", "-v", "keep:/v", "bb", "sh", "-c", "echo kept > /v/f")
 	for name, policy := range map[string]string{"always": "always", "unless": "unless-stopped", "failure": "on-failure", "never": "no"} {
-		e.mustDocker(t, "run", "-d", "--name", name, "--restart", policy, "-v", share+":/src", "bb", "sleep", "100000")
+		e.mustDocker(t, "run", "-d", "--stop-timeout", "1", "--name", name, "--restart", policy, "-v", share+":/src", "bb", "sleep", "100000")
 	}
 	// Stopped by hand before the save: the engine would start "always"
 	// again at its start, not "unless-stopped".

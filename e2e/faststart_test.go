@@ -129,4 +129,30 @@ func TestFastStart(t *testing.T) {
 			}
 		}
 	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("a saved state QEMU cannot load is booted", func(t *testing.T) {
+		e.mustBerth(t, "stop")
+		state := filepath.Join(dir, "saved-vm.state")
+		fi, err := os.Stat(state)
+		if err != nil {
+			t.Fatalf("no saved VM after the third stop: %v", err)
+		}
+		if err := os.Truncate(state, fi.Size()/2); err != nil {
+			t.Fatal(err)
+		}
+		e.mustBerth(t, "start")
+		if st := e.status(t); st.Timeline == nil || st.Timeline.Restored {
+			t.Fatalf("a half saved state was restored: %+v", st.Timeline)
+		}
+		log, _ := os.ReadFile(filepath.Join(dir, "hostagent.log"))
+		if !strings.Contains(string(log), "restoring the saved VM failed; booting") {
+			t.Errorf("the agent's log does not say the restore failed")
+		}
+		if out := strings.TrimSpace(e.mustDocker(t, "run", "--rm", "-v", "keep:/v", "bb", "cat", "/v/f")); out != "kept" {
+			t.Errorf("volume after the failed restore and the boot: %q", out)
+		}
+	})
 }

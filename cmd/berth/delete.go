@@ -40,7 +40,8 @@ func newDelete(g *globals) *cobra.Command {
 				}
 			}
 			img, _ := imageDir(m)
-			res, err := lifecycle.Stop(cmd.Context(), lifecycle.StopOptions{Machine: m, ImageDir: img, Progress: out})
+			// The machine goes: nothing to save for a next start.
+			res, err := lifecycle.Stop(cmd.Context(), lifecycle.StopOptions{Machine: m, ImageDir: img, Progress: out, NoSave: true})
 			if err != nil {
 				return fmt.Errorf("stopping the machine before deleting it: %w", err)
 			}

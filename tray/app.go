@@ -308,9 +308,10 @@ func (a *App) do(act Action) error {
 	case ActStart:
 		return a.start(ctx)
 	case ActStop:
-		return a.stop(ctx)
+		return a.stop(ctx, true)
 	case ActRestart:
-		if err := a.stop(ctx); err != nil {
+		// A fresh engine, as `berth restart`: the VM is not saved.
+		if err := a.stop(ctx, false); err != nil {
 			return err
 		}
 		return a.start(ctx)
@@ -434,11 +435,11 @@ func (a *App) start(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) stop(ctx context.Context) error {
+func (a *App) stop(ctx context.Context, save bool) error {
 	if !a.setBusy(api.StateStopping) {
 		return nil
 	}
-	err := a.o.Agent.Stop(ctx)
+	err := a.o.Agent.Stop(ctx, save)
 	a.update(func(s *Snapshot) { s.Busy = false })
 	select {
 	case a.kick <- struct{}{}:
@@ -542,7 +543,7 @@ func (a *App) quitApp(ctx context.Context) error {
 			"No dialog could ask whether to stop it (install zenity). Run `berth stop` to stop it, "+
 				"or choose under \"When quitting the tray\" in the menu.", "", nil)
 	case QuitStopEngine:
-		if err := a.o.Agent.Stop(ctx); err != nil {
+		if err := a.o.Agent.Stop(ctx, true); err != nil {
 			a.o.Log.Warn("stopping the engine on quit", "err", err)
 		}
 	}

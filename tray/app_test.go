@@ -269,7 +269,7 @@ func TestAppStopRestart(t *testing.T) {
 	it, _ := r.scr.item("restart")
 	r.app.Do(it.Action)
 	r.scr.waitFor(t, "running again", func(m tray.Menu) bool {
-		return m.Icon == api.StateRunning && slices.Equal(agent.CallLog(), []string{"stop", "start"})
+		return m.Icon == api.StateRunning && slices.Equal(agent.CallLog(), []string{"stop --no-save", "start"})
 	})
 	it, _ = r.scr.item("stop")
 	r.app.Do(it.Action)

@@ -23,7 +23,9 @@ type Agent interface {
 	// Start starts the machine and returns once the engine answers;
 	// progress gets one line per step.
 	Start(ctx context.Context, progress func(string)) error
-	Stop(ctx context.Context) error
+	// Stop stops the machine; save lets fastStart save the VM for a
+	// fast next start (false: a fresh engine, as for Restart).
+	Stop(ctx context.Context, save bool) error
 	// Dashboard is the address of the machine's web page, with its token.
 	Dashboard(ctx context.Context) (string, error)
 }

@@ -75,8 +75,8 @@ func (l *LocalAgent) Start(ctx context.Context, progress func(string)) error {
 	return err
 }
 
-func (l *LocalAgent) Stop(ctx context.Context) error {
-	_, err := lifecycle.Stop(ctx, lifecycle.StopOptions{Machine: l.Machine, ImageDir: l.ImageDir, Progress: io.Discard})
+func (l *LocalAgent) Stop(ctx context.Context, save bool) error {
+	_, err := lifecycle.Stop(ctx, lifecycle.StopOptions{Machine: l.Machine, ImageDir: l.ImageDir, Progress: io.Discard, NoSave: !save})
 	return err
 }
 

@@ -211,8 +211,12 @@ func (f *Agent) Start(ctx context.Context, progress func(string)) error {
 	return nil
 }
 
-func (f *Agent) Stop(context.Context) error {
-	f.call("stop")
+func (f *Agent) Stop(_ context.Context, save bool) error {
+	if save {
+		f.call("stop")
+	} else {
+		f.call("stop --no-save")
+	}
 	f.mu.Lock()
 	up := f.up
 	f.mu.Unlock()

@@ -49,6 +49,16 @@ func guestInit(exitFile string) fakewsl.Reply {
 func newTestDriver(t *testing.T, c *Client) (*Driver, *vm.Machine, *fakeHvsock) {
 	t.Helper()
 	m := testMachine(t)
+	t.Cleanup(func() {
+		// Under Wine a killed stand-in's handles (the console log it
+		// writes) are let go a moment after its exit: the temporary
+		// folder's removal would meet a sharing violation.
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if err := os.Remove(m.ConsoleLog); err == nil || errors.Is(err, os.ErrNotExist) {
+				return
+			}
+		}
+	})
 	hv := &fakeHvsock{}
 	d, err := newDriver(m, c, hv)
 	if err != nil {
@@ -214,9 +224,16 @@ func TestDriverInitExitsBeforeMarker(t *testing.T) {
 }
 
 func TestDriverStartCanceled(t *testing.T) {
-	c, _ := newScene(t, reply("list", 0, "-l"), withoutMarker(guestInit(filepath.Join(t.TempDir(), "never"))))
+	exit := filepath.Join(t.TempDir(), "never")
+	c, _ := newScene(t, reply("list", 0, "-l"), withoutMarker(guestInit(exit)))
 	d, _, _ := newTestDriver(t, c)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// Under Wine a stand-in killed while it was still starting has been
+	// seen to run on (holding the console log): it ends at this file.
+	t.Cleanup(func() { _ = os.WriteFile(exit, nil, 0o600) })
+	// Long enough for the stand-in to have started (under Wine that takes
+	// a good part of a second): killing a Wine process still starting has
+	// left its handles open for many seconds.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := d.Start(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Start = %v", err)

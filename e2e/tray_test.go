@@ -126,7 +126,13 @@ func TestTray(t *testing.T) {
 	click("Forward again")
 	waitFor(t, "the host port to open again", 10*time.Second, func() bool { return dialOK(addr) })
 
-	click("Quit")
+	quit, ok := menu.Find("Quit")
+	if !ok || !quit.Enabled {
+		t.Fatalf("Quit not clickable in\n%s", menu)
+	}
+	if err := item.ClickLast(quit.ID); err != nil {
+		t.Fatal(err)
+	}
 	for _, done := range []chan struct{}{appDone, trayDone} {
 		select {
 		case <-done:

@@ -201,7 +201,13 @@ func TestTrayOverDBus(t *testing.T) {
 
 	// Quit: the setting now says ask; the answer is "leave it running".
 	desk.Answer(func(d *traytest.Desktop) { d.QuitAnswer = tray.QuitLeaveRunning })
-	click(m, "Quit")
+	n, ok := m.Find("Quit")
+	if !ok || !n.Enabled {
+		t.Fatalf("Quit not clickable in\n%s", m)
+	}
+	if err := item.ClickLast(n.ID); err != nil {
+		t.Fatal(err)
+	}
 	for _, done := range []chan struct{}{appDone, trayDone} {
 		select {
 		case <-done:

@@ -269,6 +269,19 @@ func (it *Item) Click(id int32) error {
 		dbus.MakeVariant(""), uint32(time.Now().Unix())).Err
 }
 
+// ClickLast clicks an entry that ends the tray, such as Quit: the tray may
+// leave the bus before its reply is sent (a panel does not wait for one),
+// so the bus's NoReply is not an error here; the caller checks the tray
+// ended.
+func (it *Item) ClickLast(id int32) error {
+	err := it.Click(id)
+	var de dbus.Error
+	if errors.As(err, &de) && de.Name == "org.freedesktop.DBus.Error.NoReply" {
+		return nil
+	}
+	return err
+}
+
 // Find returns the first visible entry whose label starts with prefix,
 // searching depth first.
 func (n Node) Find(prefix string) (Node, bool) {

@@ -223,12 +223,16 @@ type boot struct {
 	settings config.Resolved
 	spec     MachineSpec
 	// disk is set when the driver makes the data disk.
-	disk    *driverDisk
-	man     *kernel.Manifest
-	shares  sharePlan
-	link    vm.LinkSpec
-	network *vnet.Network
-	driver  vm.Driver
+	disk   *driverDisk
+	man    *kernel.Manifest
+	shares sharePlan
+	// shareMode is how the shares reach the guest (vm.ShareSFTP: sftp
+	// serves them), of the driver's ShareTypes.
+	shareMode string
+	sftp      *sftpShares
+	link      vm.LinkSpec
+	network   *vnet.Network
+	driver    vm.Driver
 	// linkDriver is the driver, as soon as it exists, for a link the guest
 	// listens on: the network dials through it.
 	linkDriver atomic.Pointer[vm.Driver]
@@ -322,6 +326,9 @@ func (a *Agent) loadConfig(_ context.Context, b *boot, _ *[]func()) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.o.ConfigPath, err)
 	}
+	if b.shareMode, err = fileSharing(caps.ShareTypes, os.Getenv(EnvFileSharing), len(b.shares.vm)); err != nil {
+		return err
+	}
 	a.set(func(s *api.Status) { s.ConfigDigest = settings.Digest() })
 	return nil
 }
@@ -366,6 +373,9 @@ func (a *Agent) prepareImage(_ context.Context, b *boot, _ *[]func()) error {
 	})
 	cfg := guestconfig.Default()
 	cfg.Shares = b.shares.guest
+	if b.shareMode == vm.ShareSFTP {
+		cfg.FileSharing = guestconfig.FileSharingSFTP
+	}
 	cfg.HostTime = time.Now()
 	// Daemon output on the guest console (serial.log), for diagnosis.
 	cfg.Debug = os.Getenv(EnvGuestDebug) == "1"
@@ -415,7 +425,7 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 	m := a.o.Machine
 	mach := describe(a.o, b.spec)
 	mach.Network.Link = b.link.Link
-	mach.Shares = b.shares.vm
+	mach.Shares, mach.FileSharing = b.shares.vm, b.shareMode
 	mach.Rosetta = rosetta(b.settings, b.caps, nil)
 	mach.SaveKey = saveKey(b)
 	mach.Virtiofsd = bundledVirtiofsd(a.o.ImageDir, b.man, runtime.GOARCH)
@@ -492,15 +502,21 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 }
 
 // waitGuest waits for the guest agent's first answer.
-func (a *Agent) waitGuest(ctx context.Context, b *boot, _ *[]func()) error {
+func (a *Agent) waitGuest(ctx context.Context, b *boot, cleanups *[]func()) error {
 	err := a.waitFor(ctx, b.vmDone, "the guest agent", func(ctx context.Context) (bool, error, error) {
 		_, err := a.guestHealth(ctx)
 		return err == nil, err, nil
 	})
-	if err == nil && b.restored {
+	if err != nil {
+		return err
+	}
+	// The guest waits for the shares that come over SFTP before it starts
+	// the engine; a restored one mounts them again.
+	a.startSFTPShares(b, cleanups)
+	if b.restored {
 		a.afterRestore(ctx, b)
 	}
-	return err
+	return nil
 }
 
 // serveEngine waits for the engine, then serves the docker socket (and

@@ -27,7 +27,8 @@ type Capabilities struct {
 	// Accelerators the driver may use, best first.
 	Accelerators []string
 	// ShareTypes are the ways the driver can expose folders that the
-	// guest can mount ("virtiofs"); empty: no shared folders.
+	// guest can mount ("virtiofs", ShareSFTP), best first; empty: no
+	// shared folders.
 	ShareTypes []string
 	// Rosetta: the driver can share Apple's Rosetta with the guest
 	// (Machine.Rosetta), so an arm64 guest runs amd64 binaries through it.
@@ -341,3 +342,9 @@ func Stalled(ctx context.Context, d Driver) string {
 	}
 	return w.Stalled(ctx)
 }
+
+// ShareSFTP is the share type the host agent serves itself: it connects
+// to the guest over the VM's network and speaks SFTP, and the guest
+// mounts each share with sshfs. Any driver whose VM is on the agent's
+// network can offer it; it needs nothing of the hypervisor.
+const ShareSFTP = "sftp"

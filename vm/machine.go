@@ -37,6 +37,11 @@ type Machine struct {
 	Network Network `json:"network"`
 	// Shares are host folders exposed to the guest.
 	Shares []Share `json:"shares,omitempty"`
+	// FileSharing is the way, of the driver's Capabilities.ShareTypes, the
+	// agent chose for the Shares; "" is the driver's first. With
+	// ShareSFTP the host agent serves them itself over the VM's network,
+	// and the driver has nothing to do for them.
+	FileSharing string `json:"fileSharing,omitempty"`
 	// Rosetta shares Apple's Rosetta with the guest (a driver whose
 	// Capabilities.Rosetta is true).
 	Rosetta bool `json:"rosetta,omitempty"`

@@ -54,7 +54,15 @@ const (
 const (
 	DockerPort = 2375 // dockerd's TCP API
 	AgentPort  = 2380 // the guest agent's HTTP API (health, shutdown)
+	// SharePort takes the host agent's SFTP connections, one per share,
+	// when FileSharing is SFTP: each begins with the share's tag and a
+	// newline, and the init mounts it with sshfs in passive mode.
+	SharePort = 2381
 )
+
+// FileSharingSFTP: the shares reach the guest over SFTP on connections the
+// host agent makes to SharePort (a hypervisor without virtio-fs).
+const FileSharingSFTP = "sftp"
 
 // LinkVsockPort is the AF_VSOCK port the guest init listens on in a WSL 2
 // distro for the network link when its command line names none (--link
@@ -96,6 +104,9 @@ type Config struct {
 	// Shares are host folders to mount before the engine starts, parents
 	// before the folders inside them.
 	Shares []Share `json:"shares,omitempty"`
+	// FileSharing is how the shares arrive: "" by tag from the hypervisor
+	// (virtio-fs), FileSharingSFTP over the host agent's connections.
+	FileSharing string `json:"fileSharing,omitempty"`
 	// Modules are kernel modules to load before the engine starts, in order.
 	Modules []string `json:"modules,omitempty"`
 	// Rosetta: the host shares Apple's Rosetta under the virtio-fs tag
@@ -242,6 +253,9 @@ func (c Config) Validate() error {
 		if !strings.HasPrefix(sh.Path, "/") || path.Clean(sh.Path) != sh.Path || sh.Path == "/" {
 			errs = append(errs, fmt.Errorf("shares[%d].path: %q must be a clean absolute path other than /", i, sh.Path))
 		}
+	}
+	if c.FileSharing != "" && c.FileSharing != FileSharingSFTP {
+		errs = append(errs, fmt.Errorf("fileSharing: %q, want \"\" or %q", c.FileSharing, FileSharingSFTP))
 	}
 	if c.DataDisk.Device == "" {
 		errs = append(errs, errors.New("dataDisk.device: must not be empty"))

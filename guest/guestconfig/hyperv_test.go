@@ -53,3 +53,18 @@ func TestValidateRootDeviceAndLink(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateFileSharing(t *testing.T) {
+	cfg := Default()
+	cfg.Shares = []Share{{Tag: "berth0", Path: "/home/me"}}
+	for _, ok := range []string{"", FileSharingSFTP} {
+		cfg.FileSharing = ok
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("fileSharing %q: %v", ok, err)
+		}
+	}
+	cfg.FileSharing = "9p"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `fileSharing: "9p"`) {
+		t.Errorf("fileSharing 9p: %v", err)
+	}
+}

@@ -90,6 +90,7 @@ func TestFirewallRules(t *testing.T) {
 	for _, want := range []string{
 		"-A BERTH-INPUT -i eth0 -s 192.168.127.1/32 -p tcp --dport 2375 -j RETURN\n-A BERTH-INPUT -p tcp --dport 2375 -j DROP\n",
 		"-A BERTH-INPUT -i eth0 -s 192.168.127.1/32 -p tcp --dport 2380 -j RETURN\n-A BERTH-INPUT -p tcp --dport 2380 -j DROP\n",
+		"-A BERTH-INPUT -i eth0 -s 192.168.127.1/32 -p tcp --dport 2381 -j RETURN\n-A BERTH-INPUT -p tcp --dport 2381 -j DROP\n",
 		"-I INPUT 1 -j BERTH-INPUT\nCOMMIT\n",
 		"*nat\n-I PREROUTING 1 -i eth0 -s 192.168.127.1/32 -d 192.168.127.3/32 -j DNAT --to-destination 127.0.0.1\nCOMMIT\n",
 	} {

@@ -8,14 +8,14 @@ import (
 )
 
 // FirewallRules renders the iptables-restore input that lets only the host
-// agent (allowFrom, arriving on eth0) reach dockerd's TCP port and the
-// agent's: containers (on docker0 and other bridges) and anything else
+// agent (allowFrom, arriving on eth0) reach dockerd's TCP port, the
+// agent's and the shares': containers (on docker0 and other bridges) and anything else
 // are dropped. The rules live in their own chain, jumped to first from
 // INPUT; dockerd leaves INPUT's rules alone.
 func FirewallRules(allowFrom string) string {
 	var b strings.Builder
 	b.WriteString("*filter\n:BERTH-INPUT - [0:0]\n")
-	for _, port := range []int{guestconfig.DockerPort, guestconfig.AgentPort} {
+	for _, port := range []int{guestconfig.DockerPort, guestconfig.AgentPort, guestconfig.SharePort} {
 		fmt.Fprintf(&b, "-A BERTH-INPUT -i eth0 -s %s/32 -p tcp --dport %d -j RETURN\n", allowFrom, port)
 		fmt.Fprintf(&b, "-A BERTH-INPUT -p tcp --dport %d -j DROP\n", port)
 	}

@@ -35,6 +35,9 @@ type Init struct {
 	dataPath string
 
 	containerd, dockerd *Supervisor
+	// sftp: the shares mounted over the host agent's SFTP connections
+	// (FileSharing sftp), nil otherwise.
+	sftp *sftpShares
 
 	mu           sync.Mutex
 	warnings     []string

@@ -1,6 +1,7 @@
 package initd
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -53,6 +54,13 @@ const systemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 // spawn starts argv with stdout and stderr going to log. It never uses
 // os/exec's Wait: the reaper collects the exit.
 func (in *Init) spawn(argv []string, log *LineLog, stdin *os.File) (*osProc, error) {
+	return in.spawnIO(argv, log, stdin, nil)
+}
+
+// spawnIO is spawn with the standard output on stdout instead of log,
+// when stdout is not nil (sshfs speaks SFTP on its standard input and
+// output; its standard error goes to log).
+func (in *Init) spawnIO(argv []string, log *LineLog, stdin, stdout *os.File) (*osProc, error) {
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		return nil, err
@@ -71,7 +79,7 @@ func (in *Init) spawn(argv []string, log *LineLog, stdin *os.File) (*osProc, err
 	}
 	attr := &os.ProcAttr{
 		Env:   []string{"PATH=" + systemPath, "HOME=/root", "LANG=C.UTF-8"},
-		Files: []*os.File{stdin, w, w},
+		Files: []*os.File{stdin, cmp.Or(stdout, w), w},
 		Sys:   &syscall.SysProcAttr{Setsid: true},
 	}
 	o := &osProc{log: log, done: make(chan struct{})}

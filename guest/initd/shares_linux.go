@@ -21,6 +21,12 @@ const ninePOptions = "trans=virtio,version=9p2000.L,msize=524288,cache=mmap,acce
 // so a container that restarts with the engine finds its bind sources. A
 // folder that cannot be mounted is a warning: the engine still starts.
 func (in *Init) mountShares() {
+	if in.cfg.FileSharing == guestconfig.FileSharingSFTP {
+		if len(in.cfg.Shares) > 0 {
+			in.startSFTPShares()
+		}
+		return
+	}
 	for _, s := range in.cfg.Shares {
 		kind, err := mountShare(s)
 		if err != nil {
@@ -66,6 +72,9 @@ func mountShare(s guestconfig.Share) (string, error) {
 // replaces the saved VM must find on it what the engine wrote.
 func (in *Init) UnmountShares() error {
 	var errs []error
+	if in.sftp != nil {
+		errs = append(errs, in.sftp.unmountAll())
+	}
 	for i := len(in.cfg.Shares) - 1; i >= 0; i-- {
 		s := in.cfg.Shares[i]
 		err := unix.Unmount(s.Path, 0)
@@ -93,6 +102,10 @@ func (in *Init) UnmountShares() error {
 // devices are plugged as the guest runs again, and each is mounted as soon
 // as its device is there.
 func (in *Init) MountShares(ctx context.Context) error {
+	if in.sftp != nil {
+		// The host agent connects again once its connections end.
+		return in.sftp.waitAll(ctx)
+	}
 	var errs []error
 	for _, s := range in.cfg.Shares {
 		for {

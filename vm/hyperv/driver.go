@@ -205,7 +205,13 @@ func (d *Driver) Wait(ctx context.Context) error {
 
 // Info describes the VM: Hyper-V runs it, no process of this user's.
 func (d *Driver) Info() vm.Info {
-	return vm.Info{Driver: DriverName, Accelerator: accelerator}
+	info := vm.Info{Driver: DriverName, Accelerator: accelerator}
+	if len(d.m.Shares) > 0 {
+		// The agent serves them (the guest config says so); the VM needs
+		// nothing for them.
+		info.FileSharing = vm.ShareSFTP
+	}
+	return info
 }
 
 // Adopt implements vm.Adopter: a machine the service still runs (its

@@ -277,6 +277,7 @@ func TestRequestCarriesTheGuestSettings(t *testing.T) {
 	}
 	m := testMachine()
 	m.GuestConfig = path
+	m.Shares, m.FileSharing = []vm.Share{{Tag: "s0", HostPath: `C:\Users`}}, vm.ShareSFTP
 	mgr := newFakeManager()
 	d, err := NewDriver(m, mgr, testSID, &fakeHvsock{})
 	if err != nil {
@@ -289,13 +290,22 @@ func TestRequestCarriesTheGuestSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := GuestSettings{DaemonJSON: cfg.Engine.DaemonJSON, StopTimeout: cfg.Engine.StopTimeout, DNS: cfg.Network.DNS}
+	// The shares go as the guest sees them (tag, mount point): the agent
+	// serves their folders itself, over SFTP.
+	want := GuestSettings{DaemonJSON: cfg.Engine.DaemonJSON, StopTimeout: cfg.Engine.StopTimeout, DNS: cfg.Network.DNS, Shares: cfg.Shares}
 	if !reflect.DeepEqual(req.Guest, want) {
-		t.Errorf("guest settings %+v, want %+v (and no shares: the service has none)", req.Guest, want)
+		t.Errorf("guest settings %+v, want %+v", req.Guest, want)
+	}
+	if got := req.Guest.Apply(guestconfig.HyperV(guestconfig.Default())); got.FileSharing != guestconfig.FileSharingSFTP || len(got.Shares) != 1 {
+		t.Errorf("the service's guest config: fileSharing %q, shares %v", got.FileSharing, got.Shares)
+	}
+	if d.Info().FileSharing != vm.ShareSFTP {
+		t.Errorf("info %+v", d.Info())
 	}
 	for _, bad := range []struct{ file, want string }{
 		{`not json`, "guest config"},
 		{`{"engine":{"daemonJSON":{"hosts":["tcp://0.0.0.0:2375"]}}}`, `"hosts" is set by the guest`},
+		{`{"shares":[{"tag":"s0","path":"C:\\Users"}]}`, "shares[0].path"},
 	} {
 		if err := os.WriteFile(path, []byte(bad.file), 0o600); err != nil {
 			t.Fatal(err)

@@ -52,8 +52,9 @@ func Factory(connect func() (Manager, error)) vm.Factory {
 // (vm.BootService: the agent writes it as a file; the driver sends the
 // settings the service takes, GuestSettings), the data
 // disk as a VHDX that the service makes, the guest listening on AF_VSOCK
-// for the network, no shared folders yet. The VM belongs to the service
-// and outlives the agent; a later agent adopts it.
+// for the network, shared folders served by the agent over SFTP through
+// that network (vm.ShareSFTP). The VM belongs to the service and outlives
+// the agent; a later agent adopts it.
 func capabilities(string) vm.Capabilities {
 	return vm.Capabilities{
 		Boot:          vm.BootService,
@@ -61,5 +62,6 @@ func capabilities(string) vm.Capabilities {
 		DataDisk:      vm.DataDisk{Format: vm.DiskVHDX, CreatedBy: vm.PartyDriver},
 		Links:         []vm.LinkSpec{{Link: vm.LinkHvsock, Listener: vm.PartyGuest}},
 		Accelerators:  []string{accelerator},
+		ShareTypes:    []string{vm.ShareSFTP},
 	}
 }

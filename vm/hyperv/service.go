@@ -38,14 +38,20 @@ type MachineRequest struct {
 // configure only what runs inside the VM, which is the user's own (a user
 // who can reach its engine is root there): nothing in them names a host
 // path, runs on the host or loosens the VM's isolation, so the service may
-// take them from an unelevated caller. Host folders (shares) are not among
-// them: the service, which runs as SYSTEM, would expose them with its own
-// rights.
+// take them from an unelevated caller. Shares are among them as the guest
+// sees them only, a tag and a mount point: their host folders are served
+// by the user's own agent over SFTP (vm.ShareSFTP), with the user's
+// rights; the service, which runs as SYSTEM, never touches them.
 type GuestSettings struct {
 	DaemonJSON  json.RawMessage      `json:"daemonJSON,omitempty"`
 	StopTimeout guestconfig.Duration `json:"stopTimeout,omitempty"`
 	DNS         []string             `json:"dns,omitempty"`
+	// Shares are mounted over the agent's SFTP connections.
+	Shares []guestconfig.Share `json:"shares,omitempty"`
 }
+
+// MaxShares bounds the shares a request carries.
+const MaxShares = 32
 
 // MaxDaemonJSON bounds the daemon.json a request carries (the service
 // reads at most a few KiB per request).
@@ -63,13 +69,16 @@ func (g GuestSettings) Apply(cfg guestconfig.Config) guestconfig.Config {
 	if len(g.DNS) > 0 {
 		cfg.Network.DNS = slices.Clone(g.DNS)
 	}
+	if len(g.Shares) > 0 {
+		cfg.Shares, cfg.FileSharing = slices.Clone(g.Shares), guestconfig.FileSharingSFTP
+	}
 	return cfg
 }
 
 // GuestSettingsOf takes from the agent's guest config for this boot what
 // a Hyper-V guest is given.
 func GuestSettingsOf(cfg guestconfig.Config) GuestSettings {
-	return GuestSettings{DaemonJSON: cfg.Engine.DaemonJSON, StopTimeout: cfg.Engine.StopTimeout, DNS: cfg.Network.DNS}
+	return GuestSettings{DaemonJSON: cfg.Engine.DaemonJSON, StopTimeout: cfg.Engine.StopTimeout, DNS: cfg.Network.DNS, Shares: cfg.Shares}
 }
 
 // Validate checks the settings as the guest config they make: every
@@ -86,6 +95,9 @@ func (g GuestSettings) validate() []error {
 	}
 	if len(g.DNS) > 8 {
 		errs = append(errs, fmt.Errorf("guest.dns: %d servers, at most 8", len(g.DNS)))
+	}
+	if len(g.Shares) > MaxShares {
+		errs = append(errs, fmt.Errorf("guest.shares: %d shares, at most %d", len(g.Shares), MaxShares))
 	}
 	if len(errs) > 0 {
 		return errs

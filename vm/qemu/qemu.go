@@ -99,7 +99,12 @@ func (d *Driver) Start(ctx context.Context) error {
 		return fmt.Errorf("%s not found: %s", binaryName(d.m.Arch), missingBinaryHint(runtime.GOOS, d.m.Arch))
 	}
 	d.binary = bin
-	if len(d.m.Shares) > 0 {
+	if len(d.m.Shares) > 0 && d.m.FileSharing == vm.ShareSFTP {
+		d.virtiofsd = nil
+		d.mu.Lock()
+		d.info.FileSharing, d.info.FileSharingNote = vm.ShareSFTP, ""
+		d.mu.Unlock()
+	} else if len(d.m.Shares) > 0 {
 		v, mode, note := chooseSharing(probeVirtiofsd(d.m.Virtiofsd))
 		d.virtiofsd = v
 		if v != nil {

@@ -27,7 +27,8 @@ const (
 // initrd the agent writes, the raw disk the agent makes, QEMU listening on
 // the network socket (the VM outlives its agent), the agent as the card's
 // vhost-user back end on Linux and QEMU's stream of frames everywhere,
-// virtiofs where virtiofsd runs (Linux).
+// virtiofs where virtiofsd runs (Linux), and everywhere shares over the
+// agent's SFTP (vm.ShareSFTP; the only way on macOS and Windows).
 func capabilities(goos string) vm.Capabilities {
 	c := vm.Capabilities{
 		Boot:          vm.BootKernel,
@@ -41,6 +42,7 @@ func capabilities(goos string) vm.Capabilities {
 		c.Links = append(c.Links, vm.LinkSpec{Link: vm.LinkVhostUser, Listener: vm.PartyHypervisor})
 		c.ShareTypes = []string{shareVirtiofs}
 	}
+	c.ShareTypes = append(c.ShareTypes, vm.ShareSFTP)
 	c.Links = append(c.Links, vm.LinkSpec{Link: vm.LinkStream, Listener: vm.PartyHypervisor})
 	return c
 }

@@ -257,8 +257,9 @@ func (d *Driver) EnsureDataDisk(_ string, gib int) error {
 	return nil
 }
 
-// ErrNoGrow: the service cannot grow a Hyper-V machine's disk yet.
-var ErrNoGrow = errors.New("growing the data disk of a Hyper-V machine is not supported yet (berth-service makes it once, at its first start)")
-
-// GrowDataDisk is refused: the service makes the disk once.
-func (d *Driver) GrowDataDisk(string, int) error { return ErrNoGrow }
+// GrowDataDisk asks for a disk of gib GiB from this start on: the service
+// grows the VHDX before it boots the VM (never while it runs), and the
+// guest grows its file system to the disk.
+func (d *Driver) GrowDataDisk(_ string, gib int) error {
+	return d.EnsureDataDisk("", gib)
+}

@@ -196,8 +196,14 @@ func TestDriverRefusesBadInput(t *testing.T) {
 	if err := d.EnsureDataDisk("", 0); err == nil || !strings.Contains(err.Error(), "disk: 0 GiB") {
 		t.Errorf("no disk size: %v", err)
 	}
-	if err := d.GrowDataDisk("", 128); !errors.Is(err, ErrNoGrow) {
+	if err := d.GrowDataDisk("", 128); err != nil {
 		t.Errorf("grow: %v", err)
+	}
+	if r, err := d.request(); err != nil || r.DiskGiB != 128 {
+		t.Errorf("the request after a grow: %+v %v", r, err)
+	}
+	if err := d.GrowDataDisk("", MaxDiskGiB+1); err == nil {
+		t.Error("a grow past a VHDX's size was taken")
 	}
 }
 

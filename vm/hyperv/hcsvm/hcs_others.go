@@ -27,4 +27,6 @@ type noVirtdisk struct{}
 
 func newDiskMaker() diskMaker { return noVirtdisk{} }
 
-func (noVirtdisk) CreateVHDX(string, int) error { return errWindowsOnly }
+func (noVirtdisk) CreateVHDX(string, int) error         { return errWindowsOnly }
+func (noVirtdisk) SizeVHDX(path string) (uint64, error) { return vhdxFileSize(path) }
+func (noVirtdisk) ResizeVHDX(string, int) error         { return errWindowsOnly }

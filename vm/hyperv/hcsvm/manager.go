@@ -22,6 +22,11 @@ var guidRE = regexp.MustCompile(`^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 // written, and which the guest formats on its first boot.
 type diskMaker interface {
 	CreateVHDX(path string, gib int) error
+	// SizeVHDX is the disk's size as the guest sees it, in bytes.
+	SizeVHDX(path string) (uint64, error)
+	// ResizeVHDX grows the disk to gib GiB; its VM must not run. The
+	// guest grows its file system to the disk at its next boot.
+	ResizeVHDX(path string, gib int) error
 }
 
 // How long the guest has to shut down once asked, and how often its
@@ -127,11 +132,22 @@ func (m *manager) prepare(l layout, userSID string, req hyperv.MachineRequest) (
 	})
 }
 
-// ensureDataDisk makes the data disk when there is none; an existing one
-// is never touched. It is made under a temporary name and renamed, so a
-// failure leaves no disk the next start would take for the machine's.
+// ensureDataDisk makes the data disk when there is none, and grows an
+// existing one that is smaller than asked (the user raised the machine's
+// disk size); a disk is never shrunk, which would cut the engine's data.
+// A new disk is made under a temporary name and renamed, so a failure
+// leaves no disk the next start would take for the machine's.
 func (m *manager) ensureDataDisk(path string, gib int) error {
 	if _, err := os.Stat(path); err == nil {
+		size, err := m.disks.SizeVHDX(path)
+		if err != nil {
+			return fmt.Errorf("the data disk: reading its size: %w", err)
+		}
+		if size < uint64(gib)<<30 {
+			if err := m.disks.ResizeVHDX(path, gib); err != nil {
+				return fmt.Errorf("growing the data disk from %d to %d GiB: %w", size>>30, gib, err)
+			}
+		}
 		return nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("the data disk: %w", err)

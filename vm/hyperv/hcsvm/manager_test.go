@@ -132,8 +132,24 @@ func (f *fakeHCS) doc(id string) string {
 
 // fileDisks makes a "VHDX" as a file holding its size, and counts.
 type fileDisks struct {
-	made int
-	fail bool
+	made, resized int
+	fail          bool
+}
+
+func (d *fileDisks) SizeVHDX(path string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	if len(b) != 4 {
+		return 0, errors.New("not a VHDX")
+	}
+	return uint64(binary.BigEndian.Uint32(b)) << 30, nil
+}
+
+func (d *fileDisks) ResizeVHDX(path string, gib int) error {
+	d.resized++
+	return os.WriteFile(path, binary.BigEndian.AppendUint32(nil, uint32(gib)), 0o600)
 }
 
 func (d *fileDisks) CreateVHDX(path string, gib int) error {
@@ -494,5 +510,60 @@ func TestLayoutIsPerUserAndMachine(t *testing.T) {
 	}
 	if a.rootVHD != b.rootVHD || a.kernel != filepath.Join(img, "vmlinuz") {
 		t.Errorf("the image's files: %+v", a)
+	}
+}
+
+// A larger disk size grows the data disk at the next start; a smaller one
+// leaves it as it is; a running machine is not touched.
+func TestManagerGrowsTheDataDisk(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	disk := filepath.Join(e.data, "machines", testSID, "default", "data.vhdx")
+	size := func() uint32 {
+		b, err := os.ReadFile(disk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return binary.BigEndian.Uint32(b)
+	}
+	if _, err := e.m.Start(ctx, testSID, goodReq); err != nil {
+		t.Fatal(err)
+	}
+	bigger := goodReq
+	bigger.DiskGiB = 100
+	// Running: the request's sizes do not apply until the next start.
+	if _, err := e.m.Start(ctx, testSID, bigger); err != nil {
+		t.Fatal(err)
+	}
+	if size() != 64 || e.disks.resized != 0 {
+		t.Fatalf("a running machine's disk changed: %d GiB, %d resizes", size(), e.disks.resized)
+	}
+	if err := e.m.Stop(ctx, testSID, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Start(ctx, testSID, bigger); err != nil {
+		t.Fatal(err)
+	}
+	if size() != 100 || e.disks.resized != 1 || e.disks.made != 1 {
+		t.Fatalf("after a start at 100 GiB: %d GiB, %d resizes, %d made", size(), e.disks.resized, e.disks.made)
+	}
+	if err := e.m.Stop(ctx, testSID, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Start(ctx, testSID, goodReq); err != nil {
+		t.Fatal(err)
+	}
+	if size() != 100 || e.disks.resized != 1 {
+		t.Fatalf("a smaller size shrank the disk: %d GiB, %d resizes", size(), e.disks.resized)
+	}
+	// A disk whose size cannot be read is not booted with.
+	if err := e.m.Stop(ctx, testSID, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(disk, []byte("torn"+"x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Start(ctx, testSID, bigger); err == nil || !strings.Contains(err.Error(), "reading its size") {
+		t.Fatalf("an unreadable disk: %v", err)
 	}
 }

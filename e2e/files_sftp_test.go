@@ -100,8 +100,24 @@ func TestFilesSFTP(t *testing.T) {
 		}
 	})
 
+	// A container that writes to its bind as it is stopped: the shares
+	// must outlive the containers at a stop.
+	lastWords := func(t *testing.T, name string) {
+		t.Helper()
+		e.mustDocker(t, "run", "-d", "--name", name, "-v", d.rw+":/d", filesImage, "sh", "-c",
+			"trap 'echo bye > /d/"+name+"; exit 0' TERM; while :; do sleep 1; done")
+	}
+	lastWordsSeen := func(t *testing.T, name string) {
+		t.Helper()
+		if b, err := os.ReadFile(d.rw + "/" + name); err != nil || string(b) != "bye\n" {
+			t.Errorf("the container's write as it stopped: %q %v", b, err)
+		}
+	}
+
 	t.Run("the shares come back in a restored VM", func(t *testing.T) {
+		lastWords(t, "saved")
 		e.mustBerth(t, "stop")
+		lastWordsSeen(t, "saved")
 		e.mustBerth(t, "start")
 		if st := e.status(t); st.Timeline == nil || !st.Timeline.Restored {
 			t.Fatalf("the start did not restore the saved VM: %+v", st.Timeline)
@@ -119,5 +135,11 @@ func TestFilesSFTP(t *testing.T) {
 		if out := e.mustDocker(t, "run", "--rm", "-v", d.rw+":/d", filesImage, "cat", "/d/adopted"); out != "after adoption" {
 			t.Fatalf("bind after adoption: %q", out)
 		}
+	})
+
+	t.Run("a stop without saving keeps the shares until the containers stopped", func(t *testing.T) {
+		lastWords(t, "stopped")
+		e.mustBerth(t, "stop", "--no-save")
+		lastWordsSeen(t, "stopped")
 	})
 }

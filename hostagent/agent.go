@@ -497,12 +497,17 @@ func (a *Agent) startDriver(ctx context.Context, b *boot, cleanups *[]func()) er
 		if !a.saveVM(driver, b) {
 			a.stopVM(driver, b.vmDone)
 		}
+		// The shares served over SFTP end with the VM, not before: its
+		// containers may write to them while they stop.
+		if b.sftp != nil {
+			b.sftp.stop()
+		}
 	})
 	return nil
 }
 
 // waitGuest waits for the guest agent's first answer.
-func (a *Agent) waitGuest(ctx context.Context, b *boot, cleanups *[]func()) error {
+func (a *Agent) waitGuest(ctx context.Context, b *boot, _ *[]func()) error {
 	err := a.waitFor(ctx, b.vmDone, "the guest agent", func(ctx context.Context) (bool, error, error) {
 		_, err := a.guestHealth(ctx)
 		return err == nil, err, nil
@@ -512,7 +517,7 @@ func (a *Agent) waitGuest(ctx context.Context, b *boot, cleanups *[]func()) erro
 	}
 	// The guest waits for the shares that come over SFTP before it starts
 	// the engine; a restored one mounts them again.
-	a.startSFTPShares(b, cleanups)
+	a.startSFTPShares(b)
 	if b.restored {
 		a.afterRestore(ctx, b)
 	}

@@ -83,6 +83,11 @@ func (a *Agent) saveVM(d vm.Driver, b *boot) bool {
 		a.log.Warn("fastStart: recording the containers to start again", "err", err)
 		return false
 	}
+	// Shares served over SFTP end here: the guest would mount them again
+	// on the connections the agent makes anew.
+	if b.sftp != nil {
+		b.sftp.stop()
+	}
 	if err := a.guestClient().SetSharesMounted(ctx, false); err != nil {
 		a.log.Warn("fastStart: the guest did not unmount its shares; stopping the VM instead", "err", err)
 		return false

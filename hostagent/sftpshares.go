@@ -41,6 +41,10 @@ func fileSharing(offered []string, override string, shares int) (string, error) 
 const (
 	shareRetryFirst = 250 * time.Millisecond
 	shareRetryMax   = 2 * time.Second
+	// A session shorter than shareSessionLong did not work: the next
+	// waits double, up to shareRetryIdle.
+	shareSessionLong = 10 * time.Second
+	shareRetryIdle   = 30 * time.Second
 )
 
 // sftpShares serves the machine's shares over SFTP (vm.ShareSFTP): for each
@@ -142,8 +146,11 @@ func (s *sftpShares) connect(ctx context.Context, sh vm.Share) net.Conn {
 	}
 }
 
-// keep serves the share on c and on each connection after it.
+// keep serves the share on c and on each connection after it. A session
+// that ends soon after it began (the folder is gone, the guest cannot
+// mount it) is tried again later and later, up to shareRetryIdle.
 func (s *sftpShares) keep(ctx context.Context, sh vm.Share, c net.Conn) {
+	wait := shareRetryFirst
 	for c != nil {
 		began := time.Now()
 		err := sftpshare.Serve(c, sh.HostPath, sh.ReadOnly)
@@ -154,19 +161,24 @@ func (s *sftpShares) keep(ctx context.Context, sh vm.Share, c net.Conn) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.log.Info("a shared folder's connection ended; connecting again", "path", sh.HostPath, "after", time.Since(began).Round(time.Millisecond), "err", err)
+		lasted := time.Since(began)
+		if lasted > shareSessionLong {
+			wait = shareRetryFirst
+		}
+		s.log.Info("a shared folder's connection ended; connecting again", "path", sh.HostPath, "after", lasted.Round(time.Millisecond), "in", wait, "err", err)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(shareRetryFirst):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, shareRetryIdle)
 		c = s.connect(ctx, sh)
 	}
 }
 
 // startSFTPShares starts serving the shares when they go over SFTP; the
-// run's cleanup stops it.
-func (a *Agent) startSFTPShares(b *boot, cleanups *[]func()) {
+// driver stage's cleanup stops it once the VM is saved or stopped.
+func (a *Agent) startSFTPShares(b *boot) {
 	if b.shareMode != vm.ShareSFTP || len(b.shares.vm) == 0 {
 		return
 	}
@@ -175,5 +187,4 @@ func (a *Agent) startSFTPShares(b *boot, cleanups *[]func()) {
 		return network.DialGuest(ctx, guestconfig.SharePort)
 	}, b.shares.vm, a.log)
 	b.sftp.start()
-	*cleanups = append(*cleanups, b.sftp.stop)
 }

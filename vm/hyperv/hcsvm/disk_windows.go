@@ -52,7 +52,7 @@ func (virtdisk) ResizeVHDX(path string, gib int) error {
 	if err != nil {
 		return err
 	}
-	defer syscall.CloseHandle(h)
+	defer func() { _ = syscall.CloseHandle(h) }()
 	p := resizeParameters{Version: 1, NewSize: uint64(gib) << 30}
 	r, _, _ := procResizeVirtualDisk.Call(uintptr(h), 0, uintptr(unsafe.Pointer(&p)), 0)
 	if r != 0 {

@@ -1,8 +1,8 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -35,70 +35,25 @@ func TestFilesSFTP(t *testing.T) {
 	}
 	e.buildBusyboxImage(t, filesImage)
 
-	// seen waits for a container's view of a file to be want: the guest
-	// caches what it read for a second.
-	seen := func(t *testing.T, id, file, want string) {
-		t.Helper()
-		var got string
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			if got = e.mustDocker(t, "exec", id, "sh", "-c", "cat "+file+" 2>&1; true"); got == want {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("container sees %q in %s, want %q", got, file, want)
-	}
-
 	t.Run("read-write bind, edits on both sides", func(t *testing.T) {
-		id := strings.TrimSpace(e.mustDocker(t, "run", "-d", "-v", d.rw+":/app", filesImage, "sleep", "3600"))
-		defer e.mustDocker(t, "rm", "-f", id)
-		for i := range 3 {
-			want := fmt.Sprintf("host edit %d", i)
-			writeFile(t, d.rw+"/index.html", want)
-			seen(t, id, "/app/index.html", want)
-			ctr := fmt.Sprintf("container edit %d", i)
-			e.mustDocker(t, "exec", id, "sh", "-c", "printf '"+ctr+"' > /app/index.html && mkdir -p /app/made/deep && ln -sf index.html /app/link")
-			if b, _ := os.ReadFile(d.rw + "/index.html"); string(b) != ctr {
-				t.Fatalf("host sees %q after the container wrote %q", b, ctr)
+		// The guest caches what it read for a second.
+		editsBothWays(t, e, d, 5*time.Second, func(id string) {
+			e.mustDocker(t, "exec", id, "ln", "-sf", "index.html", "/app/link")
+			if target, err := os.Readlink(d.rw + "/link"); err != nil || target != "index.html" {
+				t.Errorf("the container's symbolic link on the host: %q %v", target, err)
 			}
-		}
-		if target, err := os.Readlink(d.rw + "/link"); err != nil || target != "index.html" {
-			t.Errorf("the container's symbolic link on the host: %q %v", target, err)
-		}
-		// Made in the container as root: the host user's on the host, as
-		// the agent, which serves the folder, is that user.
-		for _, p := range []string{d.rw + "/index.html", d.rw + "/made/deep"} {
-			uid, gid := owner(t, p)
-			if uid != os.Getuid() || gid != os.Getgid() {
-				t.Errorf("%s is owned by %d:%d on the host, want the host user %d:%d", p, uid, gid, os.Getuid(), os.Getgid())
+			// A link that leads out of the share leads nowhere on the host.
+			writeFile(t, d.outside+"/secret", "secret")
+			if err := os.Symlink(d.outside+"/secret", d.rw+"/out"); err != nil {
+				t.Fatal(err)
 			}
-		}
-		// A link that leads out of the share leads nowhere on the host.
-		writeFile(t, d.outside+"/secret", "secret")
-		if err := os.Symlink(d.outside+"/secret", d.rw+"/out"); err != nil {
-			t.Fatal(err)
-		}
-		if out := e.mustDocker(t, "exec", id, "sh", "-c", "cat /app/out 2>&1; true"); strings.Contains(out, "secret") && !strings.Contains(out, "No such") {
-			t.Errorf("a link out of the share was followed on the host: %q", out)
-		}
-		os.Remove(d.rw + "/index.html")
-		waitFor(t, "the removal on the host to show in the container", 5*time.Second, func() bool {
-			out := e.mustDocker(t, "exec", id, "ls", "/app")
-			return !strings.Contains(out, "index.html")
+			if out, _ := e.docker(context.Background(), nil, "exec", id, "cat", "/app/out"); strings.TrimSpace(out) == "secret" {
+				t.Errorf("a link out of the share was followed on the host: %q", out)
+			}
 		})
 	})
 
-	t.Run("read-only share", func(t *testing.T) {
-		writeFile(t, d.ro+"/f", "ro-share")
-		out := e.mustDocker(t, "run", "--rm", "-v", d.ro+":/d", filesImage, "sh", "-c", "cat /d/f; touch /d/g 2>&1; true")
-		if !strings.Contains(out, "ro-share") || !strings.Contains(out, "Read-only file system") {
-			t.Fatalf("read-only share: %q", out)
-		}
-		if _, err := os.Stat(d.ro + "/g"); err == nil {
-			t.Fatal("a file appeared in the read-only share")
-		}
-	})
+	t.Run("read-only share", func(t *testing.T) { readOnlyShare(t, e, d) })
 
 	// A container that writes to its bind as it is stopped: the shares
 	// must outlive the containers at a stop.

@@ -83,45 +83,10 @@ func TestFiles(t *testing.T) {
 		if !strings.Contains(out, "v1") || !strings.Contains(out, "Read-only file system") {
 			t.Fatalf("ro bind: %q", out)
 		}
-		// A share configured read-only stays so even for a read-write bind.
-		writeFile(t, d.ro+"/f", "ro-share")
-		out = e.mustDocker(t, "run", "--rm", "-v", d.ro+":/d", filesImage, "sh", "-c", "cat /d/f; touch /d/g 2>&1; true")
-		if !strings.Contains(out, "ro-share") || !strings.Contains(out, "Read-only file system") {
-			t.Fatalf("read-only share: %q", out)
-		}
-		if _, err := os.Stat(d.ro + "/g"); err == nil {
-			t.Fatal("a file appeared in the read-only share")
-		}
+		readOnlyShare(t, e, d)
 	})
 
-	t.Run("read-write bind, edits on both sides", func(t *testing.T) {
-		id := strings.TrimSpace(e.mustDocker(t, "run", "-d", "-v", d.rw+":/app", filesImage, "sleep", "3600"))
-		defer e.mustDocker(t, "rm", "-f", id)
-		for i := range 3 {
-			want := fmt.Sprintf("host edit %d", i)
-			writeFile(t, d.rw+"/index.html", want)
-			if got := e.mustDocker(t, "exec", id, "cat", "/app/index.html"); got != want {
-				t.Fatalf("container sees %q after the host wrote %q", got, want)
-			}
-			ctr := fmt.Sprintf("container edit %d", i)
-			e.mustDocker(t, "exec", id, "sh", "-c", "printf '"+ctr+"' > /app/index.html && mkdir -p /app/made/deep")
-			if b, _ := os.ReadFile(d.rw + "/index.html"); string(b) != ctr {
-				t.Fatalf("host sees %q after the container wrote %q", b, ctr)
-			}
-		}
-		// Created in the container as root: the host user's on the host.
-		for _, p := range []string{d.rw + "/index.html", d.rw + "/made/deep"} {
-			uid, gid := owner(t, p)
-			if uid != os.Getuid() || gid != os.Getgid() {
-				t.Errorf("%s is owned by %d:%d on the host, want the host user %d:%d", p, uid, gid, os.Getuid(), os.Getgid())
-			}
-		}
-		// Removing on the host is seen too.
-		os.Remove(d.rw + "/index.html")
-		if out, _ := e.docker(context.Background(), nil, "exec", id, "ls", "/app"); strings.Contains(out, "index.html") {
-			t.Fatalf("removed on the host, still listed in the container: %q", out)
-		}
-	})
+	t.Run("read-write bind, edits on both sides", func(t *testing.T) { editsBothWays(t, e, d, 0, nil) })
 
 	t.Run("a path outside the shares is refused", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -202,6 +167,69 @@ func TestFiles(t *testing.T) {
 		})
 		t.Logf("data.img allocated: %d MiB before, %d MiB with the volume, %d MiB after removing it", before>>20, full>>20, now>>20)
 	})
+}
+
+// readOnlyShare: a share configured read-only stays so even for a
+// read-write bind.
+func readOnlyShare(t *testing.T, e *env, d shareDirs) {
+	t.Helper()
+	writeFile(t, d.ro+"/f", "ro-share")
+	out := e.mustDocker(t, "run", "--rm", "-v", d.ro+":/d", filesImage, "sh", "-c", "cat /d/f; touch /d/g 2>&1; true")
+	if !strings.Contains(out, "ro-share") || !strings.Contains(out, "Read-only file system") {
+		t.Fatalf("read-only share: %q", out)
+	}
+	if _, err := os.Stat(d.ro + "/g"); err == nil {
+		t.Fatal("a file appeared in the read-only share")
+	}
+}
+
+// editsBothWays runs a container with the read-write share at /app: each
+// side sees what the other wrote, what the container makes is the host
+// user's, and a removal on the host shows in the container. settle is how
+// long the guest may take to see a change on the host (0: at once); more,
+// when set, runs with the container before it is removed.
+func editsBothWays(t *testing.T, e *env, d shareDirs, settle time.Duration, more func(id string)) {
+	t.Helper()
+	id := strings.TrimSpace(e.mustDocker(t, "run", "-d", "-v", d.rw+":/app", filesImage, "sleep", "3600"))
+	defer e.mustDocker(t, "rm", "-f", id)
+	// sees waits up to settle for the container to see want in file.
+	sees := func(what string, cond func(out string) bool, args ...string) {
+		t.Helper()
+		deadline := time.Now().Add(settle)
+		for {
+			out, _ := e.docker(context.Background(), nil, append([]string{"exec", id}, args...)...)
+			if cond(out) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the container sees %q", what, out)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for i := range 3 {
+		want := fmt.Sprintf("host edit %d", i)
+		writeFile(t, d.rw+"/index.html", want)
+		sees("the host wrote "+want, func(out string) bool { return out == want }, "cat", "/app/index.html")
+		ctr := fmt.Sprintf("container edit %d", i)
+		e.mustDocker(t, "exec", id, "sh", "-c", "printf '"+ctr+"' > /app/index.html && mkdir -p /app/made/deep")
+		if b, _ := os.ReadFile(d.rw + "/index.html"); string(b) != ctr {
+			t.Fatalf("host sees %q after the container wrote %q", b, ctr)
+		}
+	}
+	// Created in the container as root: the host user's on the host.
+	for _, p := range []string{d.rw + "/index.html", d.rw + "/made/deep"} {
+		uid, gid := owner(t, p)
+		if uid != os.Getuid() || gid != os.Getgid() {
+			t.Errorf("%s is owned by %d:%d on the host, want the host user %d:%d", p, uid, gid, os.Getuid(), os.Getgid())
+		}
+	}
+	if more != nil {
+		more(id)
+	}
+	// Removing on the host is seen too.
+	os.Remove(d.rw + "/index.html")
+	sees("removed on the host", func(out string) bool { return !strings.Contains(out, "index.html") }, "ls", "/app")
 }
 
 // postSocket posts JSON to the machine's docker socket, as a client of

@@ -196,7 +196,8 @@ func TestManagerStartMakesTheMachine(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	req := goodReq
-	req.Guest = hyperv.GuestSettings{DaemonJSON: json.RawMessage(`{"registry-mirrors":["https://mirror.example"]}`), DNS: []string{"192.0.2.53"}}
+	req.Guest = hyperv.GuestSettings{DaemonJSON: json.RawMessage(`{"registry-mirrors":["https://mirror.example"]}`), DNS: []string{"192.0.2.53"},
+		Shares: []guestconfig.Share{{Tag: "berth0", Path: "/mnt/c/Users/me", ReadOnly: true}}}
 	st, err := e.m.Start(ctx, testSID, req)
 	if err != nil {
 		t.Fatal(err)
@@ -231,6 +232,10 @@ func TestManagerStartMakesTheMachine(t *testing.T) {
 	if daemon.String() != `{"registry-mirrors":["https://mirror.example"]}` || !slices.Equal(cfg.Network.DNS, []string{"192.0.2.53"}) ||
 		cfg.Engine.StopTimeout != guestconfig.Default().Engine.StopTimeout {
 		t.Errorf("guest config engine %+v, dns %v", cfg.Engine, cfg.Network.DNS)
+	}
+	// The shares, as mount points the agent serves over SFTP.
+	if cfg.FileSharing != guestconfig.FileSharingSFTP || !slices.Equal(cfg.Shares, req.Guest.Shares) {
+		t.Errorf("guest config shares %v over %q", cfg.Shares, cfg.FileSharing)
 	}
 	// The document names the machine's own files and the caller's SID.
 	id := computeSystemID(testSID, "default")

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,7 +67,8 @@ func TestFastStart(t *testing.T) {
 		want := map[string]bool{"always": true, "unless": true, "failure": true, "always-stopped": true}
 		for _, n := range running {
 			if !want[n] {
-				t.Errorf("container %s runs after the restore; the engine would not have started it", n)
+				how, _ := e.docker(context.Background(), nil, "inspect", "--format", "started {{.State.StartedAt}}, finished {{.State.FinishedAt}}, restarts {{.RestartCount}}", n)
+				t.Errorf("container %s runs after the restore (%s); the engine would not have started it", n, strings.TrimSpace(how))
 			}
 			delete(want, n)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
@@ -25,49 +26,79 @@ type Resume struct {
 // StopForSave stops every running container (in parallel, each with its
 // own stop timeout, as the engine's shutdown does) and says which
 // containers the engine would have started at its next start: see
-// startsAgain.
+// startsAgain. Whether a container runs is read from its inspect, the
+// engine's live state: the list is a view of it that may lag an exit (a
+// container stopped by hand a moment before would pass for one the save
+// stopped, and start again after the restore).
 func (c *Client) StopForSave(ctx context.Context) (Resume, error) {
 	res, err := c.c.ContainerList(ctx, client.ContainerListOptions{All: true})
 	if err != nil {
 		return Resume{}, fmt.Errorf("listing containers: %w", err)
 	}
+	var ids []string
 	running := map[string]bool{}
+	for _, s := range res.Items {
+		st, ok, err := c.liveState(ctx, s.ID)
+		if err != nil {
+			return Resume{}, err
+		}
+		if !ok {
+			continue
+		}
+		ids = append(ids, s.ID)
+		if st != nil && (st.Running || st.Paused || st.Restarting) {
+			running[s.ID] = true
+		}
+	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
-	for _, s := range res.Items {
-		if s.State != container.StateRunning && s.State != container.StatePaused && s.State != container.StateRestarting {
-			continue
-		}
-		running[s.ID] = true
+	for id := range running {
 		wg.Add(1)
-		go func(id string) {
+		go func() {
 			defer wg.Done()
 			if err := c.Stop(ctx, id); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
 			}
-		}(s.ID)
+		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return Resume{}, err
 	}
 	var r Resume
-	for _, s := range res.Items {
-		in, err := c.c.ContainerInspect(ctx, s.ID, client.ContainerInspectOptions{})
+	for _, id := range ids {
+		in, err := c.c.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		if err != nil {
-			if strings.Contains(err.Error(), "No such container") {
+			if isNoSuchContainer(err) {
 				continue // --rm: removed when it stopped
 			}
-			return Resume{}, fmt.Errorf("inspecting container %s: %w", s.ID, err)
+			return Resume{}, fmt.Errorf("inspecting container %s: %w", id, err)
 		}
-		if startsAgain(policyOf(in.Container), running[s.ID], in.Container.State) {
-			r.IDs = append(r.IDs, s.ID)
+		if startsAgain(policyOf(in.Container), running[id], in.Container.State) {
+			r.IDs = append(r.IDs, id)
 		}
 	}
 	return r, nil
+}
+
+// liveState is a container's state from its inspect; ok is false when the
+// container is gone.
+func (c *Client) liveState(ctx context.Context, id string) (*container.State, bool, error) {
+	in, err := c.c.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		if isNoSuchContainer(err) {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("inspecting container %s: %w", id, err)
+	}
+	return in.Container.State, true, nil
+}
+
+func isNoSuchContainer(err error) bool {
+	return cerrdefs.IsNotFound(err) || strings.Contains(err.Error(), "No such container")
 }
 
 func policyOf(in container.InspectResponse) container.RestartPolicyMode {

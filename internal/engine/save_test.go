@@ -1,6 +1,14 @@
 package engine
 
 import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
@@ -34,5 +42,83 @@ func TestStartsAgain(t *testing.T) {
 		if got := startsAgain(tc.policy, tc.stopped, tc.st); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// standIn is an engine stand-in for StopForSave: its container list is a
+// view that still says "running" for a container stopped by hand a moment
+// before (as the engine's list may), while inspect tells the live state.
+type standIn struct {
+	mu      sync.Mutex
+	live    map[string]string // id: status
+	listed  map[string]string // what the list says
+	policy  map[string]string
+	stopped []string
+}
+
+func (s *standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path := r.URL.Path
+	if i := strings.Index(path[1:], "/"); strings.HasPrefix(path, "/v") && i > 0 {
+		path = path[i+1:] // the API version
+	}
+	switch {
+	case r.Method == http.MethodGet && path == "/containers/json":
+		var items []map[string]any
+		for id, st := range s.listed {
+			items = append(items, map[string]any{"Id": id, "Names": []string{"/" + id}, "State": st})
+		}
+		_ = json.NewEncoder(w).Encode(items)
+	case r.Method == http.MethodGet && strings.HasSuffix(path, "/json"):
+		id := strings.TrimSuffix(strings.TrimPrefix(path, "/containers/"), "/json")
+		st, ok := s.live[id]
+		if !ok {
+			w.WriteHeader(http.StatusNotFound)
+			_ = json.NewEncoder(w).Encode(map[string]string{"message": "No such container: " + id})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"Id": id, "Name": "/" + id,
+			"State":      map[string]any{"Status": st, "Running": st == "running", "ExitCode": 137, "StartedAt": "2026-12-07T05:00:00Z"},
+			"HostConfig": map[string]any{"RestartPolicy": map[string]any{"Name": s.policy[id]}},
+		})
+	case r.Method == http.MethodPost && strings.HasSuffix(path, "/stop"):
+		id := strings.TrimSuffix(strings.TrimPrefix(path, "/containers/"), "/stop")
+		s.stopped = append(s.stopped, id)
+		s.live[id] = "exited"
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		http.Error(w, "not in the stand-in: "+r.Method+" "+r.URL.Path, http.StatusNotImplemented)
+	}
+}
+
+// A container stopped by hand just before the save is not taken for one
+// the save stopped, even while the engine's list still says it runs; one
+// removed meanwhile is left out.
+func TestStopForSaveReadsTheLiveState(t *testing.T) {
+	s := &standIn{
+		live:   map[string]string{"web": "running", "byhand": "exited"},
+		listed: map[string]string{"web": "running", "byhand": "running", "gone": "exited"},
+		policy: map[string]string{"web": "unless-stopped", "byhand": "unless-stopped", "gone": "always"},
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c, err := New(func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", srv.Listener.Addr().String())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.StopForSave(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(r.IDs, []string{"web"}) {
+		t.Errorf("to start again: %v, want [web]", r.IDs)
+	}
+	if !slices.Equal(s.stopped, []string{"web"}) {
+		t.Errorf("stopped: %v, want [web]", s.stopped)
 	}
 }

@@ -39,7 +39,9 @@ type sftpShares struct {
 // starts after, so that a container restarted with it finds its binds.
 func (in *Init) startSFTPShares() {
 	s := &sftpShares{in: in, procs: map[string]*osProc{}, changed: make(chan struct{})}
-	in.sftp = s
+	in.mu.Lock()
+	in.sftp = s // the API's share calls read it
+	in.mu.Unlock()
 	l, err := in.listen(guestconfig.SharePort)
 	if err != nil {
 		in.warnf("shared folders: listening for the host's connections: %v", err)
@@ -198,6 +200,13 @@ func (s *sftpShares) unmountAll() error {
 		s.in.logf("shared folder %s unmounted", sh.Path)
 	}
 	return errors.Join(errs...)
+}
+
+// sftpShares is the shares served over SFTP, nil when none are.
+func (in *Init) sftpShares() *sftpShares {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.sftp
 }
 
 func readMountinfo() string {

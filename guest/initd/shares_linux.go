@@ -72,8 +72,8 @@ func mountShare(s guestconfig.Share) (string, error) {
 // replaces the saved VM must find on it what the engine wrote.
 func (in *Init) UnmountShares() error {
 	var errs []error
-	if in.sftp != nil {
-		errs = append(errs, in.sftp.unmountAll())
+	if s := in.sftpShares(); s != nil {
+		errs = append(errs, s.unmountAll())
 	}
 	for i := len(in.cfg.Shares) - 1; i >= 0; i-- {
 		s := in.cfg.Shares[i]
@@ -102,9 +102,9 @@ func (in *Init) UnmountShares() error {
 // devices are plugged as the guest runs again, and each is mounted as soon
 // as its device is there.
 func (in *Init) MountShares(ctx context.Context) error {
-	if in.sftp != nil {
+	if s := in.sftpShares(); s != nil {
 		// The host agent connects again once its connections end.
-		return in.sftp.waitAll(ctx)
+		return s.waitAll(ctx)
 	}
 	var errs []error
 	for _, s := range in.cfg.Shares {

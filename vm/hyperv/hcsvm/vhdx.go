@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/Microsoft/go-winio/pkg/guid"
 )
 
 // The VHDX layout read here ([MS-VHDX] 2.2): the file type identifier at
@@ -117,25 +119,12 @@ func metadataRegion(r io.ReaderAt, off int64) (uint64, uint32, error) {
 	return 0, 0, errors.New("the VHDX has no metadata region")
 }
 
-// guidLE is a GUID's 16 bytes as Windows stores it.
+// guidLE is a GUID's 16 bytes as Windows stores it (go-winio's layout).
 func guidLE(s string) []byte {
-	m := guidRE.FindStringSubmatch(s)
-	if m == nil {
-		panic("bad GUID " + s)
+	g, err := guid.FromString(s)
+	if err != nil {
+		panic("bad GUID " + s + ": " + err.Error())
 	}
-	var hex []byte
-	for _, c := range []byte(m[1]) {
-		if c != '-' {
-			hex = append(hex, c)
-		}
-	}
-	b := make([]byte, 16)
-	for i := range b {
-		_, _ = fmt.Sscanf(string(hex[2*i:2*i+2]), "%02x", &b[i])
-	}
-	// Data1 (4 bytes), Data2 and Data3 (2 each) are little-endian.
-	b[0], b[1], b[2], b[3] = b[3], b[2], b[1], b[0]
-	b[4], b[5] = b[5], b[4]
-	b[6], b[7] = b[7], b[6]
-	return b
+	b := g.ToWindowsArray()
+	return b[:]
 }

@@ -35,18 +35,20 @@ func (c *Client) StopForSave(ctx context.Context) (Resume, error) {
 	if err != nil {
 		return Resume{}, fmt.Errorf("listing containers: %w", err)
 	}
-	var ids []string
+	// Each container as inspected before the stop; the ones that ran are
+	// inspected again after it.
+	var found []container.InspectResponse
 	running := map[string]bool{}
 	for _, s := range res.Items {
-		st, ok, err := c.liveState(ctx, s.ID)
+		in, err := c.c.ContainerInspect(ctx, s.ID, client.ContainerInspectOptions{})
 		if err != nil {
-			return Resume{}, err
+			if isNoSuchContainer(err) {
+				continue // removed since the list
+			}
+			return Resume{}, fmt.Errorf("inspecting container %s: %w", s.ID, err)
 		}
-		if !ok {
-			continue
-		}
-		ids = append(ids, s.ID)
-		if st != nil && (st.Running || st.Paused || st.Restarting) {
+		found = append(found, in.Container)
+		if st := in.Container.State; st != nil && (st.Running || st.Paused || st.Restarting) {
 			running[s.ID] = true
 		}
 	}
@@ -69,32 +71,22 @@ func (c *Client) StopForSave(ctx context.Context) (Resume, error) {
 		return Resume{}, err
 	}
 	var r Resume
-	for _, id := range ids {
-		in, err := c.c.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
-		if err != nil {
-			if isNoSuchContainer(err) {
-				continue // --rm: removed when it stopped
+	for _, ctr := range found {
+		if running[ctr.ID] {
+			in, err := c.c.ContainerInspect(ctx, ctr.ID, client.ContainerInspectOptions{})
+			if err != nil {
+				if isNoSuchContainer(err) {
+					continue // --rm: removed when it stopped
+				}
+				return Resume{}, fmt.Errorf("inspecting container %s: %w", ctr.ID, err)
 			}
-			return Resume{}, fmt.Errorf("inspecting container %s: %w", id, err)
+			ctr = in.Container
 		}
-		if startsAgain(policyOf(in.Container), running[id], in.Container.State) {
-			r.IDs = append(r.IDs, id)
+		if startsAgain(policyOf(ctr), running[ctr.ID], ctr.State) {
+			r.IDs = append(r.IDs, ctr.ID)
 		}
 	}
 	return r, nil
-}
-
-// liveState is a container's state from its inspect; ok is false when the
-// container is gone.
-func (c *Client) liveState(ctx context.Context, id string) (*container.State, bool, error) {
-	in, err := c.c.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
-	if err != nil {
-		if isNoSuchContainer(err) {
-			return nil, false, nil
-		}
-		return nil, false, fmt.Errorf("inspecting container %s: %w", id, err)
-	}
-	return in.Container.State, true, nil
 }
 
 func isNoSuchContainer(err error) bool {

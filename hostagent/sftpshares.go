@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,10 +24,8 @@ const EnvFileSharing = "BERTH_FILE_SHARING"
 // when there are no shares or the driver offers no way.
 func fileSharing(offered []string, override string, shares int) (string, error) {
 	if override != "" {
-		for _, t := range offered {
-			if t == override {
-				return t, nil
-			}
+		if slices.Contains(offered, override) {
+			return override, nil
 		}
 		return "", fmt.Errorf("%s=%q: the driver offers %v", EnvFileSharing, override, offered)
 	}

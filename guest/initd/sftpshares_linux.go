@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -81,15 +82,11 @@ func (s *sftpShares) mount(c net.Conn) error {
 	if !ok {
 		return fmt.Errorf("a connection from %s did not name a share", c.RemoteAddr())
 	}
-	var share *guestconfig.Share
-	for i := range s.in.cfg.Shares {
-		if s.in.cfg.Shares[i].Tag == tag {
-			share = &s.in.cfg.Shares[i]
-		}
-	}
-	if share == nil {
+	i := slices.IndexFunc(s.in.cfg.Shares, func(sh guestconfig.Share) bool { return sh.Tag == tag })
+	if i < 0 {
 		return fmt.Errorf("a connection for share %q, which the config does not have", tag)
 	}
+	share := s.in.cfg.Shares[i]
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return fmt.Errorf("share %s: a %T connection", tag, c)
@@ -157,6 +154,7 @@ func (s *sftpShares) stop(tag, path string) {
 // waitAll waits until every share has a running sshfs with its mount.
 func (s *sftpShares) waitAll(ctx context.Context) error {
 	for {
+		mounts := readMountinfo()
 		s.mu.Lock()
 		var missing []string
 		for _, sh := range s.in.cfg.Shares {
@@ -169,7 +167,7 @@ func (s *sftpShares) waitAll(ctx context.Context) error {
 				default:
 				}
 			}
-			if !alive || mountFSType(readMountinfo(), sh.Path) == "" {
+			if !alive || mountFSType(mounts, sh.Path) == "" {
 				missing = append(missing, sh.Path)
 			}
 		}

@@ -101,11 +101,16 @@ func (h *handlers) open(r *sftp.Request) (*os.File, error) {
 	if h.readOnly && flag != os.O_RDONLY {
 		return nil, ErrReadOnly
 	}
-	perm := fs.FileMode(0o644)
+	return h.root.OpenFile(Rel(r.Filepath), flag, permOr(r, 0o644))
+}
+
+// permOr is the permission bits the request gives for what it creates,
+// or def when it gives none.
+func permOr(r *sftp.Request, def fs.FileMode) fs.FileMode {
 	if a := r.Attributes(); a != nil && r.AttrFlags().Permissions {
-		perm = a.FileMode().Perm()
+		return a.FileMode().Perm()
 	}
-	return h.root.OpenFile(Rel(r.Filepath), flag, perm)
+	return def
 }
 
 func (h *handlers) Filecmd(r *sftp.Request) error {
@@ -125,11 +130,7 @@ func (h *handlers) Filecmd(r *sftp.Request) error {
 	case "Rmdir", "Remove":
 		return h.root.Remove(name)
 	case "Mkdir":
-		perm := fs.FileMode(0o755)
-		if a := r.Attributes(); a != nil && r.AttrFlags().Permissions {
-			perm = a.FileMode().Perm()
-		}
-		return h.root.Mkdir(name, perm)
+		return h.root.Mkdir(name, permOr(r, 0o755))
 	case "Link":
 		return h.root.Link(name, Rel(r.Target))
 	case "Symlink":
